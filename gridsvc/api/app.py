@@ -1,0 +1,55 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from gridsvc import __version__
+from gridsvc.api import errors
+from gridsvc.api.auth import TokenCache
+from gridsvc.api.routers import areas, health, root
+from gridsvc.services.database import ready_engine
+from gridsvc.settings import Settings
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """Build the app.
+
+    Parameters
+    ----------
+    settings
+        Service settings.
+    engine
+        An engine to use (the caller keeps ownership). When None, the app opens one at start-up
+        with :func:`~gridsvc.services.database.ready_engine` (starting the embedded PostGIS if
+        needed) and disposes of it at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = engine is None
+        app.state.engine = ready_engine(settings) if owned else engine
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.engine.dispose()
+
+    app = FastAPI(
+        title="gridsvc",
+        version=__version__,
+        summary="Police grid (警格) x governance grid (网格) fusion on PostGIS",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    if engine is not None:
+        app.state.engine = engine
+    errors.install(app)
+    for module in (root, health, areas):
+        app.include_router(module.router)
+    return app

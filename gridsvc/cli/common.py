@@ -1,0 +1,67 @@
+"""What every command shares: settings, an engine, logging and error-to-exit-code mapping."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import logging
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from sqlalchemy import Engine
+
+from gridsvc.errors import DatabaseUnavailable, GridsvcError, InvalidInput
+from gridsvc.services.database import ready_engine
+from gridsvc.settings import Settings, get_settings
+
+err = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Exit codes: 2 for input the user must fix (as for a usage error), 1 for anything else.
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, show_time=False)], force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def engine() -> Engine:
+    """An engine on a migrated database (the embedded one is started on demand)."""
+    return ready_engine(settings())
+
+
+def actor() -> str:
+    """Who the audit log says did a change made from the command line."""
+    return f"cli:{getpass.getuser()}"
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn gridsvc errors into a clear message on stderr and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except InvalidInput as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except DatabaseUnavailable as exc:
+            err.print(f"[bold red]database unavailable:[/] {exc}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        except GridsvcError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+
+    return wrapper

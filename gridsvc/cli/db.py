@@ -1,0 +1,67 @@
+"""``gridsvc db start|stop|status|upgrade|downgrade``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from gridsvc.cli.common import engine, handle_errors, settings
+from gridsvc.db import migrate
+from gridsvc.db.embedded import EmbeddedPostgres
+from gridsvc.db.engine import make_engine
+from gridsvc.services.database import embedded_status
+
+app = typer.Typer(help="The database: the embedded PostGIS, and migrations.", no_args_is_help=True)
+
+
+def _embedded() -> EmbeddedPostgres:
+    s = settings()
+    if not s.embedded:
+        typer.echo("GRIDSVC_DATABASE_URL is set: that server is used, nothing embedded runs.")
+        raise typer.Exit(0)
+    return EmbeddedPostgres(s.data_dir)
+
+
+@app.command()
+@handle_errors
+def start() -> None:
+    """Start the embedded PostGIS (made on first use) and migrate it."""
+    pg = _embedded()
+    engine().dispose()
+    typer.echo(f"embedded PostGIS running; socket in {pg.socket_dir}")
+
+
+@app.command()
+@handle_errors
+def stop() -> None:
+    """Stop the embedded PostGIS."""
+    stopped = _embedded().stop()
+    typer.echo("stopped" if stopped else "not running")
+
+
+@app.command()
+@handle_errors
+def status() -> None:
+    """Show where the database is and whether it runs."""
+    typer.echo(json.dumps(embedded_status(settings()), indent=2))
+
+
+@app.command()
+@handle_errors
+def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
+    """Migrate the database (embedded or GRIDSVC_DATABASE_URL) up to REVISION."""
+    eng = make_engine(settings())
+    migrate.upgrade(eng, revision)
+    typer.echo(f"database at revision {migrate.current_revision(eng)}")
+    eng.dispose()
+
+
+@app.command()
+@handle_errors
+def downgrade(revision: str = typer.Argument(..., help="Alembic revision, or 'base'")) -> None:
+    """Migrate the database down to REVISION ('base' drops every gridsvc table)."""
+    eng = make_engine(settings())
+    migrate.downgrade(eng, revision)
+    typer.echo(f"database at revision {migrate.current_revision(eng)}")
+    eng.dispose()

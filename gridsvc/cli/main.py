@@ -1,0 +1,23 @@
+"""The ``gridsvc`` command: thin commands over the services."""
+
+from __future__ import annotations
+
+import typer
+
+from gridsvc.cli import db, tokens
+from gridsvc.cli.common import setup_logging
+from gridsvc.cli.serve import serve
+
+app = typer.Typer(
+    help="gridsvc: police grid (警格) x governance grid (网格) fusion on PostGIS.",
+    no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging")) -> None:
+    setup_logging(verbose)
+
+
+app.add_typer(db.app, name="db")
+app.add_typer(tokens.app, name="token")
+app.command()(serve)

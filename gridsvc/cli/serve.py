@@ -1,0 +1,35 @@
+"""``gridsvc serve``: the API and pages, on the embedded PostGIS or GRIDSVC_DATABASE_URL."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+import uvicorn
+
+from gridsvc.api.app import create_app
+from gridsvc.cli.common import handle_errors, settings
+from gridsvc.db.embedded import EmbeddedPostgres
+
+log = logging.getLogger(__name__)
+
+
+@handle_errors
+def serve(
+    host: str = typer.Option(None, help="address to listen on (default: settings, 127.0.0.1)"),
+    port: int = typer.Option(None, help="port (default: settings, 8000)"),
+    stop_db: bool = typer.Option(
+        False, "--stop-db", help="stop the embedded PostGIS on exit even if it was running before"),
+) -> None:
+    """Serve the API. The embedded PostGIS is started (and migrated) on demand, and stopped on
+    exit when this command started it."""
+    s = settings()
+    embedded = EmbeddedPostgres(s.data_dir) if s.embedded else None
+    was_running = embedded.is_running() if embedded else True
+    app = create_app(s)
+    try:
+        uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
+    finally:
+        if embedded is not None and (stop_db or not was_running):
+            log.info("stopping the embedded PostGIS")
+            embedded.stop()
