@@ -17,7 +17,7 @@ from gridsvc.errors import DatabaseUnavailable, GridsvcError, InvalidInput
 from gridsvc.services.database import ready_engine
 from gridsvc.settings import Settings, get_settings
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
