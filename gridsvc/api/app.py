@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from gridsvc import __version__
 from gridsvc.api import errors
 from gridsvc.api.auth import TokenCache
-from gridsvc.api.routers import areas, health, root
+from gridsvc.api.routers import areas, audit, health, root
 from gridsvc.services.database import ready_engine
 from gridsvc.settings import Settings
 
@@ -50,6 +50,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if engine is not None:
         app.state.engine = engine
     errors.install(app)
-    for module in (root, health, areas):
+    for module in (root, health, areas, audit):
         app.include_router(module.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gridsvc.cli import db, layers, tokens
+from gridsvc.cli import db, demo, layers, tokens
 from gridsvc.cli.common import setup_logging
 from gridsvc.cli.serve import serve
 
@@ -21,4 +21,5 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logg
 app.add_typer(db.app, name="db")
 app.add_typer(tokens.app, name="token")
 app.add_typer(layers.app, name="layers")
+app.add_typer(demo.app, name="demo")
 app.command()(serve)

@@ -194,18 +194,21 @@ class EmbeddedPostgres:
         )
         return True
 
-    def create_database(self, name: str, *, drop_first: bool = False) -> None:
+    def create_database(self, name: str) -> None:
         """Make database ``name`` with the PostGIS extension, if it does not exist yet."""
         with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
-            if drop_first:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)))
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         with psycopg.connect(self.conninfo(name), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name`` if it exists, disconnecting its users."""
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
 
     # -- helpers ------------------------------------------------------------------------------
     def _ping(self) -> bool:

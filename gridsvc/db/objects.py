@@ -1,0 +1,93 @@
+"""Point objects, compounds, roads and people: SQL for bulk writing them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from sqlalchemy import Connection, delete, func, insert, select, text
+
+from gridsvc.db.models import (
+    SRID,
+    Camera,
+    Compound,
+    House,
+    Incident,
+    Office,
+    PatrolPoint,
+    Person,
+    PersonArea,
+    Road,
+)
+
+#: Tables whose rows carry the cells they are in (``AssignedCells``).
+ASSIGNED = {"office": Office, "house": House, "incident": Incident,
+            "patrol_point": PatrolPoint, "camera": Camera}
+#: Every table keyed by a business id, by name.
+TABLES = {**ASSIGNED, "compound": Compound, "road": Road, "person": Person}
+
+
+def insert_rows(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert rows into ``table``; a ``geom`` value may be a shapely geometry (EPSG:4490)."""
+    if not rows:
+        return
+    model = TABLES[table]
+    values = [
+        {**r, "geom": from_shape(r["geom"], srid=SRID)} if "geom" in r else r for r in rows
+    ]
+    conn.execute(insert(model), values)
+
+
+def delete_by_business_ids(conn: Connection, table: str, ids: list[str]) -> int:
+    """Delete the rows of ``table`` with these business ids; returns how many."""
+    model = TABLES[table]
+    return conn.execute(delete(model).where(model.business_id.in_(ids))).rowcount
+
+
+def link_people(conn: Connection, links: list[tuple[str, str, str]]) -> None:
+    """Link people to cells: ``(person business id, area kind, area business id)``."""
+    if not links:
+        return
+    pks = dict(conn.execute(select(Person.business_id, Person.pk).where(
+        Person.business_id.in_({p for p, _, _ in links}))).all())
+    conn.execute(insert(PersonArea), [
+        {"person_pk": pks[p], "kind": k, "area_id": a} for p, k, a in links])
+
+
+def count_rows(conn: Connection) -> dict[str, int]:
+    """Rows per table of business objects."""
+    return {name: conn.execute(select(func.count()).select_from(model)).scalar_one()
+            for name, model in TABLES.items()}
+
+
+# The tie-break of "which cell": among cells covering the point, the lowest business id.
+_ASSIGN = """
+UPDATE {table} AS t SET
+    town_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'town'
+               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+    village_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'village'
+                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+    grid_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'grid'
+               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+    station_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'station'
+                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+    beat_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'beat'
+               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+    cells_plan_id = :plan
+"""
+
+
+def assign_cells(conn: Connection, table: str, plan_id: int, ids: list[str] | None = None) -> int:
+    """Set the cell ids of rows of ``table`` from a plan's boundaries, with ``ST_Covers``.
+
+    A point on a shared edge goes to the covering cell with the lowest business id; a point in
+    no cell of a kind gets NULL for that kind. ``ids`` limits the update to those business ids.
+    Returns the number of rows updated.
+    """
+    model = ASSIGNED[table]
+    sql = _ASSIGN.format(table=model.__tablename__)
+    params: dict[str, Any] = {"plan": plan_id}
+    if ids is not None:
+        sql += " WHERE t.business_id = ANY(:ids)"
+        params["ids"] = ids
+    return conn.execute(text(sql), params).rowcount

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install what gridsvc needs and is missing, on Debian/Ubuntu; safe to run again.
+#   - system packages: postgresql and postgresql-postgis (the embedded PostGIS), python3-venv
+#   - .venv with gridsvc and its development tools, reinstalled when pyproject.toml changes
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+packages=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+  || packages+=(postgresql)
+ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
+  || packages+=(postgresql-postgis)
+
+PYTHON=""
+for candidate in python3.13 python3.12 python3.11 python3; do
+  if command -v "$candidate" >/dev/null 2>&1 \
+     && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    PYTHON=$(command -v "$candidate"); break
+  fi
+done
+if [ -z "$PYTHON" ]; then
+  packages+=(python3 python3-venv)
+elif [ ! -x .venv/bin/python ] && ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+  packages+=(python3-venv)
+fi
+
+if [ ${#packages[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "gridsvc needs: ${packages[*]} (no apt-get here: install them by hand)" >&2
+    exit 1
+  fi
+  echo ">> installing system packages: ${packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+[ -n "$PYTHON" ] || PYTHON=$(command -v python3)
+
+if [ ! -x .venv/bin/python ]; then
+  echo ">> creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+fi
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  echo ">> installing gridsvc into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  touch .venv/.installed
+fi

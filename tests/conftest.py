@@ -1,0 +1,110 @@
+"""Fixtures shared by the suite: a real PostGIS started by the suite itself.
+
+The suite never touches the server in GRIDSVC_DATABASE_URL: it makes its own embedded cluster in
+a temporary folder (the same code path as ``gridsvc db start``), with the demo town loaded into
+its ``gridsvc`` database, and scratch databases for tests that need an empty one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+CHICAGO = ROOT.parent / "shared" / "data" / "chicago"
+ARTIFACTS = ROOT / "test-artifacts"
+
+# The suite must not use (or migrate!) a server configured for real work.
+os.environ.pop("GRIDSVC_DATABASE_URL", None)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[object]:
+    """The suite's embedded PostGIS (an ``EmbeddedPostgres``), started once, stopped at the end."""
+    from gridsvc.db.embedded import EmbeddedPostgres
+
+    # Not under pytest's tmp dir: that is private to root, and the server may run as 'postgres'.
+    data_dir = Path(tempfile.mkdtemp(prefix="gridsvc-test-"))
+    data_dir.chmod(0o755)
+    cluster = EmbeddedPostgres(data_dir)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(pg):
+    """Settings of the suite's cluster (embedded mode, data dir in the temp folder)."""
+    from gridsvc.settings import Settings
+
+    return Settings(data_dir=pg.data_dir, database_url="")
+
+
+@pytest.fixture(scope="session")
+def engine(settings) -> Iterator[Engine]:
+    """Engine on the suite's ``gridsvc`` database: migrated, demo town loaded."""
+    from gridsvc.services.database import ready_engine
+    from gridsvc.services.demo import load_demo
+
+    eng = ready_engine(settings)
+    load_demo(eng, settings.demo_dir, actor="test-suite")
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def scratch_url(pg) -> Iterator[str]:
+    """URL of a new, empty database with PostGIS (dropped after the test)."""
+    name = f"scratch_{uuid.uuid4().hex[:10]}"
+    pg.create_database(name)
+    yield pg.url(name)
+    pg.drop_database(name)
+
+
+@pytest.fixture
+def scratch_engine(scratch_url) -> Iterator[Engine]:
+    """Engine on a scratch database migrated to the newest schema, with no data."""
+    from gridsvc.db import migrate
+
+    eng = create_engine(scratch_url)
+    migrate.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def make_token(engine):
+    """Make a token with a role: ``make_token("planner") -> str``."""
+    from gridsvc.domain.auth import Role
+    from gridsvc.services.tokens import create_token
+
+    def make(role: str = "viewer", name: str | None = None) -> str:
+        return create_token(engine, role=Role.parse(role), name=name or f"test-{role}",
+                            actor="test-suite")
+
+    return make
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
+            check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``gridsvc`` command as a user would."""
+    exe = Path(sys.executable).parent / "gridsvc"
+    full_env = {**os.environ, **(env or {})}
+    done = subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout, cwd=ROOT)
+    if check and done.returncode != 0:
+        raise AssertionError(f"gridsvc {' '.join(args)} failed ({done.returncode}):\n"
+                             f"{done.stdout}\n{done.stderr}")
+    return done
