@@ -99,8 +99,6 @@ def _geometry_problem(geom: Any, geographic: bool) -> str | None:
         return why
     if not geom.is_valid:
         return f"invalid polygon: {shapely.is_valid_reason(geom)}"
-    if geom.area == 0:
-        return "polygon has zero area"
     return None
 
 
@@ -160,10 +158,9 @@ def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
         raise InvalidInput(problems)
 
     assert source_crs is not None
-    ids = gdf[fields.id_field]
+    ids = [_text(v) for v in gdf[fields.id_field]]
     first_seen: dict[str, int] = {}
     for i, (ident, geom) in enumerate(zip(ids, gdf.geometry, strict=True)):
-        ident = None if _is_missing(ident) else str(ident).strip()
         label = _label(i, ident)
         if ident is None:
             problems.append(Problem("id is missing", feature=label, field=fields.id_field))
@@ -182,22 +179,25 @@ def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
     if problems:
         raise InvalidInput(problems)
 
-    geoms = gpd.GeoSeries(gdf.geometry.values, crs=source_crs).to_crs(TARGET_CRS)
-    geoms = gpd.GeoSeries([_as_multi(g) for g in geoms], crs=TARGET_CRS)
+    # --crs overrides what the file says (GDAL calls every plain GeoJSON WGS84).
+    geoms = gdf.geometry.set_crs(source_crs, allow_override=True).to_crs(TARGET_CRS)
     own = set(wanted) | {"geometry", *ATTRIBUTE_FIELDS}
     extra = [c for c in gdf.columns if c not in own]
-    out = pd.DataFrame({
-        "business_id": ids.map(lambda v: str(v).strip()),
-        "name": (gdf[fields.name_field].astype(str) if fields.name_field
-                 else ids.map(lambda v: str(v).strip())),
-        "code": gdf[fields.code_field].map(_text) if fields.code_field else None,
-        "parent_id": gdf[fields.parent_field].map(_text) if fields.parent_field else None,
-        "households": _int_column(gdf, "households"),
-        "residents": _int_column(gdf, "residents"),
+
+    def texts(field_name: str | None) -> list[str | None]:
+        return [_text(v) for v in gdf[field_name]] if field_name else [None] * len(gdf)
+
+    names = [n or i for n, i in zip(texts(fields.name_field), ids, strict=True)]
+    columns = {
+        "business_id": ids, "name": names, "code": texts(fields.code_field),
+        "parent_id": texts(fields.parent_field),
+        "households": _int_column(gdf, "households"), "residents": _int_column(gdf, "residents"),
         "attrs": [_attrs(row) for row in gdf[extra].to_dict("records")] if extra
         else [{} for _ in range(len(gdf))],
-    })
-    cells = gpd.GeoDataFrame(out, geometry=geoms.values, crs=TARGET_CRS)
+    }
+    # object dtype keeps None as None (pandas would turn it into NaN in float columns).
+    out = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
+    cells = gpd.GeoDataFrame(out, geometry=[_as_multi(g) for g in geoms], crs=TARGET_CRS)
     if merge_duplicates and len(first_seen) < len(cells):
         cells = _merge_parts(cells)
     return cells
@@ -217,7 +217,13 @@ def _as_multi(geom: shapely.Geometry) -> shapely.MultiPolygon:
 
 
 def _text(value: Any) -> str | None:
-    return None if _is_missing(value) else str(value).strip()
+    """A field value as text; None when missing. Whole floats lose their ``.0``: pandas reads
+    an integer column with a gap as floats, and ``"1.0"`` would not match the id ``"1"``."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def _is_count(value: Any) -> bool:
