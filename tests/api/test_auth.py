@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -33,14 +35,17 @@ def test_bad_token_is_401(client, header):
 
 
 def test_every_api_route_is_protected(client):
-    """Guard against a new router forgetting its dependency: walk the app's routes."""
-    open_paths = {"/", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
-    for route in client.app.routes:
-        path = getattr(route, "path", "")
-        if path in open_paths:
+    """Guard against a new router forgetting its dependency: every path of the OpenAPI schema
+    but /healthz answers 401 without a token, whatever the method."""
+    paths = client.app.openapi()["paths"]
+    assert len(paths) >= 3
+    for path, methods in paths.items():
+        if path == "/healthz":
             continue
-        url = path.replace("{kind}", "grid").replace("{area_id}", "x")
-        assert client.get(url).status_code == 401, path
+        url = re.sub(r"\{kind\}", "grid", path)
+        url = re.sub(r"\{[^}]+\}", "x", url)
+        for method in methods:
+            assert client.request(method.upper(), url).status_code == 401, (method, path)
 
 
 @pytest.mark.parametrize(("role", "expected"), [
@@ -52,10 +57,10 @@ def test_roles_are_ordered(client, auth, role, expected):
         assert "admin" in r.json()["detail"] and role in r.json()["detail"]
 
 
-def test_token_in_session_cookie_is_accepted(client, make_token):
+def test_token_in_session_cookie_is_accepted(settings, engine, make_token):
     token = make_token("viewer", "cookie-user")
-    r = client.get("/api/v1/areas?kind=town", cookies={"gridsvc_session": token})
-    assert r.status_code == 200
+    with TestClient(create_app(settings, engine), cookies={"gridsvc_session": token}) as c:
+        assert c.get("/api/v1/areas?kind=town").status_code == 200
 
 
 def test_revoked_token_stops_working(settings, engine, make_token):
