@@ -20,7 +20,20 @@ import pytest
 from sqlalchemy import Engine, create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-CHICAGO = ROOT.parent / "shared" / "data" / "chicago"
+
+
+def _find_chicago() -> Path:
+    """The real Chicago data: GRIDSVC_CHICAGO_DIR, else ``../shared/data/chicago`` next to the
+    checkout, else the workplace's shared folder (a clean checkout may live elsewhere)."""
+    candidates = [os.environ.get("GRIDSVC_CHICAGO_DIR"),
+                  ROOT.parent / "shared" / "data" / "chicago", "/work/shared/data/chicago"]
+    for c in candidates:
+        if c and (Path(c) / "police_beats.geojson").exists():
+            return Path(c)
+    return ROOT.parent / "shared" / "data" / "chicago"
+
+
+CHICAGO = _find_chicago()
 ARTIFACTS = ROOT / "test-artifacts"
 
 # The suite must not use (or migrate!) a server configured for real work.

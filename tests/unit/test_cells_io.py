@@ -18,7 +18,8 @@ from gridsvc.errors import InvalidInput, Problem
 
 pytestmark = pytest.mark.filterwarnings("ignore:Could not parse column:UserWarning")
 
-CHICAGO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "chicago"
+from tests.conftest import CHICAGO
+
 EPSG_4490 = CRS.from_epsg(4490)
 COLUMNS = ["business_id", "name", "code", "parent_id", "households", "residents", "attrs",
            "geometry"]
