@@ -15,10 +15,10 @@ from shapely.geometry import MultiPolygon, Polygon, box
 
 from gridsvc.domain.cells_io import FieldMap, parse_crs, read_cells, read_vector
 from gridsvc.errors import InvalidInput, Problem
+from tests.conftest import CHICAGO
 
 pytestmark = pytest.mark.filterwarnings("ignore:Could not parse column:UserWarning")
 
-from tests.conftest import CHICAGO
 
 EPSG_4490 = CRS.from_epsg(4490)
 COLUMNS = ["business_id", "name", "code", "parent_id", "households", "residents", "attrs",
