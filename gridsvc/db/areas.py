@@ -113,3 +113,20 @@ def insert_areas(conn: Connection, plan_id: int, kind: str, rows: list[dict[str,
         values.append({**r, "plan_id": plan_id, "kind": kind,
                        "attrs": r.get("attrs") or {}, "geom": from_shape(geom, srid=SRID)})
     conn.execute(insert(Area), values)
+
+
+def area_geometries(conn: Connection, plan_id: int, kind: str) -> tuple[list[str], list[bytes]]:
+    """Business ids and WKB geometries of a plan's cells of one kind (for building indexes)."""
+    rows = conn.execute(
+        select(Area.business_id, func.ST_AsBinary(Area.geom))
+        .where(Area.plan_id == plan_id, Area.kind == kind).order_by(Area.business_id))
+    ids, wkb = [], []
+    for business_id, geom in rows:
+        ids.append(business_id)
+        wkb.append(bytes(geom))
+    return ids, wkb
+
+
+def plan_version(conn: Connection, plan_id: int) -> int | None:
+    """The plan's version number (bumped by every edit), or None if there is no such plan."""
+    return conn.execute(select(Plan.version).where(Plan.id == plan_id)).scalar_one_or_none()

@@ -1,0 +1,50 @@
+"""Which cells contain a point: the in-memory index of a plan, built once and reused."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import numpy as np
+import shapely
+from sqlalchemy import Engine
+
+from gridsvc.db import areas as area_repo
+from gridsvc.db.models import AREA_KINDS, SRID
+from gridsvc.domain.assign.layers import Layer, LayerSet
+from gridsvc.errors import NotFound
+
+_cache: dict[tuple[str, int], tuple[int, LayerSet]] = {}
+_lock = threading.Lock()
+
+
+def current_plan(engine: Engine, as_of: date | None = None) -> int:
+    """The id of the plan in effect on ``as_of`` (today by default)."""
+    with engine.connect() as conn:
+        plan_id = area_repo.current_plan_id(conn, as_of)
+    if plan_id is None:
+        raise NotFound("no plan is in effect: load the demo town or import boundaries first")
+    return plan_id
+
+
+def plan_layers(engine: Engine, plan_id: int) -> LayerSet:
+    """The layers (town, village, grid, station, beat) of a plan, indexed.
+
+    Built on first use and kept until the plan's version changes, so a lookup never rebuilds
+    an index for an unchanged plan. Kinds the plan has no cells of are left out.
+    """
+    key = (str(engine.url), plan_id)
+    with engine.connect() as conn:
+        version = area_repo.plan_version(conn, plan_id)
+        if version is None:
+            raise NotFound(f"no plan with id {plan_id}")
+        cached = _cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        fetched = {kind: area_repo.area_geometries(conn, plan_id, kind) for kind in AREA_KINDS}
+    layers = {kind: Layer.build(kind, ids, shapely.from_wkb(np.array(wkb, dtype=object)), SRID)
+              for kind, (ids, wkb) in fetched.items() if ids}
+    built = LayerSet(layers)
+    with _lock:
+        _cache[key] = (version, built)
+    return built
