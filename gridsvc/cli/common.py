@@ -6,16 +6,18 @@ import functools
 import getpass
 import logging
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from sqlalchemy import Engine
 
 from gridsvc.errors import DatabaseUnavailable, GridsvcError, InvalidInput
-from gridsvc.services.database import ready_engine
-from gridsvc.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the CLI starts fast: heavy modules load when a command needs them
+    from sqlalchemy import Engine
+
+    from gridsvc.settings import Settings
 
 err = Console(stderr=True, soft_wrap=True)
 P = ParamSpec("P")
@@ -34,11 +36,15 @@ def setup_logging(verbose: bool) -> None:
 
 
 def settings() -> Settings:
+    from gridsvc.settings import get_settings
+
     return get_settings()
 
 
 def engine() -> Engine:
     """An engine on a migrated database (the embedded one is started on demand)."""
+    from gridsvc.services.database import ready_engine
+
     return ready_engine(settings())
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 
 from gridsvc.cli.common import engine, handle_errors, settings
-from gridsvc.db import migrate
-from gridsvc.db.embedded import EmbeddedPostgres
-from gridsvc.db.engine import make_engine
-from gridsvc.services.database import embedded_status
+
+if TYPE_CHECKING:
+    from gridsvc.db.embedded import EmbeddedPostgres
 
 app = typer.Typer(help="The database: the embedded PostGIS, and migrations.", no_args_is_help=True)
 
 
 def _embedded() -> EmbeddedPostgres:
+    from gridsvc.db.embedded import EmbeddedPostgres
+
     s = settings()
     if not s.embedded:
         typer.echo("GRIDSVC_DATABASE_URL is set: that server is used, nothing embedded runs.")
@@ -44,6 +46,8 @@ def stop() -> None:
 @handle_errors
 def status() -> None:
     """Show where the database is and whether it runs."""
+    from gridsvc.services.database import embedded_status
+
     typer.echo(json.dumps(embedded_status(settings()), indent=2))
 
 
@@ -51,6 +55,9 @@ def status() -> None:
 @handle_errors
 def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
     """Migrate the database (embedded or GRIDSVC_DATABASE_URL) up to REVISION."""
+    from gridsvc.db import migrate
+    from gridsvc.db.engine import make_engine
+
     eng = make_engine(settings())
     migrate.upgrade(eng, revision)
     typer.echo(f"database at revision {migrate.current_revision(eng)}")
@@ -61,6 +68,9 @@ def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> 
 @handle_errors
 def downgrade(revision: str = typer.Argument(..., help="Alembic revision, or 'base'")) -> None:
     """Migrate the database down to REVISION ('base' drops every gridsvc table)."""
+    from gridsvc.db import migrate
+    from gridsvc.db.engine import make_engine
+
     eng = make_engine(settings())
     migrate.downgrade(eng, revision)
     typer.echo(f"database at revision {migrate.current_revision(eng)}")

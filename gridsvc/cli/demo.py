@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from gridsvc.cli.common import actor, engine, handle_errors, settings
-from gridsvc.services.demo import load_demo
 
 app = typer.Typer(help="The demo town (八都).", no_args_is_help=True)
 
@@ -14,6 +13,8 @@ app = typer.Typer(help="The demo town (八都).", no_args_is_help=True)
 @handle_errors
 def load() -> None:
     """Load the demo town from GRIDSVC_DEMO_DIR (default data/demo_town). Idempotent."""
+    from gridsvc.services.demo import load_demo
+
     result = load_demo(engine(), settings().demo_dir, actor=actor())
     if not result.loaded:
         typer.echo(f"demo town already loaded (plan {result.plan_id})")

@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 
 from gridsvc.cli.common import actor, engine, handle_errors
-from gridsvc.domain.cells_io import FieldMap
-from gridsvc.services.layers import import_layer
 
 app = typer.Typer(help="Cell layers (towns, villages, grids, stations, beats).",
                   no_args_is_help=True)
@@ -32,6 +30,9 @@ def import_(
 ) -> None:
     """Import cells from FILE. A bad file exits with code 2, naming the feature and field, and
     nothing is written."""
+    from gridsvc.domain.cells_io import FieldMap
+    from gridsvc.services.layers import import_layer
+
     result = import_layer(
         engine(), file, kind=kind, crs=crs, plan_id=plan, replace=replace,
         merge_duplicates=merge_duplicates, actor=actor(),

@@ -5,11 +5,8 @@ from __future__ import annotations
 import logging
 
 import typer
-import uvicorn
 
-from gridsvc.api.app import create_app
 from gridsvc.cli.common import handle_errors, settings
-from gridsvc.db.embedded import EmbeddedPostgres
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +20,11 @@ def serve(
 ) -> None:
     """Serve the API. The embedded PostGIS is started (and migrated) on demand, and stopped on
     exit when this command started it."""
+    import uvicorn
+
+    from gridsvc.api.app import create_app
+    from gridsvc.db.embedded import EmbeddedPostgres
+
     s = settings()
     embedded = EmbeddedPostgres(s.data_dir) if s.embedded else None
     was_running = embedded.is_running() if embedded else True

@@ -8,7 +8,6 @@ from rich.table import Table
 
 from gridsvc.cli.common import EXIT_BAD_INPUT, actor, engine, err, handle_errors
 from gridsvc.domain.auth import Role
-from gridsvc.services import tokens
 
 app = typer.Typer(help="API tokens (stored hashed; shown once).", no_args_is_help=True)
 
@@ -25,6 +24,8 @@ def create(
     except ValueError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    from gridsvc.services import tokens
+
     token = tokens.create_token(engine(), role=parsed, name=name, actor=actor())
     err.print(f"token for {name!r} with role {parsed.name} (shown once, keep it safe):")
     typer.echo(token)
@@ -34,6 +35,8 @@ def create(
 @handle_errors
 def list_() -> None:
     """List tokens (never the tokens themselves)."""
+    from gridsvc.services import tokens
+
     table = Table("id", "name", "role", "prefix", "created", "revoked")
     for t in tokens.list_tokens(engine()):
         table.add_row(str(t["id"]), str(t["name"]), str(t["role"]), str(t["prefix"]),
@@ -46,5 +49,7 @@ def list_() -> None:
 @handle_errors
 def revoke(token_id: int = typer.Argument(..., help="the token's id, from 'token list'")) -> None:
     """Revoke a token."""
+    from gridsvc.services import tokens
+
     tokens.revoke_token(engine(), token_id, actor=actor())
     typer.echo(f"token {token_id} revoked")
