@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 from gridsvc import __version__
 from gridsvc.api import errors
 from gridsvc.api.auth import TokenCache
-from gridsvc.api.routers import areas, audit, health, root
+from gridsvc.api.routers import areas, audit, health, lookup, root
 from gridsvc.services.database import ready_engine
+from gridsvc.services.lookup import LookupService
 from gridsvc.settings import Settings
 
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = ready_engine(settings) if owned else engine
+        app.state.lookup = LookupService(app.state.engine)
         try:
             yield
         finally:
@@ -50,6 +52,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if engine is not None:
         app.state.engine = engine
     errors.install(app)
-    for module in (root, health, areas, audit):
+    for module in (root, health, areas, lookup, audit):
         app.include_router(module.router)
     return app

@@ -130,3 +130,11 @@ def area_geometries(conn: Connection, plan_id: int, kind: str) -> tuple[list[str
 def plan_version(conn: Connection, plan_id: int) -> int | None:
     """The plan's version number (bumped by every edit), or None if there is no such plan."""
     return conn.execute(select(Plan.version).where(Plan.id == plan_id)).scalar_one_or_none()
+
+
+def area_labels(conn: Connection, plan_id: int) -> dict[tuple[str, str], dict[str, Any]]:
+    """``(kind, business id) -> {id, code, name}`` for every cell of a plan."""
+    rows = conn.execute(select(Area.kind, Area.business_id, Area.code, Area.name)
+                        .where(Area.plan_id == plan_id))
+    return {(r.kind, r.business_id): {"id": r.business_id, "code": r.code, "name": r.name}
+            for r in rows}

@@ -60,19 +60,20 @@ def count_rows(conn: Connection) -> dict[str, int]:
             for name, model in TABLES.items()}
 
 
-# The tie-break of "which cell": among cells covering the point, the lowest business id.
+# The tie-break of "which cell": among cells covering the point, the lowest business id in
+# code-point order (COLLATE "C"), as the in-memory engine (gridsvc.domain.assign) does.
 _ASSIGN = """
 UPDATE {table} AS t SET
     town_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'town'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
     village_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'village'
-                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
     grid_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'grid'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
     station_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'station'
-                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
     beat_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'beat'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id LIMIT 1),
+               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
     cells_plan_id = :plan
 """
 
@@ -91,3 +92,27 @@ def assign_cells(conn: Connection, table: str, plan_id: int, ids: list[str] | No
         sql += " WHERE t.business_id = ANY(:ids)"
         params["ids"] = ids
     return conn.execute(text(sql), params).rowcount
+
+
+def people_links(conn: Connection) -> list[dict[str, Any]]:
+    """Every person's link to a cell: ``kind, area_id, id, name, role, phone``."""
+    rows = conn.execute(
+        select(PersonArea.kind, PersonArea.area_id, Person.business_id.label("id"), Person.name,
+               Person.role, Person.phone)
+        .join(Person, Person.pk == PersonArea.person_pk)
+        .order_by(PersonArea.kind, PersonArea.area_id, Person.role, Person.business_id))
+    return [dict(r._mapping) for r in rows]
+
+
+def offices(conn: Connection) -> list[dict[str, Any]]:
+    """Every police office with its point (EPSG:4490 lon/lat)."""
+    rows = conn.execute(
+        select(Office.business_id.label("id"), Office.name, Office.phone, Office.opening_hours,
+               func.ST_X(Office.geom).label("lon"), func.ST_Y(Office.geom).label("lat"))
+        .order_by(Office.business_id))
+    return [dict(r._mapping) for r in rows]
+
+
+def data_version(conn: Connection) -> int:
+    """A number that grows with every change: the newest audit entry (every change is audited)."""
+    return conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()

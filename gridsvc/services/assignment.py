@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from typing import Any
 
 import numpy as np
 import shapely
@@ -25,6 +26,26 @@ def current_plan(engine: Engine, as_of: date | None = None) -> int:
     if plan_id is None:
         raise NotFound("no plan is in effect: load the demo town or import boundaries first")
     return plan_id
+
+
+def set_cells(layers: LayerSet, rows: list[dict[str, Any]], plan_id: int) -> None:
+    """Give each row (with a shapely point ``geom`` in EPSG:4490) the ids of the cells covering
+    it, ``<kind>_id``, and ``cells_plan_id``; kinds the plan lacks stay None."""
+    if not rows:
+        return
+    xy = shapely.get_coordinates(np.array([r["geom"] for r in rows], dtype=object))
+    ids = layers.assign(xy[:, 0], xy[:, 1])
+    for kind in AREA_KINDS:
+        column = ids.get(kind)
+        for i, row in enumerate(rows):
+            row[f"{kind}_id"] = None if column is None else column[i]
+            row["cells_plan_id"] = plan_id
+
+
+def layers_from_frames(frames: dict[str, Any]) -> LayerSet:
+    """A LayerSet from GeoDataFrames of cells (``business_id`` column, EPSG:4490) by kind."""
+    return LayerSet({kind: Layer.build(kind, list(gdf["business_id"]), gdf.geometry.values, SRID)
+                     for kind, gdf in frames.items() if len(gdf)})
 
 
 def plan_layers(engine: Engine, plan_id: int) -> LayerSet:

@@ -18,6 +18,7 @@ from gridsvc.db import areas as area_repo
 from gridsvc.db import audit, objects
 from gridsvc.domain.cells_io import TARGET_CRS, FieldMap, read_cells
 from gridsvc.errors import InvalidInput, Problem
+from gridsvc.services.assignment import layers_from_frames, set_cells
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +152,12 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
         for kind, gdf in cells.items():
             area_repo.insert_areas(conn, plan_id, kind, [
                 {**r, "geom": r.pop("geometry")} for r in gdf.to_dict("records")])
+        layers = layers_from_frames(cells)
+        for table in objects.ASSIGNED:
+            set_cells(layers, rows[table], plan_id)
         for table, table_rows in rows.items():
             objects.insert_rows(conn, table, table_rows)
         objects.link_people(conn, links)
-        for table in objects.ASSIGNED:
-            objects.assign_cells(conn, table, plan_id)
         counts = {**{k: len(v) for k, v in cells.items()}, **{k: len(v) for k, v in rows.items()}}
         audit.record(conn, actor=actor, action="demo.load", object_kind="plan",
                      object_id=str(plan_id),

@@ -1,0 +1,170 @@
+"""Point lookup: the cells covering a point, who is responsible, and the nearest police office.
+
+Everything a lookup needs is held in memory per plan (:class:`LookupContext`), so answering costs
+no database round trip. The context is checked against the database at most once every
+``recheck_seconds``: it is rebuilt when the plan's version or the data version (the newest audit
+entry: every change is audited) has moved.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Geod
+from sqlalchemy import Engine
+
+from gridsvc.db import areas as area_repo
+from gridsvc.db import objects
+from gridsvc.domain.assign.layers import LayerSet
+from gridsvc.domain.coords import check_lonlat, looks_swapped, parse_input_crs, to_cgcs2000
+from gridsvc.errors import InvalidInput, NotFound, Problem
+from gridsvc.services.assignment import plan_layers
+
+_GEOD = Geod(ellps="GRS80")  # CGCS2000 uses GRS80 (to 0.1 mm in the flattening)
+#: Which roles answer for which kind of cell, in the order a dispatcher calls them.
+RESPONSIBLE = {"beat": ("officer", "auxiliary"), "grid": ("grid_worker", "officer", "volunteer")}
+
+
+@dataclass
+class LookupContext:
+    """What lookups of one plan need, in memory."""
+
+    plan_id: int
+    layers: LayerSet
+    labels: dict[tuple[str, str], dict[str, Any]]
+    people: dict[tuple[str, str], list[dict[str, Any]]]
+    offices: list[dict[str, Any]]
+    office_xy: np.ndarray
+    service_bounds: tuple[float, float, float, float]
+    versions: tuple[int, int]
+    checked_at: float = field(default_factory=time.monotonic)
+
+
+class LookupService:
+    """Answers lookups from an engine's database, caching a context per plan."""
+
+    def __init__(self, engine: Engine, recheck_seconds: float = 1.0) -> None:
+        self.engine = engine
+        self.recheck_seconds = recheck_seconds
+        self._contexts: dict[int, LookupContext] = {}
+        self._lock = threading.Lock()
+        self._current: tuple[float, date, int] | None = None
+
+    def _plan_for(self, as_of: date | None) -> int:
+        today = date.today()
+        day = as_of or today
+        now = time.monotonic()
+        fresh = self._current and now - self._current[0] < self.recheck_seconds
+        if fresh and self._current[1] == day:
+            return self._current[2]
+        with self.engine.connect() as conn:
+            plan_id = area_repo.current_plan_id(conn, day)
+        if plan_id is None:
+            raise NotFound(f"no plan is in effect on {day}")
+        self._current = (now, day, plan_id)
+        return plan_id
+
+    def context(self, plan_id: int) -> LookupContext:
+        """The context of a plan, rebuilt when the database has changed since it was made."""
+        ctx = self._contexts.get(plan_id)
+        now = time.monotonic()
+        if ctx is not None and now - ctx.checked_at < self.recheck_seconds:
+            return ctx
+        with self.engine.connect() as conn:
+            versions = (area_repo.plan_version(conn, plan_id) or 0, objects.data_version(conn))
+        if ctx is not None and ctx.versions == versions:
+            ctx.checked_at = now
+            return ctx
+        with self._lock:
+            ctx = self._build(plan_id, versions)
+            self._contexts[plan_id] = ctx
+        return ctx
+
+    def _build(self, plan_id: int, versions: tuple[int, int]) -> LookupContext:
+        layers = plan_layers(self.engine, plan_id)
+        with self.engine.connect() as conn:
+            labels = area_repo.area_labels(conn, plan_id)
+            links = objects.people_links(conn)
+            offices = objects.offices(conn)
+        people: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for link in links:
+            people[(link["kind"], link["area_id"])].append(
+                {k: link[k] for k in ("id", "name", "role", "phone")})
+        tops = [lay.index.geoms for kind, lay in layers.layers.items()
+                if kind in ("town", "station")]
+        bounds = tuple(shapely.total_bounds(np.concatenate(tops))) if tops else (0, 0, 0, 0)
+        xy = np.array([[o["lon"], o["lat"]] for o in offices], dtype=float).reshape(-1, 2)
+        return LookupContext(plan_id, layers, labels, dict(people), offices, xy, bounds, versions)
+
+    def lookup(self, lon: float, lat: float, crs: str = "4326",
+               as_of: date | None = None) -> dict[str, Any]:
+        """Everything a dispatcher needs about one point.
+
+        Parameters
+        ----------
+        lon, lat
+            The point, in ``crs`` (x first: longitude or easting).
+        crs
+            EPSG code, any CRS pyproj knows, ``gcj02`` or ``bd09``.
+        as_of
+            Answer with the boundaries in effect on this date (default today).
+
+        Raises
+        ------
+        InvalidInput
+            Unknown CRS; coordinates that are not finite or out of range; a point outside the
+            service area whose swapped coordinates would fall inside ("lat/lon look swapped").
+        """
+        source = parse_input_crs(crs)
+        x, y = to_cgcs2000(np.array([lon], dtype=float), np.array([lat], dtype=float), source)
+        ctx = self.context(self._plan_for(as_of))
+        swapped = source.geographic and bool(looks_swapped(
+            np.array([lon], dtype=float), np.array([lat], dtype=float), ctx.service_bounds)[0])
+        if not check_lonlat(x, y)[0]:
+            hint = ": lat/lon look swapped; give lon first" if swapped else ""
+            raise InvalidInput([Problem(f"coordinates ({lon}, {lat}) in {source.name} are out of "
+                                        f"range or not numbers{hint}", field="lon,lat")])
+        ids = ctx.layers.assign(x, y)
+        covered = {kind: a[0] for kind, a in ids.items()}
+        if swapped and all(v is None for v in covered.values()):
+            raise InvalidInput([Problem(
+                f"({lon}, {lat}) is outside the service area, and (lat, lon) swapped would be "
+                "inside it: lat/lon look swapped; give lon first", field="lon,lat")])
+        cells: dict[str, Any] = {}
+        unassigned: dict[str, Any] = {}
+        for kind, business_id in covered.items():
+            cells[kind] = ctx.labels.get((kind, business_id)) if business_id else None
+            if business_id is None:
+                index, dist = ctx.layers.layers[kind].nearest(x, y)
+                if index[0] >= 0:
+                    nid = ctx.layers.layers[kind].ids[index[0]]
+                    unassigned[kind] = {**ctx.labels.get((kind, nid), {"id": nid}),
+                                        "distance_m": round(float(dist[0]), 1)}
+        people = {kind: [p for p in ctx.people.get((kind, covered.get(kind)), [])
+                         if p["role"] in roles] for kind, roles in RESPONSIBLE.items()}
+        return {
+            "query": {"lon": lon, "lat": lat, "crs": source.name,
+                      "lon_cgcs2000": round(float(x[0]), 8), "lat_cgcs2000": round(float(y[0]), 8)},
+            "plan_id": ctx.plan_id,
+            "cells": cells,
+            "nearest_if_outside": unassigned,
+            "people": people,
+            "nearest_office": self._nearest_office(ctx, float(x[0]), float(y[0])),
+        }
+
+    @staticmethod
+    def _nearest_office(ctx: LookupContext, x: float, y: float) -> dict[str, Any] | None:
+        if not len(ctx.office_xy):
+            return None
+        n = len(ctx.office_xy)
+        _, _, dist = _GEOD.inv(np.full(n, x), np.full(n, y), ctx.office_xy[:, 0],
+                               ctx.office_xy[:, 1])
+        best = int(np.argmin(dist))
+        return {**ctx.offices[best], "distance_m": round(float(dist[best]), 1)}
