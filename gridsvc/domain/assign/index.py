@@ -61,6 +61,9 @@ class _Edges:
     bx: np.ndarray
     by: np.ndarray
     cell: np.ndarray
+    #: +1 when the cell's interior lies to the left of the edge (a counter-clockwise shell, a
+    #: clockwise hole), -1 otherwise.
+    side: np.ndarray
     dx: np.ndarray = field(init=False)
     dy: np.ndarray = field(init=False)
 
@@ -70,18 +73,22 @@ class _Edges:
 
     def take(self, which: np.ndarray) -> _Edges:
         return _Edges(self.ax[which], self.ay[which], self.bx[which], self.by[which],
-                      self.cell[which])
+                      self.cell[which], self.side[which])
 
 
 def _edges(geoms: np.ndarray) -> _Edges:
     """Every edge of every ring (shells and holes) with the index of its cell."""
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
+    # get_rings lists each part's shell first, then its holes.
+    shell = np.r_[True, ring_of[1:] != ring_of[:-1]]
+    ring_side = np.where(shapely.is_ccw(rings) == shell, 1, -1).astype(np.int8)
     coords, coord_of = shapely.get_coordinates(rings, return_index=True)
     same = coord_of[1:] == coord_of[:-1]
     a, b = coords[:-1][same], coords[1:][same]
-    cell = part_of[ring_of[coord_of[:-1][same]]]
-    return _Edges(a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(), b[:, 1].copy(), cell)
+    start_of = coord_of[:-1][same]
+    return _Edges(a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(), b[:, 1].copy(),
+                  part_of[ring_of[start_of]], ring_side[start_of])
 
 
 @dataclass
@@ -334,9 +341,9 @@ def _scan_centres(edges: _Edges, x0: float, y0: float, size: float, nx: int, ny:
 
     A horizontal line through each row of centres crosses the cells' edges (half-open rule:
     an edge counts when one end is above the line and the other is not, so a vertex on the
-    line is counted once). Along the line, a cell is entered at its even crossings and left at
-    its odd ones, so running sums of +-1 and of +-cell give the count and, for a count of one,
-    the cell.
+    line is counted once). Whether a crossing enters or leaves its cell follows from the edge's
+    direction and its ring's orientation, so running sums of +-1 and of +-cell along the line
+    give the count and, for a count of one, the cell.
     """
     ylo, yhi = np.minimum(edges.ay, edges.by), np.maximum(edges.ay, edges.by)
     j_lo = np.maximum(np.ceil((ylo - y0) / size - 0.5) - 1, 0).astype(np.int64)
@@ -351,26 +358,22 @@ def _scan_centres(edges: _Edges, x0: float, y0: float, size: float, nx: int, ny:
     ax, bx, ay, by = edges.ax[which], edges.bx[which], edges.ay[which], edges.by[which]
     xc = ax + (yc - ay) * (bx - ax) / (by - ay)
     cell = edges.cell[which]
-    # Rank of each crossing among its cell's crossings on the same row, in x order.
-    order = np.lexsort((xc, cell, row))
-    row, xc, cell = row[order], xc[order], cell[order]
-    group_start = np.r_[True, (row[1:] != row[:-1]) | (cell[1:] != cell[:-1])]
-    first = np.maximum.accumulate(np.where(group_start, np.arange(len(row)), 0))
-    rank = np.arange(len(row)) - first
-    delta = np.where(rank % 2 == 0, 1, -1)
-    # Row-major order of all crossings: row, then x. Rows are laid end to end on one axis,
-    # far enough apart (one grid width plus a margin) that order within a row is kept.
-    span = nx * size + 2 * size
-    line = row * span + (xc - x0)
-    order = np.argsort(line, kind="stable")
-    line, delta, cell = line[order], delta[order], cell[order]
+    # Going east, a crossing enters the cell when its interior lies east of the edge: to the
+    # left of a downward edge, or to the right of an upward one.
+    delta = np.where(by > ay, -1, 1) * edges.side[which]
+    # Walk the crossings row by row, west to east. Each crossing changes the count (and the
+    # cell) of every bucket centre east of it up to the next crossing; a row's crossings sum to
+    # zero, so the running sums start each row at zero without a reset.
+    order = np.lexsort((xc, row))
+    row, xc, delta, cell = row[order], xc[order], delta[order], cell[order]
     running = np.cumsum(delta)
     running_cell = np.cumsum(delta * cell)
-    jj, ii = np.divmod(np.arange(nx * ny, dtype=np.int64), nx)
-    centres = jj * span + (ii + 0.5) * size
-    k = np.searchsorted(line, centres, side="right")
-    count = np.where(k > 0, running[np.maximum(k - 1, 0)], 0)
-    owner = np.where(k > 0, running_cell[np.maximum(k - 1, 0)], -1)
+    # The first centre at or east of the crossing: centres sit at x0 + (i + 0.5) * size.
+    first_col = np.clip(np.ceil((xc - x0) / size - 0.5), 0, nx).astype(np.int64)
+    pos = row * nx + first_col
+    runs = np.diff(np.r_[0, pos, nx * ny])
+    count = np.repeat(np.r_[0, running], runs)
+    owner = np.repeat(np.r_[-1, running_cell], runs)
     return count.astype(np.int64), np.where(count == 1, owner, -1).astype(np.int64)
 
 
