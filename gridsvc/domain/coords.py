@@ -88,6 +88,7 @@ class InputCRS:
         return self.name in (GCJ02, BD09)
 
 
+@lru_cache(maxsize=256, typed=True)  # a lookup names its CRS on every request
 def parse_input_crs(value: str | int) -> InputCRS:
     """The input CRS named by a user.
 
@@ -187,8 +188,15 @@ def to_cgcs2000(x: ArrayLike, y: ArrayLike, crs: InputCRS | str | int) -> Pair:
     elif parsed.name == BD09:
         xs, ys = bd09_to_wgs84(xs, ys)
     source = "EPSG:4326" if parsed.is_offset else parsed.name
+    if source in _SAME_AS_CGCS2000:
+        return xs, ys
     lon, lat = _transformer(source).transform(xs, ys)
     return _float_arrays(lon, lat)
+
+
+# PROJ knows no transformation between WGS84 and CGCS2000 (they agree to a few centimetres):
+# its "ballpark" operation returns the input unchanged, only slower. Skip it.
+_SAME_AS_CGCS2000 = frozenset({"EPSG:4326", "EPSG:4490"})
 
 
 @lru_cache(maxsize=64)  # bounded: names come from users, and each Transformer holds PROJ state

@@ -131,8 +131,7 @@ class LookupService:
             hint = ": lat/lon look swapped; give lon first" if swapped else ""
             raise InvalidInput([Problem(f"coordinates ({lon}, {lat}) in {source.name} are out of "
                                         f"range or not numbers{hint}", field="lon,lat")])
-        ids = ctx.layers.assign(x, y)
-        covered = {kind: a[0] for kind, a in ids.items()}
+        covered = ctx.layers.assign_one(float(x[0]), float(y[0]))
         if swapped and all(v is None for v in covered.values()):
             raise InvalidInput([Problem(
                 f"({lon}, {lat}) is outside the service area, and (lat, lon) swapped would be "

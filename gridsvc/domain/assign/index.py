@@ -27,6 +27,7 @@ Predicates" (1997) for the error bound.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -215,6 +216,42 @@ class CellIndex:
             out[pts] = self._geos_assign(x[pts], y[pts])
         return out
 
+    def assign_one(self, x: float, y: float) -> int:
+        """:meth:`assign` for a single point, without numpy's per-call overhead.
+
+        A lookup asks for one point at a time; most points fall in a bucket with one owner,
+        answered here by plain arithmetic. The rest take the vectorised path.
+        """
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return -1
+        i = math.floor((x - self.x0) / self.size)
+        j = math.floor((y - self.y0) / self.size)
+        if not (0 <= i < self.nx and 0 <= j < self.ny):
+            return -1
+        st = int(self.state[j * self.nx + i])
+        if st >= 0:
+            return st
+        if st == OUTSIDE:
+            return -1
+        if st == COMPLEX:
+            return int(self._geos_assign(np.array([x]), np.array([y]))[0])
+        slot = int(self.slot[j * self.nx + i])
+        ed, n = self.edges, len(self.ids)
+        # Candidates are sorted by index, so the first that covers the point is the lowest id.
+        for cell in self.cand_cell[self.cand_ptr[slot]:self.cand_ptr[slot + 1]].tolist():
+            key = j * n + cell
+            pos = int(np.searchsorted(self.edge_keys, key))
+            if pos == len(self.edge_keys) or self.edge_keys[pos] != key:
+                continue
+            lo, hi = int(self.edge_ptr[pos]), int(self.edge_ptr[pos + 1])
+            inside = _crossing_test(x, y, ed.ax[lo:hi].tolist(), ed.ay[lo:hi].tolist(),
+                                    ed.bx[lo:hi].tolist(), ed.by[lo:hi].tolist())
+            if inside is None:
+                inside = bool(shapely.covers(self.geoms[cell], shapely.Point(x, y)))
+            if inside:
+                return cell
+        return -1
+
     def nearest(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The nearest cell to each point and the distance to it, in CRS units.
 
@@ -289,6 +326,25 @@ def _unique(a: np.ndarray) -> np.ndarray:
     """Sorted unique values (sort-based: faster than numpy's hash-based unique for int64)."""
     a = np.sort(a)
     return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
+def _crossing_test(x: float, y: float, ax: list[float], ay: list[float], bx: list[float],
+                   by: list[float]) -> bool | None:
+    """The crossing-number test of :meth:`CellIndex._test_candidates` for one point and one
+    cell's edges in its row, in plain Python: True inside, False outside, None when the point
+    is on or within rounding of an edge (then GEOS must decide)."""
+    odd = False
+    for x1, y1, x2, y2 in zip(ax, ay, bx, by, strict=True):
+        spans = (y1 > y) != (y2 > y)
+        left = (x2 - x1) * (y - y1)
+        right = (y2 - y1) * (x - x1)
+        det = left - right
+        if abs(det) <= _ERRBOUND * (abs(left) + abs(right)) and (
+                spans or (min(x1, x2) <= x <= max(x1, x2) and min(y1, y2) <= y <= max(y1, y2))):
+            return None
+        if spans and (det > 0) == (y2 > y1):
+            odd = not odd
+    return odd
 
 
 def _lowest(n: int, point: np.ndarray, cell: np.ndarray) -> np.ndarray:

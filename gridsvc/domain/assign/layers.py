@@ -92,3 +92,11 @@ class LayerSet:
             ids = np.append(layer.ids, None)  # index -1 -> None
             out[kind] = ids[idx]
         return out
+
+    def assign_one(self, x: float, y: float) -> dict[str, str | None]:
+        """Per layer, the business id covering one point (None where no cell does)."""
+        out: dict[str, str | None] = {}
+        for kind, layer in self.layers.items():
+            i = layer.index.assign_one(x, y)
+            out[kind] = None if i < 0 else layer.ids[i]
+        return out
