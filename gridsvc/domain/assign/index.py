@@ -182,7 +182,8 @@ class CellIndex:
         Returns
         -------
         numpy.ndarray
-            int64 indices into :attr:`ids`; the lowest covering id wins.
+            int64 indices into :attr:`ids`, shaped like ``x`` and ``y`` broadcast together; the
+            lowest covering id wins.
 
         Examples
         --------
@@ -194,8 +195,9 @@ class CellIndex:
         The point on the shared edge x = 1 goes to "a", the lower id; the last point is
         outside every cell (-1, which indexes the last id: check for -1 before indexing).
         """
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
+        x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        shape = x.shape
+        x, y = x.ravel(), y.ravel()
         out = np.full(x.shape, -1, dtype=np.int64)
         fi = np.floor((x - self.x0) / self.size)
         fj = np.floor((y - self.y0) / self.size)
@@ -214,7 +216,7 @@ class CellIndex:
         if complex_.any():
             pts = where[complex_]
             out[pts] = self._geos_assign(x[pts], y[pts])
-        return out
+        return out.reshape(shape)
 
     def assign_one(self, x: float, y: float) -> int:
         """:meth:`assign` for a single point, without numpy's per-call overhead.
