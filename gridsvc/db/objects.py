@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from geoalchemy2.shape import from_shape
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import BigInteger, Connection, delete, func, insert, select, text
 
 from gridsvc.db.models import (
     SRID,
@@ -116,3 +116,28 @@ def offices(conn: Connection) -> list[dict[str, Any]]:
 def data_version(conn: Connection) -> int:
     """A number that grows with every change: the newest audit entry (every change is audited)."""
     return conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
+
+
+def get_row(conn: Connection, table: str, business_id: str) -> dict[str, Any] | None:
+    """One row by business id, with its point as ``lon``/``lat`` instead of ``geom``."""
+    model = TABLES[table]
+    columns = [c for c in model.__table__.columns if c.name != "geom"]
+    row = conn.execute(
+        select(*columns, func.ST_X(model.geom).label("lon"), func.ST_Y(model.geom).label("lat"))
+        .where(model.business_id == business_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def next_business_id(conn: Connection, table: str, prefix: str) -> str:
+    """A new business id: ``prefix`` + the next number after the highest one in use.
+
+    Takes a transaction-scoped advisory lock on the table's name, so two writers cannot pick
+    the same number; it is released when the caller's transaction ends.
+    """
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
+    model = TABLES[table]
+    taken = conn.execute(
+        select(func.max(func.substring(model.business_id, len(prefix) + 1)
+                        .cast(BigInteger)))
+        .where(model.business_id.op("~")(f"^{prefix}[0-9]+$"))).scalar_one_or_none()
+    return f"{prefix}{(taken or 0) + 1:05d}"

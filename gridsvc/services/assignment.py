@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db.models import AREA_KINDS, SRID
 from gridsvc.domain.assign.layers import Layer, LayerSet
-from gridsvc.errors import NotFound
+from gridsvc.domain.coords import check_lonlat, looks_swapped, parse_input_crs, to_cgcs2000
+from gridsvc.errors import InvalidInput, NotFound, Problem
 
 _cache: dict[tuple[str, int], tuple[int, LayerSet]] = {}
 _lock = threading.Lock()
@@ -26,6 +27,31 @@ def current_plan(engine: Engine, as_of: date | None = None) -> int:
     if plan_id is None:
         raise NotFound("no plan is in effect: load the demo town or import boundaries first")
     return plan_id
+
+
+def locate(lon: float, lat: float, crs: str | int, layers: LayerSet) -> tuple[float, float]:
+    """A user's point in EPSG:4490, checked.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown CRS (field ``crs``); coordinates not finite or out of range, or outside the
+        service area where swapping them would put them inside (field ``lon,lat``, saying that
+        lat/lon look swapped).
+    """
+    source = parse_input_crs(crs)
+    x, y = to_cgcs2000(np.array([lon], dtype=float), np.array([lat], dtype=float), source)
+    area = layers.service_bounds
+    swapped = bool(source.geographic and area is not None and looks_swapped(
+        np.array([lon], dtype=float), np.array([lat], dtype=float), area)[0])
+    hint = ": lat/lon look swapped; give the longitude first" if swapped else ""
+    if not check_lonlat(x, y)[0]:
+        raise InvalidInput([Problem(f"coordinates ({lon}, {lat}) in {source.name} are out of "
+                                    f"range or not numbers{hint}", field="lon,lat")])
+    if swapped and all(v is None for v in layers.assign_one(float(x[0]), float(y[0])).values()):
+        raise InvalidInput([Problem(f"({lon}, {lat}) is outside the service area{hint}",
+                                    field="lon,lat")])
+    return float(x[0]), float(y[0])
 
 
 def set_cells(layers: LayerSet, rows: list[dict[str, Any]], plan_id: int) -> None:

@@ -16,16 +16,15 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import shapely
 from pyproj import Geod
 from sqlalchemy import Engine
 
 from gridsvc.db import areas as area_repo
 from gridsvc.db import objects
 from gridsvc.domain.assign.layers import LayerSet
-from gridsvc.domain.coords import check_lonlat, looks_swapped, parse_input_crs, to_cgcs2000
-from gridsvc.errors import InvalidInput, NotFound, Problem
-from gridsvc.services.assignment import plan_layers
+from gridsvc.domain.coords import parse_input_crs
+from gridsvc.errors import NotFound
+from gridsvc.services.assignment import locate, plan_layers
 
 _GEOD = Geod(ellps="GRS80")  # CGCS2000 uses GRS80 (to 0.1 mm in the flattening)
 #: Which roles answer for which kind of cell, in the order a dispatcher calls them.
@@ -42,7 +41,6 @@ class LookupContext:
     people: dict[tuple[str, str], list[dict[str, Any]]]
     offices: list[dict[str, Any]]
     office_xy: np.ndarray
-    service_bounds: tuple[float, float, float, float]
     versions: tuple[int, int]
     checked_at: float = field(default_factory=time.monotonic)
 
@@ -97,11 +95,8 @@ class LookupService:
         for link in links:
             people[(link["kind"], link["area_id"])].append(
                 {k: link[k] for k in ("id", "name", "role", "phone")})
-        tops = [lay.index.geoms for kind, lay in layers.layers.items()
-                if kind in ("town", "station")]
-        bounds = tuple(shapely.total_bounds(np.concatenate(tops))) if tops else (0, 0, 0, 0)
         xy = np.array([[o["lon"], o["lat"]] for o in offices], dtype=float).reshape(-1, 2)
-        return LookupContext(plan_id, layers, labels, dict(people), offices, xy, bounds, versions)
+        return LookupContext(plan_id, layers, labels, dict(people), offices, xy, versions)
 
     def lookup(self, lon: float, lat: float, crs: str = "4326",
                as_of: date | None = None) -> dict[str, Any]:
@@ -119,29 +114,17 @@ class LookupService:
         Raises
         ------
         InvalidInput
-            Unknown CRS; coordinates that are not finite or out of range; a point outside the
-            service area whose swapped coordinates would fall inside ("lat/lon look swapped").
+            As :func:`gridsvc.services.assignment.locate`.
         """
-        source = parse_input_crs(crs)
-        x, y = to_cgcs2000(np.array([lon], dtype=float), np.array([lat], dtype=float), source)
         ctx = self.context(self._plan_for(as_of))
-        swapped = source.geographic and bool(looks_swapped(
-            np.array([lon], dtype=float), np.array([lat], dtype=float), ctx.service_bounds)[0])
-        if not check_lonlat(x, y)[0]:
-            hint = ": lat/lon look swapped; give lon first" if swapped else ""
-            raise InvalidInput([Problem(f"coordinates ({lon}, {lat}) in {source.name} are out of "
-                                        f"range or not numbers{hint}", field="lon,lat")])
-        covered = ctx.layers.assign_one(float(x[0]), float(y[0]))
-        if swapped and all(v is None for v in covered.values()):
-            raise InvalidInput([Problem(
-                f"({lon}, {lat}) is outside the service area, and (lat, lon) swapped would be "
-                "inside it: lat/lon look swapped; give lon first", field="lon,lat")])
+        x, y = locate(lon, lat, crs, ctx.layers)
+        covered = ctx.layers.assign_one(x, y)
         cells: dict[str, Any] = {}
         unassigned: dict[str, Any] = {}
         for kind, business_id in covered.items():
             cells[kind] = ctx.labels.get((kind, business_id)) if business_id else None
             if business_id is None:
-                index, dist = ctx.layers.layers[kind].nearest(x, y)
+                index, dist = ctx.layers.layers[kind].nearest(np.array([x]), np.array([y]))
                 if index[0] >= 0:
                     nid = ctx.layers.layers[kind].ids[index[0]]
                     unassigned[kind] = {**ctx.labels.get((kind, nid), {"id": nid}),
@@ -149,13 +132,13 @@ class LookupService:
         people = {kind: [p for p in ctx.people.get((kind, covered.get(kind)), [])
                          if p["role"] in roles] for kind, roles in RESPONSIBLE.items()}
         return {
-            "query": {"lon": lon, "lat": lat, "crs": source.name,
-                      "lon_cgcs2000": round(float(x[0]), 8), "lat_cgcs2000": round(float(y[0]), 8)},
+            "query": {"lon": lon, "lat": lat, "crs": parse_input_crs(crs).name,
+                      "lon_cgcs2000": round(x, 8), "lat_cgcs2000": round(y, 8)},
             "plan_id": ctx.plan_id,
             "cells": cells,
             "nearest_if_outside": unassigned,
             "people": people,
-            "nearest_office": self._nearest_office(ctx, float(x[0]), float(y[0])),
+            "nearest_office": self._nearest_office(ctx, x, y),
         }
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -92,6 +93,13 @@ class LayerSet:
             ids = np.append(layer.ids, None)  # index -1 -> None
             out[kind] = ids[idx]
         return out
+
+    @cached_property
+    def service_bounds(self) -> tuple[float, float, float, float] | None:
+        """The bounding box of the top cells (towns, stations): the service area, if any."""
+        geoms = [lay.index.geoms for kind, lay in self.layers.items()
+                 if kind in ("town", "station")]
+        return tuple(shapely.total_bounds(np.concatenate(geoms))) if geoms else None
 
     def assign_one(self, x: float, y: float) -> dict[str, str | None]:
         """Per layer, the business id covering one point (None where no cell does)."""
