@@ -8,18 +8,21 @@ fix the file in one go.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gridsvc.errors import InvalidInput, Problem
+
+if TYPE_CHECKING:  # imported where used: the assign CLI needs cell_problems, not pandas
+    import geopandas as gpd
+    import pandas as pd
 
 TARGET_CRS = CRS.from_epsg(4490)
 ATTRIBUTE_FIELDS = ("households", "residents")
@@ -60,6 +63,8 @@ def read_vector(path: Path) -> gpd.GeoDataFrame:
     """
     if not path.exists():
         raise InvalidInput([Problem(f"no such file: {path}")])
+    import geopandas as gpd
+
     try:
         return gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # GDAL raises many types; the user needs its words, not the type
@@ -75,11 +80,9 @@ def _is_missing(value: Any) -> bool:
         isinstance(value, str) and not value.strip())
 
 
-def _out_of_range(geom: shapely.Geometry) -> str | None:
-    """Why a geometry's lon/lat are impossible, or None. Only for geographic CRSs."""
-    xmin, ymin, xmax, ymax = geom.bounds
-    if xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90:
-        return None
+def _out_of_range(bounds: np.ndarray) -> str:
+    """Why lon/lat bounds ``(xmin, ymin, xmax, ymax)`` are impossible degrees."""
+    xmin, ymin, xmax, ymax = bounds
     if xmin >= -90 and xmax <= 90 and ymin >= -180 and ymax <= 180:
         return (f"latitude {max(abs(ymin), abs(ymax)):.6g} is out of range: the coordinates "
                 "look like lat/lon swapped; GeoJSON and gridsvc want lon, lat")
@@ -87,19 +90,43 @@ def _out_of_range(geom: shapely.Geometry) -> str | None:
             f"{ymax:.6g}): the file may be in a projected CRS; give it with --crs")
 
 
-def _geometry_problem(geom: Any, geographic: bool) -> str | None:
-    if geom is None or geom.is_empty:
-        return "geometry is empty or missing"
-    if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        return f"geometry is a {geom.geom_type}; cells must be polygons"
-    coords = shapely.get_coordinates(geom)
-    if not np.isfinite(coords).all():
-        return "geometry has non-finite coordinates"
-    if geographic and (why := _out_of_range(geom)):
-        return why
-    if not geom.is_valid:
-        return f"invalid polygon: {shapely.is_valid_reason(geom)}"
-    return None
+def cell_problems(ids: Sequence[str | None], geoms: np.ndarray, geographic: bool,
+                  id_field: str) -> list[Problem]:
+    """Every problem of every cell, by feature, found with vectorised checks (a city has
+    10,000 cells): a missing id; a missing or empty geometry; one that is not a polygon; non-
+    finite coordinates; impossible degrees in a geographic CRS (with a hint when lat/lon look
+    swapped); an invalid polygon, with GEOS's reason and place (e.g. a self-intersection).
+
+    Duplicate ids are the caller's business: some callers merge them.
+    """
+    found: dict[int, list[Problem]] = {}
+
+    def add(which: np.ndarray, field: str, why: Callable[[int], str]) -> None:
+        for i in which.tolist():
+            found.setdefault(i, []).append(Problem(why(i), _label(i, ids[i]), field))
+
+    add(np.flatnonzero([v is None for v in ids]), id_field, lambda i: "id is missing")
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    add(np.flatnonzero(missing), "geometry", lambda i: "geometry is empty or missing")
+    kinds = shapely.get_type_id(geoms)
+    polygonal = (kinds == 3) | (kinds == 6)
+    add(np.flatnonzero(~missing & ~polygonal), "geometry",
+        lambda i: f"geometry is a {geoms[i].geom_type}; cells must be polygons")
+    ok = np.flatnonzero(~missing & polygonal)
+    coords, of = shapely.get_coordinates(geoms[ok], return_index=True)
+    finite = np.ones(len(ok), dtype=bool)
+    finite[of[~np.isfinite(coords).all(axis=1)]] = False
+    add(ok[~finite], "geometry", lambda i: "geometry has non-finite coordinates")
+    ok = ok[finite]
+    if geographic and len(ok):
+        b = shapely.bounds(geoms[ok])
+        out = (b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90)
+        bounds_of = dict(zip(ok[out].tolist(), b[out], strict=True))
+        add(ok[out], "geometry", lambda i: _out_of_range(bounds_of[i]))
+        ok = ok[~out]
+    add(ok[~shapely.is_valid(geoms[ok])], "geometry",
+        lambda i: f"invalid polygon: {shapely.is_valid_reason(geoms[i])}")
+    return [p for i in sorted(found) for p in found[i]]
 
 
 def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
@@ -159,19 +186,17 @@ def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
 
     assert source_crs is not None
     ids = [_text(v) for v in gdf[fields.id_field]]
+    problems = cell_problems(ids, np.asarray(gdf.geometry.values, dtype=object),
+                             source_crs.is_geographic, fields.id_field)
     first_seen: dict[str, int] = {}
-    for i, (ident, geom) in enumerate(zip(ids, gdf.geometry, strict=True)):
+    for i, ident in enumerate(ids):
         label = _label(i, ident)
-        if ident is None:
-            problems.append(Problem("id is missing", feature=label, field=fields.id_field))
-        elif ident in first_seen and not merge_duplicates:
+        if ident is not None and ident in first_seen and not merge_duplicates:
             problems.append(Problem(
                 f"duplicate id: {_label(first_seen[ident], ident)} has it too",
                 feature=label, field=fields.id_field))
-        else:
+        elif ident is not None:
             first_seen.setdefault(ident, i)
-        if why := _geometry_problem(geom, source_crs.is_geographic):
-            problems.append(Problem(why, feature=label, field="geometry"))
         for name in ATTRIBUTE_FIELDS:
             if name in gdf.columns and not _is_count(gdf[name].iat[i]):
                 problems.append(Problem(f"{gdf[name].iat[i]!r} is not a count (a whole number "
@@ -196,6 +221,9 @@ def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
         else [{} for _ in range(len(gdf))],
     }
     # object dtype keeps None as None (pandas would turn it into NaN in float columns).
+    import geopandas as gpd
+    import pandas as pd
+
     out = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
     cells = gpd.GeoDataFrame(out, geometry=[_as_multi(g) for g in geoms], crs=TARGET_CRS)
     if merge_duplicates and len(first_seen) < len(cells):
