@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from gridsvc import __version__
 from gridsvc.api import errors
 from gridsvc.api.auth import TokenCache
-from gridsvc.api.routers import areas, audit, health, incidents, lookup, root
+from gridsvc.api.routers import areas, assign, audit, health, incidents, lookup, root
 from gridsvc.services.database import ready_engine
 from gridsvc.services.lookup import LookupService
 from gridsvc.settings import Settings
@@ -52,6 +52,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if engine is not None:
         app.state.engine = engine
     errors.install(app)
-    for module in (root, health, areas, lookup, incidents, audit):
+    for module in (root, health, areas, lookup, assign, incidents, audit):
         app.include_router(module.router)
     return app

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -176,8 +177,10 @@ def _cells_target(cells: Path, cell_id: str, names: tuple[str, str, str]
 def assign_with_plan(engine: Engine, input_path: Path, output: Path, *,
                      layers: Sequence[str] | None = None, x: str | None = None,
                      y: str | None = None, crs: str | None = None,
-                     progress: Progress | None = None) -> AssignSummary:
-    """Assign the points of ``input_path`` to the cells of the plan in effect.
+                     progress: Progress | None = None, as_of: date | None = None
+                     ) -> AssignSummary:
+    """Assign the points of ``input_path`` to the cells of the plan in effect (on ``as_of``,
+    default today).
 
     Parameters
     ----------
@@ -210,7 +213,7 @@ def assign_with_plan(engine: Engine, input_path: Path, output: Path, *,
     check_new_columns(points.table, [f"{k}_{c}" for k in kinds
                                      for c in ("id", "nearest_id", "distance_m")])
     source = _source_crs(points, given)
-    built: LayerSet = plan_layers(engine, current_plan(engine))
+    built: LayerSet = plan_layers(engine, current_plan(engine, as_of))
     absent = [k for k in kinds if k not in built.layers]
     if layers and absent:
         raise InvalidInput([Problem(f"the plan in effect has no {k} cells", field="layers")
