@@ -188,7 +188,7 @@ def to_cgcs2000(x: ArrayLike, y: ArrayLike, crs: InputCRS | str | int) -> Pair:
     elif parsed.name == BD09:
         xs, ys = bd09_to_wgs84(xs, ys)
     source = "EPSG:4326" if parsed.is_offset else parsed.name
-    if source in _SAME_AS_CGCS2000:
+    if source in SAME_AS_CGCS2000:
         return xs, ys
     lon, lat = _transformer(source).transform(xs, ys)
     return _float_arrays(lon, lat)
@@ -196,7 +196,7 @@ def to_cgcs2000(x: ArrayLike, y: ArrayLike, crs: InputCRS | str | int) -> Pair:
 
 # PROJ knows no transformation between WGS84 and CGCS2000 (they agree to a few centimetres):
 # its "ballpark" operation returns the input unchanged, only slower. Skip it.
-_SAME_AS_CGCS2000 = frozenset({"EPSG:4326", "EPSG:4490"})
+SAME_AS_CGCS2000 = frozenset({"EPSG:4326", "EPSG:4490"})
 
 
 @lru_cache(maxsize=64)  # bounded: names come from users, and each Transformer holds PROJ state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import date
 from typing import Any
@@ -13,7 +14,12 @@ from sqlalchemy import Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db.models import AREA_KINDS, SRID
 from gridsvc.domain.assign.layers import Layer, LayerSet
-from gridsvc.domain.coords import check_lonlat, looks_swapped, parse_input_crs, to_cgcs2000
+from gridsvc.domain.coords import (
+    SAME_AS_CGCS2000,
+    looks_swapped,
+    parse_input_crs,
+    to_cgcs2000,
+)
 from gridsvc.errors import InvalidInput, NotFound, Problem
 
 _cache: dict[tuple[str, int], tuple[int, LayerSet]] = {}
@@ -29,8 +35,9 @@ def current_plan(engine: Engine, as_of: date | None = None) -> int:
     return plan_id
 
 
-def locate(lon: float, lat: float, crs: str | int, layers: LayerSet) -> tuple[float, float]:
-    """A user's point in EPSG:4490, checked.
+def locate(lon: float, lat: float, crs: str | int, layers: LayerSet
+           ) -> tuple[float, float, dict[str, str | None]]:
+    """A user's point in EPSG:4490, checked, and the cells covering it (per layer, or None).
 
     Raises
     ------
@@ -40,18 +47,26 @@ def locate(lon: float, lat: float, crs: str | int, layers: LayerSet) -> tuple[fl
         lat/lon look swapped).
     """
     source = parse_input_crs(crs)
-    x, y = to_cgcs2000(np.array([lon], dtype=float), np.array([lat], dtype=float), source)
+    if source.name in SAME_AS_CGCS2000:  # the common case, kept free of numpy: lookups are hot
+        x, y = float(lon), float(lat)
+    else:
+        xs, ys = to_cgcs2000(np.array([lon], dtype=float), np.array([lat], dtype=float), source)
+        x, y = float(xs[0]), float(ys[0])
+    in_range = math.isfinite(x) and math.isfinite(y) and abs(x) <= 180 and abs(y) <= 90
+    covered = layers.assign_one(x, y) if in_range else {}
+    if any(v is not None for v in covered.values()):
+        return x, y, covered
     area = layers.service_bounds
     swapped = bool(source.geographic and area is not None and looks_swapped(
         np.array([lon], dtype=float), np.array([lat], dtype=float), area)[0])
     hint = ": lat/lon look swapped; give the longitude first" if swapped else ""
-    if not check_lonlat(x, y)[0]:
+    if not in_range:
         raise InvalidInput([Problem(f"coordinates ({lon}, {lat}) in {source.name} are out of "
                                     f"range or not numbers{hint}", field="lon,lat")])
-    if swapped and all(v is None for v in layers.assign_one(float(x[0]), float(y[0])).values()):
+    if swapped:
         raise InvalidInput([Problem(f"({lon}, {lat}) is outside the service area{hint}",
                                     field="lon,lat")])
-    return float(x[0]), float(y[0])
+    return x, y, covered
 
 
 def set_cells(layers: LayerSet, rows: list[dict[str, Any]], plan_id: int) -> None:

@@ -38,7 +38,7 @@ def create_incident(engine: Engine, *, occurred_at: datetime, category: str, lon
         raise InvalidInput([Problem("category is empty", field="category")])
     plan_id = current_plan(engine, occurred_at.date())
     layers = plan_layers(engine, plan_id)
-    x, y = locate(lon, lat, crs, layers)
+    x, y, _ = locate(lon, lat, crs, layers)
     row: dict[str, Any] = {
         "occurred_at": occurred_at, "category": category.strip(), "summary": summary,
         "geom": shapely.Point(x, y), "src_x": lon, "src_y": lat,

@@ -8,6 +8,7 @@ entry: every change is audited) has moved.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict
@@ -40,7 +41,6 @@ class LookupContext:
     labels: dict[tuple[str, str], dict[str, Any]]
     people: dict[tuple[str, str], list[dict[str, Any]]]
     offices: list[dict[str, Any]]
-    office_xy: np.ndarray
     versions: tuple[int, int]
     checked_at: float = field(default_factory=time.monotonic)
 
@@ -95,8 +95,7 @@ class LookupService:
         for link in links:
             people[(link["kind"], link["area_id"])].append(
                 {k: link[k] for k in ("id", "name", "role", "phone")})
-        xy = np.array([[o["lon"], o["lat"]] for o in offices], dtype=float).reshape(-1, 2)
-        return LookupContext(plan_id, layers, labels, dict(people), offices, xy, versions)
+        return LookupContext(plan_id, layers, labels, dict(people), offices, versions)
 
     def lookup(self, lon: float, lat: float, crs: str = "4326",
                as_of: date | None = None) -> dict[str, Any]:
@@ -117,8 +116,7 @@ class LookupService:
             As :func:`gridsvc.services.assignment.locate`.
         """
         ctx = self.context(self._plan_for(as_of))
-        x, y = locate(lon, lat, crs, ctx.layers)
-        covered = ctx.layers.assign_one(x, y)
+        x, y, covered = locate(lon, lat, crs, ctx.layers)
         cells: dict[str, Any] = {}
         unassigned: dict[str, Any] = {}
         for kind, business_id in covered.items():
@@ -143,10 +141,11 @@ class LookupService:
 
     @staticmethod
     def _nearest_office(ctx: LookupContext, x: float, y: float) -> dict[str, Any] | None:
-        if not len(ctx.office_xy):
-            return None
-        n = len(ctx.office_xy)
-        _, _, dist = _GEOD.inv(np.full(n, x), np.full(n, y), ctx.office_xy[:, 0],
-                               ctx.office_xy[:, 1])
-        best = int(np.argmin(dist))
-        return {**ctx.offices[best], "distance_m": round(float(dist[best]), 1)}
+        """The office at the shortest geodesic distance (a town has a handful of offices:
+        scalar calls are faster than numpy's set-up for so few)."""
+        best, best_m = None, math.inf
+        for office in ctx.offices:
+            metres = _GEOD.inv(x, y, office["lon"], office["lat"])[2]
+            if metres < best_m:
+                best, best_m = office, metres
+        return None if best is None else {**best, "distance_m": round(best_m, 1)}
