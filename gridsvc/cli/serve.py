@@ -17,6 +17,8 @@ def serve(
     port: int = typer.Option(None, help="port (default: settings, 8000)"),
     stop_db: bool = typer.Option(
         False, "--stop-db", help="stop the embedded PostGIS on exit even if it was running before"),
+    access_log: bool = typer.Option(
+        False, "--access-log", help="log every request (costs ~15% of lookup throughput)"),
 ) -> None:
     """Serve the API. The embedded PostGIS is started (and migrated) on demand, and stopped on
     exit when this command started it."""
@@ -30,7 +32,8 @@ def serve(
     was_running = embedded.is_running() if embedded else True
     app = create_app(s)
     try:
-        uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
+        uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info",
+                    access_log=access_log)
     finally:
         if embedded is not None and (stop_db or not was_running):
             log.info("stopping the embedded PostGIS")
