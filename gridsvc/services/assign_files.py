@@ -12,10 +12,9 @@ file mode never pays for SQLAlchemy.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -50,8 +49,6 @@ if TYPE_CHECKING:
 
 #: Points assigned per step; each step reports progress.
 CHUNK_ROWS = 250_000
-#: Threads that assign chunks at once (at most one per core).
-MAX_THREADS = 8
 #: Default CRS of coordinates in columns (CSV, plain Parquet): what GPS and web maps give.
 DEFAULT_COLUMN_CRS = "EPSG:4326"
 PLAN_CRS = CRS.from_epsg(4490)
@@ -309,26 +306,16 @@ def _bounds(targets: list[Target]) -> tuple[float, float, float, float]:
 
 def _assign_chunks(targets: list[Target], cx: np.ndarray, cy: np.ndarray,
                    progress: Progress | None) -> list[np.ndarray]:
-    """Per target, the index of the cell covering each point (-1 for none), chunk by chunk.
-
-    Chunks run on a thread per core: an index is immutable and thread-safe, and its numpy work
-    releases the GIL. Progress is reported from the calling thread as chunks finish.
-    """
+    """Per target, the index of the cell covering each point (-1 for none), chunk by chunk so
+    that progress can be shown (the engine spreads each chunk over the cores itself)."""
     n = len(cx)
     found = [np.full(n, -1, dtype=np.int64) for _ in targets]
-    jobs = [(k, start, min(n, start + CHUNK_ROWS)) for start in range(0, n, CHUNK_ROWS)
-            for k in range(len(targets))]
-
-    def run(k: int, start: int, stop: int) -> None:
+    steps = [(k, start, min(n, start + CHUNK_ROWS)) for start in range(0, n, CHUNK_ROWS)
+             for k in range(len(targets))]
+    for done, (k, start, stop) in enumerate(steps, start=1):
         found[k][start:stop] = targets[k].layer.assign(cx[start:stop], cy[start:stop])
-
-    workers = max(1, min(len(jobs), os.cpu_count() or 1, MAX_THREADS))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run, *job) for job in jobs]
-        for done, future in enumerate(as_completed(futures), start=1):
-            future.result()
-            if progress is not None:
-                progress(min(n, done * n // len(jobs)), n)
+        if progress is not None:
+            progress(min(n, done * n // len(steps)), n)
     return found
 
 
