@@ -166,10 +166,14 @@ class CellIndex:
         nx = int(np.ceil(width / size)) + 3
         ny = int(np.ceil(height / size)) + 3
         n = len(ids_arr)
-        touched = _touched_buckets(edges, x0, y0, size, nx, ny, n)
-        count, owner = _scan_centres(edges, x0, y0, size, nx, ny)
-        state, slot, cand_ptr, cand_cell = _bucket_states(touched, count, owner, nx * ny, n)
-        edge_keys, edge_ptr, row_edges = _row_edges(edges, y0, size, ny, n)
+        # Three independent steps of numpy work (which releases the GIL): run them together.
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            touched = pool.submit(_touched_buckets, edges, x0, y0, size, nx, ny, n)
+            centres = pool.submit(_scan_centres, edges, x0, y0, size, nx, ny)
+            rows = pool.submit(_row_edges, edges, y0, size, ny, n)
+            state, slot, cand_ptr, cand_cell = _bucket_states(
+                touched.result(), *centres.result(), nx * ny, n)
+            edge_keys, edge_ptr, row_edges = rows.result()
         return cls(ids_arr, geoms_arr, float(x0), float(y0), float(size), nx, ny, state, slot,
                    cand_ptr, cand_cell, edge_keys, edge_ptr, row_edges)
 
