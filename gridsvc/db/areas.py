@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely import MultiPolygon
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from gridsvc.db.models import SRID, Area, Plan
 
@@ -138,3 +138,13 @@ def area_labels(conn: Connection, plan_id: int) -> dict[tuple[str, str], dict[st
                         .where(Area.plan_id == plan_id))
     return {(r.kind, r.business_id): {"id": r.business_id, "code": r.code, "name": r.name}
             for r in rows}
+
+
+def bump_version(conn: Connection, plan_id: int) -> int:
+    """Mark a plan as changed (every edit of its cells calls this); returns the new version.
+
+    Indexes built from the plan compare versions to know they are stale.
+    """
+    return conn.execute(
+        update(Plan).where(Plan.id == plan_id).values(version=Plan.version + 1)
+        .returning(Plan.version)).scalar_one()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from datetime import date
 from typing import Any
 
@@ -22,7 +23,10 @@ from gridsvc.domain.coords import (
 )
 from gridsvc.errors import InvalidInput, NotFound, Problem
 
-_cache: dict[tuple[str, int], tuple[int, LayerSet]] = {}
+#: Indexes of recently used plans. A city's plan index takes ~100 MB, so only a few are kept:
+#: the plan in effect, a draft being previewed, and an ``as_of`` lookup into the past.
+_CACHE_SIZE = 4
+_cache: OrderedDict[tuple[str, int], tuple[int, LayerSet]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -100,7 +104,10 @@ def plan_layers(engine: Engine, plan_id: int) -> LayerSet:
         version = area_repo.plan_version(conn, plan_id)
         if version is None:
             raise NotFound(f"no plan with id {plan_id}")
-        cached = _cache.get(key)
+        with _lock:
+            cached = _cache.get(key)
+            if cached is not None:
+                _cache.move_to_end(key)
         if cached is not None and cached[0] == version:
             return cached[1]
         fetched = {kind: area_repo.area_geometries(conn, plan_id, kind) for kind in AREA_KINDS}
@@ -109,4 +116,7 @@ def plan_layers(engine: Engine, plan_id: int) -> LayerSet:
     built = LayerSet(layers)
     with _lock:
         _cache[key] = (version, built)
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
     return built

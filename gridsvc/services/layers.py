@@ -86,6 +86,7 @@ def import_layer(
         replaced = repo.delete_areas(conn, pid, kind) if replace else 0
         rows = [{**r, "geom": r.pop("geometry")} for r in cells.to_dict("records")]
         repo.insert_areas(conn, pid, kind, rows)
+        repo.bump_version(conn, pid)
         audit.record(conn, actor=actor, action="layers.import", object_kind=kind,
                      object_id=f"plan:{pid}",
                      before={"count": len(existing)} if replace else None,

@@ -72,3 +72,22 @@ def test_engine_and_sql_agree_on_edges_vertices_holes_and_outside(scratch_engine
     assert specials.pop("edge FG") in ("F", "G")
     assert specials == {"in A": "A", "edge AB": "A", "vertex ABC": "A", "ring CD": "C",
                         "hole": "D", "gap": None, "far": None, "in F": "F", "outside": None}
+
+
+def test_index_is_rebuilt_when_a_layer_is_replaced(scratch_engine, tmp_path):
+    """Importing over a plan's layer bumps its version, so a cached index is not used stale."""
+    import geopandas as gpd
+
+    from gridsvc.domain.cells_io import FieldMap
+    from gridsvc.services.layers import import_layer
+
+    path = tmp_path / "grids.geojson"
+    fields = FieldMap("gid")
+    gpd.GeoDataFrame({"gid": ["W"]}, geometry=[box(119.0, 28.0, 119.01, 28.01)],
+                     crs=4490).to_file(path)
+    plan = import_layer(scratch_engine, path, kind="grid", fields=fields, actor="t").plan_id
+    assert plan_layers(scratch_engine, plan).assign_one(119.005, 28.005)["grid"] == "W"
+    gpd.GeoDataFrame({"gid": ["E"]}, geometry=[box(119.0, 28.0, 119.01, 28.01)],
+                     crs=4490).to_file(path)
+    import_layer(scratch_engine, path, kind="grid", fields=fields, replace=True, actor="t")
+    assert plan_layers(scratch_engine, plan).assign_one(119.005, 28.005)["grid"] == "E"
