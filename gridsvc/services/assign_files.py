@@ -163,7 +163,7 @@ def _cells_target(cells: Path, cell_id: str, names: tuple[str, str, str]
                   ) -> tuple[Target, Cells]:
     """Read, check and index the cells of a file."""
     found = read_cells_file(cells, cell_id)
-    layer = Layer.build(cells.stem, found.ids, found.geoms, found.crs)
+    layer = Layer.build(cells.stem, found.ids, found.geoms, found.crs, one_off=True)
     # The output says each id as the file typed it; the layer keeps its ids sorted as text.
     position = {ident: k for k, ident in enumerate(found.ids.tolist())}
     values = found.values.take(arrow_array(np.array(

@@ -41,7 +41,7 @@ MIXED = -1  # a boundary touches the bucket: test candidates
 COMPLEX = -3  # cells overlap in the bucket: ask GEOS
 # Shewchuk's ccwerrboundA: |det| above it means the sign of orient2d is certain.
 _ERRBOUND = (3.0 + 16.0 * np.finfo(float).eps) * np.finfo(float).eps
-_DEFAULT_MAX_BUCKETS = 4_000_000
+_DEFAULT_MAX_BUCKETS = 8_000_000
 _CHUNK = 65_536  # points per step of a large assignment (measured best on 2 cores)
 
 
@@ -129,7 +129,8 @@ class CellIndex:
     # ------------------------------------------------------------------------------- build
     @classmethod
     def build(cls, ids: Sequence[str], geoms: Sequence[shapely.Geometry], *,
-              size: float | None = None, max_buckets: int = _DEFAULT_MAX_BUCKETS) -> CellIndex:
+              size: float | None = None, max_buckets: int = _DEFAULT_MAX_BUCKETS,
+              one_off: bool = False) -> CellIndex:
         """Index cells.
 
         Parameters
@@ -139,9 +140,13 @@ class CellIndex:
         geoms
             Polygons or MultiPolygons, valid (holes allowed), in one planar CRS.
         size
-            Bucket side, in the units of the CRS. Default: about the median edge length (so a
-            point's row holds few edges of a cell), at most an eighth of the side of an average
-            cell, and no more than ``max_buckets`` buckets over the bounding box.
+            Bucket side, in the units of the CRS. Default: two thirds of the median edge length
+            (so a point's row holds few edges of a cell), at most an eighth of the side of an
+            average cell, and no more than ``max_buckets`` buckets over the bounding box.
+        one_off
+            The index serves one assignment (a file of up to a few million points), not many
+            queries: the default buckets are then coarser (one median edge), as the shorter
+            build outweighs the slower assignment.
 
         Raises
         ------
@@ -160,7 +165,8 @@ class CellIndex:
         width, height = max(xmax - xmin, 1e-9), max(ymax - ymin, 1e-9)
         edges = _edges(geoms_arr)
         if size is None:
-            size = _default_size(edges, width * height, len(ids_arr), max_buckets)
+            size = _default_size(edges, width * height, len(ids_arr), max_buckets,
+                                 detail=1.0 if one_off else 1.5)
         # A margin of one bucket, so no vertex sits on the outer edge of the grid.
         x0, y0 = xmin - size, ymin - size
         nx = int(np.ceil(width / size)) + 3
@@ -354,13 +360,17 @@ class CellIndex:
         return _lowest(len(x), pair_pt[covers], pair_cell[covers])
 
 
-def _default_size(edges: _Edges, area: float, n_cells: int, max_buckets: int) -> float:
+def _default_size(edges: _Edges, area: float, n_cells: int, max_buckets: int,
+                  detail: float) -> float:
     """The bucket side chosen by measurement: the slow path costs a few numpy operations per
     edge in a point's row, the fast path one lookup, and the build grows with the buckets."""
-    median_edge = float(np.median(np.hypot(edges.dx, edges.dy)))
+    # The median edge over ``detail``. On the 10,000-cell city, at 1.5, 12% of buckets are
+    # crossed by a boundary and 1M points take 0.10 s after a 0.49 s build; at 1.0, 18% and
+    # 0.13 s after 0.42 s; at 2.0, 9% and 0.08 s after 0.62 s.
+    wanted = float(np.median(np.hypot(edges.dx, edges.dy))) / detail
     coarsest = np.sqrt(area / n_cells) / 8.0
     finest = np.sqrt(area / max_buckets)
-    return float(np.clip(median_edge, finest, max(coarsest, finest)))
+    return float(np.clip(wanted, finest, max(coarsest, finest)))
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
@@ -493,7 +503,7 @@ def _bucket_states(touched: np.ndarray, count: np.ndarray, owner: np.ndarray, n_
     pb, pc = np.divmod(pairs, n_cells)
     first = np.flatnonzero(np.r_[True, pb[1:] != pb[:-1]])
     mixed_buckets = pb[first]
-    slot = np.full(n_buckets, -1, dtype=np.int64)
+    slot = np.full(n_buckets, -1, dtype=np.int32)
     slot[mixed_buckets] = np.arange(len(mixed_buckets))
     ptr = np.r_[first, len(pb)].astype(np.int64)
     return state, slot, ptr, pc.astype(np.int64)

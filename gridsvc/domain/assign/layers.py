@@ -35,8 +35,9 @@ class Layer:
 
     @classmethod
     def build(cls, kind: str, ids: Sequence[str], geoms: Sequence[shapely.Geometry],
-              crs: CRS | str | int) -> Layer:
-        return cls(kind, CRS.from_user_input(crs), CellIndex.build(ids, geoms))
+              crs: CRS | str | int, one_off: bool = False) -> Layer:
+        """Index cells; ``one_off`` as in :meth:`CellIndex.build`."""
+        return cls(kind, CRS.from_user_input(crs), CellIndex.build(ids, geoms, one_off=one_off))
 
     @property
     def ids(self) -> np.ndarray:
