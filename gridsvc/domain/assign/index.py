@@ -45,6 +45,12 @@ _DEFAULT_MAX_BUCKETS = 8_000_000
 _CHUNK = 65_536  # points per step of a large assignment (measured best on 2 cores)
 
 
+def _expand(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])``, vectorised."""
+    offsets = np.cumsum(counts) - counts
+    return np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+
+
 def _ranges(counts: np.ndarray) -> np.ndarray:
     """``concatenate([arange(c) for c in counts])``, without the Python loop."""
     total = int(counts.sum())
@@ -121,8 +127,9 @@ class CellIndex:
     slot: np.ndarray
     cand_ptr: np.ndarray
     cand_cell: np.ndarray
-    edge_keys: np.ndarray
-    edge_ptr: np.ndarray
+    #: For each candidate: where its cell's edges in the bucket's row start, and how many.
+    cand_edge_start: np.ndarray
+    cand_edge_count: np.ndarray
     edges: _Edges
     _tree: shapely.STRtree | None = field(default=None, repr=False)
 
@@ -177,11 +184,18 @@ class CellIndex:
             touched = pool.submit(_touched_buckets, edges, x0, y0, size, nx, ny, n)
             centres = pool.submit(_scan_centres, edges, x0, y0, size, nx, ny)
             rows = pool.submit(_row_edges, edges, y0, size, ny, n)
-            state, slot, cand_ptr, cand_cell = _bucket_states(
+            state, slot, cand_ptr, cand_cell, cand_bucket = _bucket_states(
                 touched.result(), *centres.result(), nx * ny, n)
             edge_keys, edge_ptr, row_edges = rows.result()
+        # Look up once, here, each candidate's edges in its row (not at every query).
+        keys = (cand_bucket // nx) * n + cand_cell
+        pos = np.minimum(np.searchsorted(edge_keys, keys), max(len(edge_keys) - 1, 0))
+        has = edge_keys[pos] == keys if len(edge_keys) else np.zeros(len(keys), dtype=bool)
+        cand_edge_start = np.where(has, edge_ptr[pos], 0)
+        cand_edge_count = np.where(has, edge_ptr[np.minimum(pos + 1, len(edge_ptr) - 1)]
+                                   - edge_ptr[pos], 0)
         return cls(ids_arr, geoms_arr, float(x0), float(y0), float(size), nx, ny, state, slot,
-                   cand_ptr, cand_cell, edge_keys, edge_ptr, row_edges)
+                   cand_ptr, cand_cell, cand_edge_start, cand_edge_count, row_edges)
 
     # ------------------------------------------------------------------------------- query
     def assign(self, x: np.ndarray, y: np.ndarray, *, threads: int | None = None
@@ -246,7 +260,7 @@ class CellIndex:
         mixed = st == MIXED
         if mixed.any():
             pts = where[mixed]
-            out[pts] = self._test_candidates(x[pts], y[pts], row[mixed],
+            out[pts] = self._test_candidates(x[pts], y[pts],
                                              self.slot[row[mixed] * self.nx + col[mixed]])
         complex_ = st == COMPLEX
         if complex_.any():
@@ -274,14 +288,12 @@ class CellIndex:
         if st == COMPLEX:
             return int(self._geos_assign(np.array([x]), np.array([y]))[0])
         slot = int(self.slot[j * self.nx + i])
-        ed, n = self.edges, len(self.ids)
+        ed = self.edges
         # Candidates are sorted by index, so the first that covers the point is the lowest id.
-        for cell in self.cand_cell[self.cand_ptr[slot]:self.cand_ptr[slot + 1]].tolist():
-            key = j * n + cell
-            pos = int(np.searchsorted(self.edge_keys, key))
-            if pos == len(self.edge_keys) or self.edge_keys[pos] != key:
-                continue
-            lo, hi = int(self.edge_ptr[pos]), int(self.edge_ptr[pos + 1])
+        for c in range(int(self.cand_ptr[slot]), int(self.cand_ptr[slot + 1])):
+            cell = int(self.cand_cell[c])
+            lo = int(self.cand_edge_start[c])
+            hi = lo + int(self.cand_edge_count[c])
             inside = _crossing_test(x, y, ed.ax[lo:hi].tolist(), ed.ay[lo:hi].tolist(),
                                     ed.bx[lo:hi].tolist(), ed.by[lo:hi].tolist())
             if inside is None:
@@ -318,21 +330,16 @@ class CellIndex:
         src, idx = self.tree.query(shapely.points(x, y), predicate="covered_by")
         return _lowest(len(x), src, idx)
 
-    def _test_candidates(self, x: np.ndarray, y: np.ndarray, row: np.ndarray,
-                         slot: np.ndarray) -> np.ndarray:
+    def _test_candidates(self, x: np.ndarray, y: np.ndarray, slot: np.ndarray) -> np.ndarray:
         """Exact crossing-number test of every (point, candidate cell) pair."""
-        start, stop = self.cand_ptr[slot], self.cand_ptr[slot + 1]
-        counts = stop - start
+        start = self.cand_ptr[slot]
+        counts = self.cand_ptr[slot + 1] - start
         pair_pt = np.repeat(np.arange(len(x)), counts)
-        pair_cell = self.cand_cell[np.repeat(start, counts) + _ranges(counts)]
-        keys = row[pair_pt] * len(self.ids) + pair_cell
-        pos = np.searchsorted(self.edge_keys, keys)
-        pos = np.minimum(pos, len(self.edge_keys) - 1)
-        has = self.edge_keys[pos] == keys
-        e_start = np.where(has, self.edge_ptr[pos], 0)
-        e_count = np.where(has, self.edge_ptr[pos + 1] - self.edge_ptr[pos], 0)
+        cand = _expand(start, counts)
+        pair_cell = self.cand_cell[cand]
+        e_count = self.cand_edge_count[cand]
         e_pair = np.repeat(np.arange(len(pair_pt)), e_count)
-        e = np.repeat(e_start, e_count) + _ranges(e_count)
+        e = _expand(self.cand_edge_start[cand], e_count)
         ed = self.edges
         qx, qy = x[pair_pt][e_pair], y[pair_pt][e_pair]
         ax, ay, by = ed.ax[e], ed.ay[e], ed.by[e]
@@ -457,7 +464,7 @@ def _scan_centres(edges: _Edges, x0: float, y0: float, size: float, nx: int, ny:
     j_hi = np.minimum(np.floor((yhi - y0) / size - 0.5) + 1, ny - 1).astype(np.int64)
     counts = np.maximum(j_hi - j_lo + 1, 0)
     which = np.repeat(np.arange(len(ylo)), counts)
-    row = np.repeat(j_lo, counts) + _ranges(counts)
+    row = _expand(j_lo, counts)
     yc = y0 + (row + 0.5) * size
     ay, by = edges.ay[which], edges.by[which]
     real = (ay > yc) != (by > yc)
@@ -485,8 +492,10 @@ def _scan_centres(edges: _Edges, x0: float, y0: float, size: float, nx: int, ny:
 
 
 def _bucket_states(touched: np.ndarray, count: np.ndarray, owner: np.ndarray, n_buckets: int,
-                   n_cells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each bucket's state, and for MIXED buckets their candidate cells (CSR by slot)."""
+                   n_cells: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each bucket's state, and for MIXED buckets their candidate cells (CSR by slot), with
+    the bucket of each candidate."""
     bucket, cell = np.divmod(touched, n_cells)
     has_boundary = np.zeros(n_buckets, dtype=bool)
     has_boundary[bucket] = True
@@ -506,7 +515,7 @@ def _bucket_states(touched: np.ndarray, count: np.ndarray, owner: np.ndarray, n_
     slot = np.full(n_buckets, -1, dtype=np.int32)
     slot[mixed_buckets] = np.arange(len(mixed_buckets))
     ptr = np.r_[first, len(pb)].astype(np.int64)
-    return state, slot, ptr, pc.astype(np.int64)
+    return state, slot, ptr, pc.astype(np.int64), pb
 
 
 def _row_edges(edges: _Edges, y0: float, size: float, ny: int, n_cells: int
@@ -518,7 +527,7 @@ def _row_edges(edges: _Edges, y0: float, size: float, ny: int, n_cells: int
     j_hi = np.clip(np.floor((yhi - y0) / size + hair), 0, ny - 1).astype(np.int64)
     counts = j_hi - j_lo + 1
     which = np.repeat(np.arange(len(ylo)), counts)
-    row = np.repeat(j_lo, counts) + _ranges(counts)
+    row = _expand(j_lo, counts)
     keys = row * n_cells + edges.cell[which]
     order = np.argsort(keys, kind="stable")
     keys, which = keys[order], which[order]
