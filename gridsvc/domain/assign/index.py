@@ -319,6 +319,14 @@ class CellIndex:
         return best, dist
 
     @property
+    def nbytes(self) -> int:
+        """Memory held by the index's arrays (not the geometries)."""
+        arrays = [self.state, self.slot, self.cand_ptr, self.cand_cell, self.cand_edge_start,
+                  self.cand_edge_count, self.edges.ax, self.edges.ay, self.edges.bx,
+                  self.edges.by, self.edges.dx, self.edges.dy, self.edges.cell, self.edges.side]
+        return sum(a.nbytes for a in arrays)
+
+    @property
     def tree(self) -> shapely.STRtree:
         """An STRtree of the cells, made on first use (for GEOS fallbacks and nearest)."""
         if self._tree is None:
