@@ -1,8 +1,8 @@
-"""Files of points in, the same rows with their cells out; cells from any vector file.
+"""Files of points in, the same rows with their cells out.
 
 Points come from CSV (coordinates in two columns), GeoJSON or GeoParquet (point geometries);
-results go to CSV or GeoParquet with every input column kept as it was. Cells come from
-GeoParquet or anything GDAL reads (GeoJSON, Shapefile, zipped Shapefile, GeoPackage).
+results go to CSV or GeoParquet with every input column kept as it was. (Cells come from
+:mod:`gridsvc.domain.cells_file`.)
 
 Why not geopandas: importing it costs about half a second and a GeoDataFrame of a million points
 costs a million shapely objects. Here a table stays an Arrow table from reading to writing, and
@@ -10,17 +10,14 @@ coordinates are numpy arrays: GeoParquet's 2D points are decoded straight from t
 and CSV cells are parsed by Arrow's multithreaded reader. pyogrio (which imports geopandas) is
 only used for formats Arrow cannot read.
 
-Rows are named as a spreadsheet user counts data rows: ``row 1`` is the first row after the
-header (the first feature of a GeoJSON file, the first row of a Parquet file). Cells are named
-``feature N (id 'X')`` as in :mod:`gridsvc.domain.cells_io` (N counted from 0, as GDAL does).
+Rows are named as a spreadsheet user counts data rows (see :mod:`gridsvc.domain.arrow_io`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +27,20 @@ import numpy as np
 import pyarrow as pa
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
-from gridsvc.domain.cells_io import cell_problems
+from gridsvc.domain.arrow_io import (
+    GEOMETRY,
+    float_values,
+    geo_metadata,
+    geoparquet_crs,
+    missing_file,
+    ogr_crs,
+    read_failed,
+    read_ogr,
+    read_parquet_file,
+    row_problems,
+    valid_mask,
+)
 from gridsvc.errors import InvalidInput, Problem
 
 #: Column names taken for longitude and latitude when none is given (case ignored), by priority.
@@ -42,90 +50,10 @@ Y_NAMES = ("lat", "latitude", "y")
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".geoparquet": "parquet"}
 POINT_SUFFIXES = {".csv": "csv", ".geojson": "geojson", ".json": "geojson",
                   ".parquet": "parquet", ".geoparquet": "parquet"}
-ROW_NOTE = "rows are counted from 1 at the first data row, the header not counted"
-#: Problems listed one by one before the rest are summed up (a million bad rows need one line).
-MAX_LISTED = 20
 GEOPARQUET_VERSION = "1.0.0"
-_GEOMETRY = "geometry"
 # A 2D point in little-endian WKB: byte order 1, type 1 (uint32), x and y (float64), 21 bytes.
 _WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
 _NUMBER_CHARS = set("0123456789+-.eE")
-
-
-def row_label(i: int) -> str:
-    """The name of 0-based row ``i`` for a user: ``row i+1``."""
-    return f"row {i + 1}"
-
-
-def _read_failed(path: Path, exc: Exception) -> InvalidInput:
-    return InvalidInput([Problem(f"cannot read {path.name}: {exc}")])
-
-
-def _missing(path: Path) -> InvalidInput:
-    return InvalidInput([Problem(f"no such file: {path}")])
-
-
-def row_problems(rows: np.ndarray, message: Callable[[int], str], field: str | None
-                 ) -> list[Problem]:
-    """One problem per bad row (0-based indices), the first :data:`MAX_LISTED` listed."""
-    problems = [Problem(message(int(i)), feature=row_label(int(i)), field=field)
-                for i in rows[:MAX_LISTED]]
-    if len(rows) > MAX_LISTED:
-        problems.append(Problem(f"... and {len(rows) - MAX_LISTED:,} more rows like these "
-                                f"({ROW_NOTE})", field=field))
-    elif problems:
-        problems[-1] = Problem(f"{problems[-1].message} ({ROW_NOTE})", problems[-1].feature,
-                               problems[-1].field)
-    return problems
-
-
-# -- Arrow <-> numpy without pandas --------------------------------------------------------------
-# pyarrow imports pandas (a fifth of a second) the first time it converts to or from numpy or
-# Python objects (pa.array, to_numpy, pa.scalar), to check for pandas types. These helpers go
-# through the buffers instead, which is also zero-copy.
-def valid_mask(array: pa.Array) -> np.ndarray:
-    """Which entries of an Arrow array are not null, as a numpy bool array."""
-    bitmap = array.buffers()[0]
-    if bitmap is None or array.null_count == 0:
-        return np.ones(len(array), dtype=bool)
-    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
-    return bits[array.offset:array.offset + len(array)].astype(bool)
-
-
-def float_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """A numeric Arrow column as float64, NaN for nulls."""
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    parts = []
-    for chunk in chunks:
-        chunk = chunk.cast(pa.float64())
-        values = np.frombuffer(chunk.buffers()[1], dtype=np.float64)
-        values = values[chunk.offset:chunk.offset + len(chunk)].copy()
-        values[~valid_mask(chunk)] = np.nan
-        parts.append(values)
-    return np.concatenate(parts) if parts else np.empty(0)
-
-
-def arrow_array(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    """An int64 or float64 numpy array as Arrow, null where ``valid`` is False.
-
-    Examples
-    --------
-    >>> arrow_array(np.array([1.5, 2.0]), np.array([True, False])).to_pylist()
-    [1.5, None]
-    """
-    values = np.ascontiguousarray(values)
-    kind = {np.dtype(np.int64): pa.int64(), np.dtype(np.float64): pa.float64()}[values.dtype]
-    bitmap = None if valid is None or valid.all() else pa.py_buffer(
-        np.packbits(valid, bitorder="little"))
-    nulls = 0 if bitmap is None else int(len(values) - valid.sum())
-    return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(values)],
-                                 null_count=nulls)
-
-
-def take(values: pa.Array, index: np.ndarray) -> pa.Array:
-    """``values[index]``, null where ``index`` is negative (no cell)."""
-    return values.take(arrow_array(np.maximum(index, 0).astype(np.int64), index >= 0))
-
 
 # -- points -----------------------------------------------------------------------------------
 @dataclass
@@ -225,7 +153,7 @@ def read_points(path: Path, x: str | None = None, y: str | None = None) -> Point
         :data:`MAX_LISTED`); a geometry is not a point; a file geometry's CRS is not readable.
     """
     if not path.exists():
-        raise _missing(path)
+        raise missing_file(path)
     fmt = point_format(path)
     if fmt == "csv":
         return _columns_points(_read_csv(path), x, y)
@@ -259,7 +187,7 @@ def _read_csv(path: Path) -> pa.Table:
                 path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(column_types=text_types))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise _read_failed(path, exc) from None
+        raise read_failed(path, exc) from None
 
 
 def _find_column(names: Sequence[str], given: str | None, wanted: Sequence[str], option: str,
@@ -344,29 +272,29 @@ def _is_number(text: str) -> bool:
 
 def _read_geojson(path: Path, x: str | None, y: str | None) -> Points:
     _no_xy_with_geometry(path, x, y)
-    meta, table = _read_ogr(path)
+    meta, table = read_ogr(path)
     name = meta.get("geometry_name") or "wkb_geometry"
     if name not in table.column_names:
         raise InvalidInput([Problem(f"{path.name} has no geometries")])
     # GDAL names the column after its storage; a user's file calls it "geometry". The field
     # metadata (an Arrow extension tag) would be stale once the table is written elsewhere.
     i = table.column_names.index(name)
-    table = table.set_column(i, pa.field(_GEOMETRY, table.column(i).type), table.column(i))
+    table = table.set_column(i, pa.field(GEOMETRY, table.column(i).type), table.column(i))
     xs, ys = _decode_points(table.column(i))
-    return Points(table, xs, ys, _ogr_crs(path, meta.get("crs")), _GEOMETRY, _GEOMETRY,
-                  geometry=_GEOMETRY)
+    return Points(table, xs, ys, ogr_crs(path, meta.get("crs")), GEOMETRY, GEOMETRY,
+                  geometry=GEOMETRY)
 
 
 def _read_parquet(path: Path, x: str | None, y: str | None) -> Points:
     try:
-        table = _read_parquet_file(path)
+        table = read_parquet_file(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise _read_failed(path, exc) from None
+        raise read_failed(path, exc) from None
     geo = geo_metadata(table)
     if geo is None:  # plain Parquet: coordinates in columns, as in a CSV
         return _columns_points(table, x, y)
     _no_xy_with_geometry(path, x, y)
-    name = geo.get("primary_column", _GEOMETRY)
+    name = geo.get("primary_column", GEOMETRY)
     column_meta = geo.get("columns", {}).get(name)
     if column_meta is None or name not in table.column_names:
         raise InvalidInput([Problem(f"{path.name}: the geo metadata names no geometry column "
@@ -382,38 +310,6 @@ def _read_parquet(path: Path, x: str | None, y: str | None) -> Points:
     return Points(table, xs, ys, geoparquet_crs(column_meta, path), name, name,
                   geometry=name, geo=geo)
 
-
-def _read_parquet_file(path: Path) -> pa.Table:
-    """One Parquet file, read without ``pq.read_table``: that goes through ``pyarrow.dataset``,
-    which imports pandas (a quarter of a second) for nothing."""
-    import pyarrow.parquet as pq
-
-    with pq.ParquetFile(path) as file:
-        return file.read()
-
-
-def geo_metadata(table: pa.Table) -> dict[str, Any] | None:
-    """The GeoParquet ``geo`` metadata of a table, None when there is none."""
-    raw = (table.schema.metadata or {}).get(b"geo")
-    return json.loads(raw) if raw else None
-
-
-def geoparquet_crs(column_meta: dict[str, Any], path: Path) -> CRS | None:
-    """The CRS of a GeoParquet column: a missing ``crs`` means OGC:CRS84 (lon/lat WGS84), by
-    the specification; ``null`` means unknown (None)."""
-    if "crs" not in column_meta:
-        return CRS.from_user_input("OGC:CRS84")
-    value = column_meta["crs"]
-    if value is None:
-        return None
-    try:
-        return CRS.from_json_dict(value) if isinstance(value, dict) else CRS.from_user_input(
-            value)
-    except CRSError as exc:
-        raise InvalidInput([Problem(f"{path.name}: unreadable CRS in the geo metadata: {exc}",
-                                    field="crs")]) from None
-
-
 def _binary_chunks(column: pa.ChunkedArray) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
     """Per chunk of a binary column: its data bytes, its offsets (``len + 1``), its length."""
     for chunk in column.chunks:
@@ -426,7 +322,7 @@ def _binary_chunks(column: pa.ChunkedArray) -> Iterator[tuple[np.ndarray, np.nda
         yield data, offsets, len(chunk)
 
 
-def _decode_points(column: pa.ChunkedArray, name: str = _GEOMETRY
+def _decode_points(column: pa.ChunkedArray, name: str = GEOMETRY
                    ) -> tuple[np.ndarray, np.ndarray]:
     """x, y of WKB points (NaN for null or empty ones).
 
@@ -461,7 +357,7 @@ def _decode_points(column: pa.ChunkedArray, name: str = _GEOMETRY
 def _shapely_points(chunk: pa.Array, name: str, start: int) -> tuple[np.ndarray, np.ndarray]:
     geoms = shapely.from_wkb(np.array(chunk.to_pylist(), dtype=object), on_invalid="ignore")
     kinds = shapely.get_type_id(geoms)  # -1 for None
-    known = ~shapely.is_missing(geoms)
+    known = ~shapely.ismissing_file(geoms)
     bad_wkb = np.flatnonzero(~known & valid_mask(chunk))
     not_point = np.flatnonzero(known & (kinds != 0))
     problems = row_problems(bad_wkb + start, lambda i: "unreadable WKB geometry", name)
@@ -486,149 +382,6 @@ def _native_points(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
         valid = valid_mask(array)
         xs[~valid], ys[~valid] = np.nan, np.nan
     return xs, ys
-
-
-# -- cells ------------------------------------------------------------------------------------
-@dataclass
-class Cells:
-    """Cells read from a file, checked, one per id.
-
-    Attributes
-    ----------
-    ids
-        Business ids as text (whole floats lose their ``.0``), unique, in file order of their
-        first feature.
-    values
-        The same ids as the file typed them (text, integers...), for the output column.
-    geoms
-        Valid Polygons or MultiPolygons; features sharing an id are merged into one.
-    crs
-        The cells' CRS.
-    merged
-        How many features were merged into another with the same id.
-    """
-
-    ids: np.ndarray
-    values: pa.Array
-    geoms: np.ndarray
-    crs: CRS
-    merged: int = 0
-
-
-def read_cells_file(path: Path, id_field: str) -> Cells:
-    """Read cells from GeoParquet, GeoJSON, Shapefile (``.shp`` or ``.zip``) or GeoPackage.
-
-    Features sharing an id are parts of one cell, as Chicago's beat 3100 (three features): they
-    are merged into one MultiPolygon (their union), which is what such a file means.
-
-    Raises
-    ------
-    InvalidInput
-        Listing every problem: the file is missing or unreadable, has no features or does not
-        say its CRS; ``id_field`` is missing (the message lists the fields); per feature a
-        missing id, or a geometry that is missing, empty, not polygonal, not finite, out of range
-        for degrees, or invalid (self-intersecting: with GEOS's reason and place).
-    """
-    if not path.exists():
-        raise _missing(path)
-    if path.suffix.lower() in (".parquet", ".geoparquet"):
-        table, wkb, crs = _read_parquet_cells(path)
-    else:
-        meta, table = _read_ogr(path)
-        geometry = meta.get("geometry_name") or "wkb_geometry"
-        if geometry not in table.column_names:
-            raise InvalidInput([Problem(f"{path.name} has no geometries")])
-        wkb = table.column(geometry)
-        table = table.drop_columns([geometry])
-        crs = _ogr_crs(path, meta.get("crs"))
-    problems: list[Problem] = []
-    if id_field not in table.column_names:
-        fields = ", ".join(table.column_names) or "none"
-        problems.append(Problem(f"no such field in {path.name}; the fields are: {fields}",
-                                field=id_field))
-    if crs is None:
-        problems.append(Problem(f"{path.name} does not say its CRS", field="crs"))
-    if table.num_rows == 0:
-        problems.append(Problem(f"{path.name} has no features"))
-    if problems:
-        raise InvalidInput(problems)
-    assert crs is not None
-    values = table.column(id_field).combine_chunks()
-    ids = np.array([_id_text(v) for v in values.to_pylist()], dtype=object)
-    geoms = shapely.from_wkb(np.array(wkb.to_pylist(), dtype=object), on_invalid="ignore")
-    problems = cell_problems(ids.tolist(), geoms, crs.is_geographic, id_field)
-    if problems:
-        raise InvalidInput(problems)
-    return _merge_duplicates(ids, values, geoms, crs)
-
-
-def _read_parquet_cells(path: Path) -> tuple[pa.Table, pa.ChunkedArray, CRS | None]:
-    try:
-        table = _read_parquet_file(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise _read_failed(path, exc) from None
-    geo = geo_metadata(table)
-    if geo is None:
-        raise InvalidInput([Problem(f"{path.name} is not GeoParquet (no geo metadata)")])
-    name = geo.get("primary_column", _GEOMETRY)
-    column_meta = geo.get("columns", {}).get(name, {})
-    if name not in table.column_names or str(column_meta.get("encoding", "WKB")).upper() != "WKB":
-        raise InvalidInput([Problem(f"{path.name}: no WKB geometry column {name!r}",
-                                    field=name)])
-    return table.drop_columns([name]), table.column(name), geoparquet_crs(column_meta, path)
-
-
-def _read_ogr(path: Path) -> tuple[dict[str, Any], pa.Table]:
-    """Read a vector file with GDAL into Arrow (never a GeoDataFrame)."""
-    import pyogrio
-
-    try:
-        meta, table = pyogrio.read_arrow(path)
-    except Exception as exc:  # GDAL raises many types; the user needs its words
-        raise _read_failed(path, exc) from None
-    return meta, table
-
-
-def _ogr_crs(path: Path, value: str | None) -> CRS | None:
-    if not value:
-        return None
-    try:
-        return CRS.from_user_input(value)
-    except CRSError as exc:
-        raise InvalidInput([Problem(f"{path.name}: unreadable CRS: {exc}", field="crs")]
-                           ) from None
-
-
-def _id_text(value: Any) -> str | None:
-    """An id as text, None when missing; ``3.0`` is ``"3"`` (a gap makes GDAL read integer
-    ids as floats, and ``"3.0"`` would match no ``"3"``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
-def _merge_duplicates(ids: np.ndarray, values: pa.Array, geoms: np.ndarray, crs: CRS) -> Cells:
-    """One cell per id, in order of first appearance: the union of the id's features."""
-    first: dict[str, int] = {}
-    parts: dict[str, list[int]] = {}
-    for i, ident in enumerate(ids.tolist()):
-        if ident in first:
-            parts.setdefault(ident, [first[ident]]).append(i)
-        else:
-            first[ident] = i
-    keep = np.fromiter(first.values(), dtype=np.int64, count=len(first))
-    merged = geoms[keep]
-    position = {ident: k for k, ident in enumerate(first)}
-    for ident, members in parts.items():
-        union = shapely.union_all(geoms[members])
-        merged[position[ident]] = (union if union.geom_type == "MultiPolygon"
-                                   else shapely.MultiPolygon([union]))
-    return Cells(ids[keep], values.take(arrow_array(keep)), merged, crs,
-                 merged=len(ids) - len(keep))
-
 
 # -- output -----------------------------------------------------------------------------------
 def point_wkb(x: np.ndarray, y: np.ndarray) -> pa.Array:
@@ -655,7 +408,7 @@ def point_wkb(x: np.ndarray, y: np.ndarray) -> pa.Array:
         null_count=len(x) - n_valid)
 
 
-def geo_point_metadata(crs: CRS, column: str = _GEOMETRY) -> dict[str, Any]:
+def geo_point_metadata(crs: CRS, column: str = GEOMETRY) -> dict[str, Any]:
     """GeoParquet 1.0 ``geo`` metadata for one WKB point column in ``crs``."""
     return {"version": GEOPARQUET_VERSION, "primary_column": column, "columns": {
         column: {"encoding": "WKB", "geometry_types": ["Point"], "crs": crs.to_json_dict()}}}
@@ -698,7 +451,7 @@ def write_points(path: Path, points: Points, new: dict[str, pa.Array], *, crs: C
     """
     fmt = output_format(path)
     table = points.table
-    name = points.geometry or _GEOMETRY
+    name = points.geometry or GEOMETRY
     geo = None
     if fmt == "parquet":
         if xy is not None:

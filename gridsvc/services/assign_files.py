@@ -25,19 +25,15 @@ import pyarrow as pa
 import shapely
 from pyproj import CRS, Transformer
 
+from gridsvc.domain.arrow_io import arrow_array, row_label, row_problems, take
 from gridsvc.domain.assign.layers import Layer
+from gridsvc.domain.cells_file import Cells, read_cells_file
 from gridsvc.domain.coords import InputCRS, looks_swapped, parse_input_crs, to_cgcs2000
 from gridsvc.domain.points_io import (
-    Cells,
     Points,
-    arrow_array,
     check_new_columns,
     output_format,
-    read_cells_file,
     read_points,
-    row_label,
-    row_problems,
-    take,
     write_points,
 )
 from gridsvc.errors import InvalidInput, NotFound, Problem

@@ -1,0 +1,152 @@
+"""Arrow tables of points and cells without pandas: reading, checking, naming rows.
+
+Shared by :mod:`gridsvc.domain.points_io` (points) and :mod:`gridsvc.domain.cells_file` (cells).
+Rows are named as a spreadsheet user counts data rows: ``row 1`` is the first row after the
+header (the first feature of a GeoJSON file, the first row of a Parquet file).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from gridsvc.errors import InvalidInput, Problem
+
+ROW_NOTE = "rows are counted from 1 at the first data row, the header not counted"
+#: Problems listed one by one before the rest are summed up (a million bad rows need one line).
+MAX_LISTED = 20
+GEOMETRY = "geometry"
+
+
+def row_label(i: int) -> str:
+    """The name of 0-based row ``i`` for a user: ``row i+1``."""
+    return f"row {i + 1}"
+
+
+def read_failed(path: Path, exc: Exception) -> InvalidInput:
+    return InvalidInput([Problem(f"cannot read {path.name}: {exc}")])
+
+
+def missing_file(path: Path) -> InvalidInput:
+    return InvalidInput([Problem(f"no such file: {path}")])
+
+
+def row_problems(rows: np.ndarray, message: Callable[[int], str], field: str | None
+                 ) -> list[Problem]:
+    """One problem per bad row (0-based indices), the first :data:`MAX_LISTED` listed."""
+    problems = [Problem(message(int(i)), feature=row_label(int(i)), field=field)
+                for i in rows[:MAX_LISTED]]
+    if len(rows) > MAX_LISTED:
+        problems.append(Problem(f"... and {len(rows) - MAX_LISTED:,} more rows like these "
+                                f"({ROW_NOTE})", field=field))
+    elif problems:
+        problems[-1] = Problem(f"{problems[-1].message} ({ROW_NOTE})", problems[-1].feature,
+                               problems[-1].field)
+    return problems
+
+
+# -- Arrow <-> numpy without pandas --------------------------------------------------------------
+# pyarrow imports pandas (a fifth of a second) the first time it converts to or from numpy or
+# Python objects (pa.array, to_numpy, pa.scalar), to check for pandas types. These helpers go
+# through the buffers instead, which is also zero-copy.
+def valid_mask(array: pa.Array) -> np.ndarray:
+    """Which entries of an Arrow array are not null, as a numpy bool array."""
+    bitmap = array.buffers()[0]
+    if bitmap is None or array.null_count == 0:
+        return np.ones(len(array), dtype=bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[array.offset:array.offset + len(array)].astype(bool)
+
+
+def float_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A numeric Arrow column as float64, NaN for nulls."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = []
+    for chunk in chunks:
+        chunk = chunk.cast(pa.float64())
+        values = np.frombuffer(chunk.buffers()[1], dtype=np.float64)
+        values = values[chunk.offset:chunk.offset + len(chunk)].copy()
+        values[~valid_mask(chunk)] = np.nan
+        parts.append(values)
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def arrow_array(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An int64 or float64 numpy array as Arrow, null where ``valid`` is False.
+
+    Examples
+    --------
+    >>> arrow_array(np.array([1.5, 2.0]), np.array([True, False])).to_pylist()
+    [1.5, None]
+    """
+    values = np.ascontiguousarray(values)
+    kind = {np.dtype(np.int64): pa.int64(), np.dtype(np.float64): pa.float64()}[values.dtype]
+    bitmap = None if valid is None or valid.all() else pa.py_buffer(
+        np.packbits(valid, bitorder="little"))
+    nulls = 0 if bitmap is None else int(len(values) - valid.sum())
+    return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(values)],
+                                 null_count=nulls)
+
+
+def take(values: pa.Array, index: np.ndarray) -> pa.Array:
+    """``values[index]``, null where ``index`` is negative (no cell)."""
+    return values.take(arrow_array(np.maximum(index, 0).astype(np.int64), index >= 0))
+
+
+def read_parquet_file(path: Path) -> pa.Table:
+    """One Parquet file, read without ``pq.read_table``: that goes through ``pyarrow.dataset``,
+    which imports pandas (a quarter of a second) for nothing."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as file:
+        return file.read()
+
+
+def geo_metadata(table: pa.Table) -> dict[str, Any] | None:
+    """The GeoParquet ``geo`` metadata of a table, None when there is none."""
+    raw = (table.schema.metadata or {}).get(b"geo")
+    return json.loads(raw) if raw else None
+
+
+def geoparquet_crs(column_meta: dict[str, Any], path: Path) -> CRS | None:
+    """The CRS of a GeoParquet column: a missing ``crs`` means OGC:CRS84 (lon/lat WGS84), by
+    the specification; ``null`` means unknown (None)."""
+    if "crs" not in column_meta:
+        return CRS.from_user_input("OGC:CRS84")
+    value = column_meta["crs"]
+    if value is None:
+        return None
+    try:
+        return CRS.from_json_dict(value) if isinstance(value, dict) else CRS.from_user_input(
+            value)
+    except CRSError as exc:
+        raise InvalidInput([Problem(f"{path.name}: unreadable CRS in the geo metadata: {exc}",
+                                    field="crs")]) from None
+
+
+def read_ogr(path: Path) -> tuple[dict[str, Any], pa.Table]:
+    """Read a vector file with GDAL into Arrow (never a GeoDataFrame)."""
+    import pyogrio
+
+    try:
+        meta, table = pyogrio.read_arrow(path)
+    except Exception as exc:  # GDAL raises many types; the user needs its words
+        raise read_failed(path, exc) from None
+    return meta, table
+
+
+def ogr_crs(path: Path, value: str | None) -> CRS | None:
+    if not value:
+        return None
+    try:
+        return CRS.from_user_input(value)
+    except CRSError as exc:
+        raise InvalidInput([Problem(f"{path.name}: unreadable CRS: {exc}", field="crs")]
+                           ) from None
