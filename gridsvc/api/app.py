@@ -12,8 +12,19 @@ from sqlalchemy import Engine
 from gridsvc import __version__
 from gridsvc.api import errors
 from gridsvc.api.auth import TokenCache
-from gridsvc.api.routers import areas, assign, audit, health, incidents, lookup, root
+from gridsvc.api.routers import (
+    areas,
+    assign,
+    audit,
+    dispatch,
+    health,
+    houses,
+    incidents,
+    lookup,
+    root,
+)
 from gridsvc.services.database import ready_engine
+from gridsvc.services.dispatch import DispatchService
 from gridsvc.services.lookup import LookupService
 from gridsvc.settings import Settings
 
@@ -36,6 +47,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         owned = engine is None
         app.state.engine = ready_engine(settings) if owned else engine
         app.state.lookup = LookupService(app.state.engine)
+        app.state.dispatch = DispatchService(app.state.engine, app.state.lookup)
         try:
             yield
         finally:
@@ -54,7 +66,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.engine = engine
     errors.install(app)
     app.router.routes.append(lookup.route)
-    for module in (root, health, areas, assign, incidents, audit):
+    for module in (root, health, areas, assign, incidents, dispatch, houses, audit):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gridsvc.cli import assign, db, demo, layers, tokens
+from gridsvc.cli import assign, db, demo, houses, layers, tokens
 from gridsvc.cli.common import setup_logging
 from gridsvc.cli.serve import serve
 
@@ -22,5 +22,6 @@ app.add_typer(db.app, name="db")
 app.add_typer(tokens.app, name="token")
 app.add_typer(layers.app, name="layers")
 app.add_typer(demo.app, name="demo")
+app.add_typer(houses.app, name="houses")
 app.command()(serve)
 app.command("assign")(assign.assign)

@@ -55,7 +55,8 @@ class LookupService:
         self._lock = threading.Lock()
         self._current: tuple[float, date, int] | None = None
 
-    def _plan_for(self, as_of: date | None) -> int:
+    def plan_for(self, as_of: date | None) -> int:
+        """The plan in effect on ``as_of`` (today when None), rechecked at most once a second."""
         today = date.today()
         day = as_of or today
         now = time.monotonic()
@@ -115,7 +116,7 @@ class LookupService:
         InvalidInput
             As :func:`gridsvc.services.assignment.locate`.
         """
-        ctx = self.context(self._plan_for(as_of))
+        ctx = self.context(self.plan_for(as_of))
         x, y, covered = locate(lon, lat, crs, ctx.layers)
         cells: dict[str, Any] = {}
         unassigned: dict[str, Any] = {}
