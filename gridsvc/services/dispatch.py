@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from gridsvc.db import dispatch as repo
+from gridsvc.domain.address import AddressBook
 from gridsvc.domain.coords import wgs84_to_gcj02
 from gridsvc.services.lookup import LookupService
 
@@ -31,16 +32,14 @@ class DispatchService:
     def __init__(self, engine: Engine, lookup: LookupService) -> None:
         self.engine = engine
         self.lookup = lookup
-        self._book: tuple[tuple[int, tuple[int, int]], Any, dict[str, Any]] | None = None
+        self._book: tuple[tuple[int, tuple[int, int]], AddressBook, dict[str, Any]] | None = None
         self._lock = threading.Lock()
 
-    def _register(self) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    def _register(self) -> tuple[AddressBook, dict[str, Any], dict[str, Any]]:
         ctx = self.lookup.context(self.lookup.plan_for(None))
         key = (ctx.plan_id, ctx.versions)
         cached = self._book
         if cached is None or cached[0] != key:
-            from gridsvc.domain.address import AddressBook
-
             with self._lock, self.engine.connect() as conn:
                 records = repo.address_records(conn, ctx.plan_id)
             book = AddressBook.from_records(records["villages"], records["towns"],
