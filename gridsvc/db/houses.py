@@ -6,6 +6,7 @@ its number is part of; the covering cell (``house.village_id``) may differ near 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select, update
@@ -78,3 +79,31 @@ def list_houses(conn: Connection, village_id: str, limit: int, offset: int
         .order_by(House.number, House.sub_number.asc().nulls_first(), House.business_id)
         .limit(limit).offset(offset))
     return [dict(r._mapping) for r in rows]
+
+
+def address_keys(conn: Connection, village_ids: Collection[str]
+                 ) -> dict[tuple[Any, ...], str]:
+    """The address keys of the register's numbered houses in these villages -> business ids.
+
+    A key is ``(address village, number, sub_number, building, unit, room)``; houses numbered 0
+    (not numbered yet) have no address to clash with and are left out.
+    """
+    if not village_ids:
+        return {}
+    rows = conn.execute(
+        select(House.address_village_id, House.number, House.sub_number, House.building,
+               House.unit, House.room, House.business_id)
+        .where(House.address_village_id.in_(list(village_ids)), House.number != 0)
+        .order_by(House.business_id))
+    keys: dict[tuple[Any, ...], str] = {}
+    for r in rows:
+        keys.setdefault(tuple(r[:6]), r.business_id)
+    return keys
+
+
+def taken_ids(conn: Connection, ids: Collection[str]) -> set[str]:
+    """Which of these business ids houses already have."""
+    if not ids:
+        return set()
+    return set(conn.execute(select(House.business_id)
+                            .where(House.business_id.in_(list(ids)))).scalars())

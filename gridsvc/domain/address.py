@@ -65,9 +65,11 @@ from rapidfuzz.process import cdist
 __all__ = [
     "AddressBook",
     "Candidate",
+    "ParsedNumbers",
     "chinese_to_int",
     "int_to_chinese",
     "labelled_spoken_forms",
+    "read_numbers",
     "spoken_forms",
 ]
 
@@ -147,7 +149,7 @@ class _Village:
 
 
 @dataclass
-class _Parsed:
+class ParsedNumbers:
     number: int | None = None
     sub_number: int | None = None
     building: str | None = None
@@ -406,7 +408,7 @@ class AddressBook:
                 i = "".join(rest).find(alias)
                 if i >= 0:
                     rest[i:i + len(alias)] = " " * len(alias)
-            parsed = _read_numbers("".join(rest))
+            parsed = read_numbers("".join(rest))
             town_reasons = list(context)
             if context and v.town_id is not None and self._towns.get(v.town_id):
                 town_name = self._towns[v.town_id]
@@ -531,7 +533,8 @@ class AddressBook:
                            f"closest village {v.name} (similarity {sim:.2f})"])
                 for v, sim in sims[:limit]]
 
-    def _houses_for(self, v: _Village, p: _Parsed) -> list[tuple[str | None, float, list[str]]]:
+    def _houses_for(self, v: _Village, p: ParsedNumbers
+                    ) -> list[tuple[str | None, float, list[str]]]:
         """(house id or None, house factor, reasons) for the parts read, in village ``v``."""
         if p.building is not None:
             houses = [h for h in self._by_building.get((v.id, p.building), ())
@@ -579,18 +582,18 @@ def _opt_str(x: Any) -> str | None:
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
 
 
-def _read_numbers(text: str) -> _Parsed:
+def read_numbers(text: str) -> ParsedNumbers:
     """House number, sub-number, building, unit, room from ``text`` (village already removed).
 
-    >>> p = _read_numbers(" 二百零三号之一着火了")
+    >>> p = read_numbers(" 二百零三号之一着火了")
     >>> p.number, p.sub_number, p.reasons
     (203, 1, ['number 203 from Chinese numerals 二百零三', 'number 1 from Chinese numerals 一', \
 'ignored: 着火了'])
-    >>> p = _read_numbers("7栋2单元802房")
+    >>> p = read_numbers("7栋2单元802房")
     >>> p.building, p.unit, p.room, p.number
     ('7', '2', '802', None)
     """
-    p = _Parsed()
+    p = ParsedNumbers()
 
     def convert(m: re.Match[str]) -> str:
         run = m.group(0)
