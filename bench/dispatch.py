@@ -33,7 +33,7 @@ import loadgen  # noqa: E402
 
 def _forms(n_houses: int, seed: int) -> list[tuple[str, str]]:
     """(house id, what a caller says) for random demo houses, every form of each."""
-    from gridsvc.domain.address import spoken_forms
+    from gridsvc.domain.spoken_forms import spoken_forms
 
     data = ROOT / "data" / "demo_town"
     props = {stem: [f["properties"] for f in json.loads(

@@ -57,21 +57,13 @@ from typing import Any
 
 import numpy as np
 from pypinyin import Style, lazy_pinyin
-from pypinyin.pinyin_dict import pinyin_dict
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 
-__all__ = [
-    "AddressBook",
-    "Candidate",
-    "ParsedNumbers",
-    "chinese_to_int",
-    "int_to_chinese",
-    "labelled_spoken_forms",
-    "read_numbers",
-    "spoken_forms",
-]
+from gridsvc.domain.house_numbers import ParsedNumbers, read_numbers
+
+__all__ = ["AddressBook", "Candidate", "strip_suffix", "syllable"]
 
 VILLAGE_SUFFIXES = ("居委会", "社区", "村")
 TOWN_SUFFIXES = ("街道", "镇", "乡")
@@ -86,18 +78,7 @@ _H_VILLAGE, _H_NO_NUMBER = 0.6, 0.5
 _UNKNOWN = 0.5
 
 # The one table pypinyin/rapidfuzz cannot give: the values of Chinese numeral characters.
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_RUN = re.compile("[零〇一二两三四五六七八九十百千]+")
-
 _HAN = re.compile(r"[\u3400-\u9fff]")
-_BUILDING = re.compile(r"(\d+)\s*(?:号楼|幢|栋|座)")
-_UNIT = re.compile(r"(\d+)\s*单元")
-_ROOM = re.compile(r"(\d+)\s*(?:室|号房|房)")
-_ROOM_AFTER_UNIT = re.compile(r"单元\s*(\d+)")
-_NUMBER = re.compile(r"(\d+)\s*(?:号)?\s*(?:(?:-|_|—|之|附|号之|号附)\s*(\d+)\s*号?)?")
-_IGNORABLE = re.compile(r"[\s\W_号]+")
 
 
 @dataclass(frozen=True)
@@ -148,16 +129,6 @@ class _Village:
     initials: frozenset[str]
 
 
-@dataclass
-class ParsedNumbers:
-    number: int | None = None
-    sub_number: int | None = None
-    building: str | None = None
-    unit: str | None = None
-    room: str | None = None
-    reasons: list[str] = field(default_factory=list)
-
-
 def strip_suffix(name: str, suffixes: Sequence[str] = VILLAGE_SUFFIXES) -> str:
     """The name without its administrative suffix; the name itself if that would leave nothing.
 
@@ -171,73 +142,11 @@ def strip_suffix(name: str, suffixes: Sequence[str] = VILLAGE_SUFFIXES) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _syllable(ch: str) -> str:
+def syllable(ch: str) -> str:
     """Toneless pinyin of one character (its most common reading); the character if not Han."""
     if not _HAN.match(ch):
         return ch
     return lazy_pinyin(ch)[0]
-
-
-def chinese_to_int(text: str) -> int:
-    """The value of a Chinese numeral, as said in house numbers.
-
-    Digits alone are read digit by digit (二零三 is 203, as numbers are often read out). With
-    units, the usual reading: 十三 is 13, 两百 is 200, 二百零三 is 203, 一千零二十 is 1020. A
-    last digit right after 百 or 千 with no 零 is the colloquial short form and counts one unit
-    lower: 一百一 is 110, 两千五 is 2500 (一百零一 is 101).
-
-    >>> [chinese_to_int(s) for s in ["二零三", "十三", "二百零三", "两百", "一百一", "一百零一"]]
-    [203, 13, 203, 200, 110, 101]
-    >>> chinese_to_int("")
-    Traceback (most recent call last):
-    ...
-    ValueError: not a Chinese numeral: ''
-    """
-    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
-        raise ValueError(f"not a Chinese numeral: {text!r}")
-    if not any(ch in _CN_UNITS for ch in text):
-        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
-    total, digit, last_unit, after_zero = 0, None, None, False
-    for ch in text:
-        if ch in _CN_UNITS:
-            total += (1 if digit is None else digit) * _CN_UNITS[ch]
-            digit, last_unit, after_zero = None, _CN_UNITS[ch], False
-        elif _CN_DIGITS[ch] == 0:
-            after_zero = True
-        else:
-            digit = _CN_DIGITS[ch]
-    if digit is not None:
-        colloquial = last_unit is not None and last_unit >= 100 and not after_zero
-        total += digit * (last_unit // 10 if colloquial else 1)
-    return total
-
-
-def int_to_chinese(n: int, liang: bool = False) -> str:
-    """The standard Chinese numeral for 0 <= n < 10000; ``liang`` says 两 for a leading 2.
-
-    >>> [int_to_chinese(n) for n in (0, 7, 13, 20, 110, 203, 1020)]
-    ['零', '七', '十三', '二十', '一百一十', '二百零三', '一千零二十']
-    >>> int_to_chinese(200, liang=True)
-    '两百'
-    """
-    if not 0 <= n < 10000:
-        raise ValueError(f"out of range: {n}")
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    if n < 20:
-        return "十" + (digits[n - 10] if n > 10 else "")
-    out, zero = [], False
-    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-        d = n // value % 10
-        if d == 0:
-            zero = bool(out)
-            continue
-        if zero:
-            out.append("零")
-            zero = False
-        out.append(("两" if liang and not out and d == 2 and value >= 100 else digits[d]) + unit)
-    return "".join(out)
 
 
 def _normalise(text: str) -> str:
@@ -285,12 +194,12 @@ class AddressBook:
         for v in self._villages:
             self._by_syllables[v.syllables].append(v)
         self._max_syllables = max((len(s) for s in self._by_syllables), default=0)
-        self._fuzzy_names = [(v, v.name, "".join(_syllable(c) for c in v.name))
+        self._fuzzy_names = [(v, v.name, "".join(syllable(c) for c in v.name))
                              for v in self._villages]
         rows = [(v, n) for v in self._villages for n in dict.fromkeys((v.name, v.short))]
         self._fz_village = [v for v, _ in rows]
         self._fz_chars = [n for _, n in rows]
-        self._fz_py = ["".join(_syllable(c) for c in n) for _, n in rows]
+        self._fz_py = ["".join(syllable(c) for c in n) for _, n in rows]
         self._fz_len = np.array([len(n) for _, n in rows])
         self._fz_rows = [(v, [i for i, (w, _) in enumerate(rows) if w is v])
                          for v in self._villages]
@@ -328,11 +237,11 @@ class AddressBook:
             name = str(r["name"])
             short = strip_suffix(name)
             pinyins = {"".join(lazy_pinyin(n)) for n in (name, short)}
-            pinyins |= {"".join(_syllable(c) for c in n) for n in (name, short)}
+            pinyins |= {"".join(syllable(c) for c in n) for n in (name, short)}
             initials = {"".join(lazy_pinyin(n, style=Style.FIRST_LETTER)) for n in (name, short)}
             vs.append(_Village(id=str(r["id"]), name=name, short=short,
                                town_id=r.get("town_id"),
-                               syllables=tuple(_syllable(c) for c in short),
+                               syllables=tuple(syllable(c) for c in short),
                                pinyins=frozenset(pinyins), initials=frozenset(initials)))
         ts = {str(t["id"]): str(t["name"]) for t in towns}
         hs = []
@@ -343,8 +252,8 @@ class AddressBook:
             hs.append(_House(
                 id=str(r["id"]), village_id=str(r["village_id"]), number=int(r["number"]),
                 sub_number=None if r.get("sub_number") is None else int(r["sub_number"]),
-                building=_opt_str(r.get("building")), unit=_opt_str(r.get("unit")),
-                room=_opt_str(r.get("room")),
+                building=optional_text(r.get("building")), unit=optional_text(r.get("unit")),
+                room=optional_text(r.get("room")),
                 aliases=tuple(a.strip() for a in aliases if a and a.strip())))
         return cls(vs, ts, hs)
 
@@ -447,7 +356,7 @@ class AddressBook:
                       + ("" if name == v.name else f" (said {name})"))
         if best and max(s for s, _, _ in best.values()) == _EXACT:
             return self._ranked(best)
-        syl = [_syllable(c) for c in text]
+        syl = [syllable(c) for c in text]
         for i in range(len(text)):
             for k in range(2, self._max_syllables + 1):
                 if i + k > len(text):
@@ -523,7 +432,7 @@ class AddressBook:
         said = re.sub(r"[零〇一二两三四五六七八九十百千号幢栋单元室房之附]+.*$", "", han_text)
         said = said or han_text
         sims = []
-        py_said = "".join(_syllable(c) for c in said)
+        py_said = "".join(syllable(c) for c in said)
         for v, name, py_name in self._fuzzy_names:
             sim = max(fuzz.ratio(name, said), fuzz.ratio(py_name, py_said)) / 100
             sims.append((v, sim))
@@ -578,163 +487,6 @@ class AddressBook:
         return out
 
 
-def _opt_str(x: Any) -> str | None:
+def optional_text(x: Any) -> str | None:
+    """A record's value as text, None when missing (None or NaN)."""
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
-
-
-def read_numbers(text: str) -> ParsedNumbers:
-    """House number, sub-number, building, unit, room from ``text`` (village already removed).
-
-    >>> p = read_numbers(" 二百零三号之一着火了")
-    >>> p.number, p.sub_number, p.reasons
-    (203, 1, ['number 203 from Chinese numerals 二百零三', 'number 1 from Chinese numerals 一', \
-'ignored: 着火了'])
-    >>> p = read_numbers("7栋2单元802房")
-    >>> p.building, p.unit, p.room, p.number
-    ('7', '2', '802', None)
-    """
-    p = ParsedNumbers()
-
-    def convert(m: re.Match[str]) -> str:
-        run = m.group(0)
-        value = str(chinese_to_int(run))
-        p.reasons.append(f"number {value} from Chinese numerals {run}")
-        return value
-
-    text = _CN_RUN.sub(convert, text)
-    mask = list(text)
-
-    def take(pattern: re.Pattern[str]) -> re.Match[str] | None:
-        m = pattern.search("".join(mask))
-        if m is not None:
-            mask[m.start():m.end()] = " " * (m.end() - m.start())
-        return m
-
-    if m := take(_BUILDING):
-        p.building = str(int(m.group(1)))
-    if m := take(_UNIT):
-        p.unit = str(int(m.group(1)))
-        # a room said right after the unit needs no 室 (2单元802)
-        tail = "".join(mask)[m.end():]
-        r = re.match(r"\s*(\d+)\s*(?:室|号房|房)?", tail)
-        if r:
-            p.room = r.group(1)
-            mask[m.end():m.end() + r.end()] = " " * r.end()
-    if p.room is None and (m := take(_ROOM)):
-        p.room = m.group(1)
-    if m := take(_NUMBER):
-        p.number = int(m.group(1))
-        if m.group(2) is not None:
-            p.sub_number = int(m.group(2))
-    left = _IGNORABLE.sub("", "".join(mask))
-    if left:
-        p.reasons.append(f"ignored: {left}")
-    return p
-
-
-# -- spoken forms (for tests and benchmarks) ------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _chars_by_syllable() -> dict[str, tuple[str, ...]]:
-    """Common characters (CJK basic block) by toneless pinyin, from pypinyin's dictionary."""
-    table: dict[str, list[str]] = defaultdict(list)
-    for code, readings in pinyin_dict.items():
-        if 0x4E00 <= code <= 0x9FA5:
-            first = readings.split(",")[0]
-            bare = "".join(c for c in unicodedata.normalize("NFKD", first)
-                           if not unicodedata.combining(c))
-            table[bare].append(chr(code))
-    return {k: tuple(sorted(v)) for k, v in table.items()}
-
-
-def _replace(name: str, i: int, ch: str) -> str:
-    return name[:i] + ch + name[i + 1:]
-
-
-def labelled_spoken_forms(house: Mapping[str, Any], village: Mapping[str, Any],
-                          town: Mapping[str, Any], rng: np.random.Generator
-                          ) -> list[tuple[str, str]]:
-    """(form name, text) for the ways people say ``house``; see :func:`spoken_forms`."""
-    name, town_name = str(village["name"]), str(town["name"])
-    short = strip_suffix(name)
-    suffix = name[len(short):]
-    n, sub = int(house["number"]), house.get("sub_number")
-    sub = None if sub is None else int(sub)
-    b, u, r = (_opt_str(house.get(k)) for k in ("building", "unit", "room"))
-    num = f"{n}" + ("" if sub is None else f"-{sub}")
-    num_hao = f"{n}号" + ("" if sub is None else f"之{sub}")
-    liang = bool(rng.integers(2))
-    cn = int_to_chinese(n, liang=liang) + "号" + (
-        "" if sub is None else "之" + int_to_chinese(sub))
-    full_width = num_hao.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
-    forms = [
-        ("village+number+号", f"{name}{num_hao}"),
-        ("no suffix", f"{short}{num}"),
-        ("space", f"{name} {num}"),
-        ("town prefix", f"{town_name}{name}{num_hao}"),
-        ("full-width digits", f"{name}{full_width}"),
-        ("Chinese numerals", f"{name}{cn}"),
-        ("extra words", f"{name}{num_hao}着火了"),
-        ("punctuation", f"报警，{name} {num_hao}有人打架！"),
-        ("pinyin initials", "".join(lazy_pinyin(short, style=Style.FIRST_LETTER)) + num),
-        ("full pinyin", "".join(lazy_pinyin(short)) + f" {num}"),
-    ]
-    if sub is not None:
-        forms += [("sub 之", f"{name}{n}之{sub}"), ("sub 号之一", f"{name}{n}号之"
-                                                    + int_to_chinese(sub)),
-                  ("sub 附", f"{name}{n}附{sub}")]
-    if b is not None:
-        bur = f"{b}幢" + (f"{u}单元" if u else "") + (f"{r}室" if r else "")
-        forms.append(("building", f"{name}{num_hao}{bur}" if u is None else f"{name}{bur}"))
-        if u is not None:
-            forms.append(("building 栋/房", f"{short}{b}栋{u}单元{r}房"))
-            forms.append(("building 号楼", f"{name}{b}号楼{u}单元{r}"))
-    # A homophone of one character of the name, as an input method offers it.
-    table = _chars_by_syllable()
-    i = int(rng.integers(len(short)))
-    same = [c for c in table.get(_syllable(short[i]), ()) if c != short[i]]
-    if same:
-        forms.append(("homophone", _replace(short, i, same[int(rng.integers(len(same)))])
-                      + suffix + num_hao))
-    # One wrong character whose pinyin is one letter away (前/鼻音, n/l: common in the south).
-    i = int(rng.integers(len(short)))
-    s = _syllable(short[i])
-    near = sorted(k for k in table if k != s and Levenshtein.distance(k, s) == 1)
-    if near:
-        chars = table[near[int(rng.integers(len(near)))]]
-        forms.append(("typo: wrong char", _replace(short, i, chars[int(rng.integers(len(chars)))])
-                      + suffix + num_hao))
-    # One missing character: only from names of 3+ characters (one left names nothing).
-    if len(short) >= 3:
-        i = int(rng.integers(len(short)))
-        forms.append(("typo: missing char", short[:i] + short[i + 1:] + suffix + num_hao))
-    return forms
-
-
-def spoken_forms(house: Mapping[str, Any], village: Mapping[str, Any], town: Mapping[str, Any],
-                 rng: np.random.Generator) -> list[str]:
-    """Texts saying ``house`` in the ways callers do, for accuracy tests and benchmarks.
-
-    Covers: village + number + 号, no suffix, a space, town prefix, full-width digits,
-    Chinese numerals (两 or 二 at random), extra words, punctuation, pinyin initials, full
-    pinyin, sub-number forms (之, 号之一, 附) when the house has one, building/unit/room forms
-    when it has them, a homophone of one character, one wrong character with a pinyin one
-    letter away, and (names of 3+ characters) one missing character. Random choices come
-    from ``rng`` only, so a seeded generator gives the same texts every time.
-
-    Parameters
-    ----------
-    house : record ``{number, sub_number, building, unit, room, ...}``
-    village : record ``{name, ...}``
-    town : record ``{name, ...}``
-    rng : ``np.random.default_rng(seed)``
-
-    Examples
-    --------
-    >>> forms = spoken_forms({"number": 203, "sub_number": None}, {"name": "东灌底村"},
-    ...                      {"name": "八都镇"}, np.random.default_rng(0))
-    >>> forms[:3]
-    ['东灌底村203号', '东灌底203', '东灌底村 203']
-    """
-    return [text for _, text in labelled_spoken_forms(house, village, town, rng)]

@@ -36,10 +36,10 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from gridsvc.domain.address import read_numbers
 from gridsvc.domain.arrow_io import ROW_NOTE, row_label
 from gridsvc.domain.assign.layers import Layer
 from gridsvc.domain.coords import InputCRS, check_lonlat, to_cgcs2000
+from gridsvc.domain.house_numbers import read_numbers
 from gridsvc.errors import InvalidInput, Problem
 
 #: An address key: village id, number, sub-number, building, unit, room.
