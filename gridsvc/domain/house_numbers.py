@@ -13,12 +13,17 @@ from dataclasses import dataclass, field
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_RUN = re.compile("[零〇一二两三四五六七八九十百千]+")
+# The "capital" numerals of receipts and forms (大写数字): 贰佰零叁 is 203.
+_CN_DIGITS.update({"壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5, "陆": 6, "柒": 7, "捌": 8,
+                   "玖": 9})
+_CN_UNITS.update({"拾": 10, "佰": 100, "仟": 1000})
+_CN_RUN = re.compile("[" + "".join(_CN_DIGITS) + "".join(_CN_UNITS) + "]+")
 
 
 _BUILDING = re.compile(r"(\d+)\s*(?:号楼|幢|栋|座)")
 _UNIT = re.compile(r"(\d+)\s*单元")
-_ROOM = re.compile(r"(\d+)\s*(?:室|号房|房)")
+# 房 after a number is a room (802房), but 房子 is the house itself (203号房子 = house 203).
+_ROOM = re.compile(r"(\d+)\s*(?:室|号房(?!子)|房(?!子))")
 _ROOM_AFTER_UNIT = re.compile(r"单元\s*(\d+)")
 _NUMBER = re.compile(r"(\d+)\s*(?:号)?\s*(?:(?:-|_|—|之|附|号之|号附)\s*(\d+)\s*号?)?")
 _IGNORABLE = re.compile(r"[\s\W_号]+")

@@ -54,6 +54,10 @@ def _top(book: AddressBook, text: str) -> Candidate:
     "东灌底村203号着火了",
     "报警，东灌底村 203号有人打架！",
     "  东灌底村。203号，报警！！ ",
+    "东灌底村203号房子着火了",  # 房子 is the house, not a room
+    "东灌底村贰佰零叁号",  # the capital numerals of forms and receipts
+    "东灌底村的203号",
+    "浙江省龙泉市八都镇东灌底村203号",
 ])
 def test_exact_forms_give_house_203_with_score_1(book, text):
     top = _top(book, text)
