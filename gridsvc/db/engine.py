@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from gridsvc.db.embedded import EmbeddedPostgres
@@ -32,3 +32,11 @@ def make_engine(settings: Settings, **kwargs: object) -> Engine:
     options: dict[str, object] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
     options.update(kwargs)
     return create_engine(database_url(settings), **options)
+
+
+def server_versions(engine: Engine) -> dict[str, str]:
+    """PostgreSQL and PostGIS versions of the server."""
+    with engine.connect() as conn:
+        pg = conn.execute(text("SHOW server_version")).scalar_one()
+        postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+    return {"postgresql": pg, "postgis": postgis}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gridsvc.db import migrate
 from gridsvc.db.embedded import EmbeddedPostgres
-from gridsvc.db.engine import make_engine
+from gridsvc.db.engine import make_engine, server_versions
 from gridsvc.errors import DatabaseUnavailable
 from gridsvc.settings import Settings
 
@@ -53,10 +53,7 @@ def ready_engine(settings: Settings, **engine_options: object) -> Engine:
 
 def versions(engine: Engine) -> dict[str, str]:
     """PostgreSQL and PostGIS versions of the server (what ``/healthz`` reports)."""
-    with engine.connect() as conn:
-        pg = conn.execute(text("SHOW server_version")).scalar_one()
-        postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
-    return {"postgresql": pg, "postgis": postgis}
+    return server_versions(engine)
 
 
 def embedded_status(settings: Settings) -> dict[str, object]:
