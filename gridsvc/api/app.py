@@ -17,11 +17,13 @@ from gridsvc.api.routers import (
     assign,
     audit,
     dispatch,
+    fusion,
     health,
     houses,
     incidents,
     lookup,
     root,
+    staffing,
 )
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
@@ -66,7 +68,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.engine = engine
     errors.install(app)
     app.router.routes.append(lookup.route)
-    for module in (root, health, areas, assign, incidents, dispatch, houses, audit):
+    for module in (root, health, areas, assign, incidents, dispatch, houses, audit, staffing,
+                   fusion):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

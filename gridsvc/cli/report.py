@@ -1,0 +1,86 @@
+"""``gridsvc report``: reports written to a file, CSV, JSON or GeoJSON by the file's suffix.
+
+Each command builds its report (a dict from a service) and hands it to :func:`write_report`
+with the key of its table (for CSV) and of its FeatureCollection (for GeoJSON), so a new report
+is one more small command.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from gridsvc.cli.common import engine, handle_errors
+from gridsvc.errors import InvalidInput, Problem
+
+app = typer.Typer(help="Reports (fusion, staffing) written to CSV, JSON or GeoJSON.",
+                  no_args_is_help=True)
+
+OUTPUT = typer.Option(..., "--output", "-o",
+                      help="file to write: .csv (the table), .json (the whole report) or "
+                           ".geojson (the findings)")
+AS_OF = typer.Option(None, "--as-of", formats=["%Y-%m-%d"],
+                     help="the plan in effect on this date (default: today)")
+
+
+def write_report(report: dict[str, Any], out: Path, *, table: str, features: str | None) -> str:
+    """Write ``report`` to ``out`` by suffix; returns what was written, for the user.
+
+    Raises
+    ------
+    InvalidInput
+        A suffix other than .csv, .json and .geojson, or .geojson for a report without features.
+    """
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        import pandas as pd
+
+        pd.DataFrame(report[table]).to_csv(out, index=False)
+        return f"{len(report[table])} {table} row(s)"
+    if suffix == ".json":
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        return "the whole report"
+    if suffix == ".geojson" and features is not None:
+        collection = report[features]
+        out.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+        return f"{len(collection['features'])} {features}"
+    allowed = ".csv, .json or .geojson" if features else ".csv or .json"
+    raise InvalidInput([Problem(f"unknown suffix {out.suffix!r}: say {allowed}", field="output")])
+
+
+def _as_date(value: datetime | None) -> date | None:
+    return None if value is None else value.date()
+
+
+@app.command()
+@handle_errors
+def fusion(
+    output: Path = OUTPUT,
+    as_of: datetime | None = AS_OF,
+    sliver_m2: float = typer.Option(500.0, "--sliver-m2", min=0.0,
+                                    help="gaps and overlaps under this area (m²) are slivers"),
+) -> None:
+    """Grid x beat crosswalk (CSV: one row per overlapping pair) and mismatches (GeoJSON)."""
+    from gridsvc.services.fusion import fusion_report
+
+    report = fusion_report(engine(), _as_date(as_of), sliver_m2)
+    what = write_report(report, output, table="crosswalk", features="findings")
+    counts = ", ".join(f"{k} {n}" for k, n in report["summary"]["findings"].items()) or "none"
+    typer.echo(f"wrote {what} to {output} (plan {report['plan_id']}; findings: {counts})")
+
+
+@app.command()
+@handle_errors
+def staffing(output: Path = OUTPUT, as_of: datetime | None = AS_OF) -> None:
+    """Staffing against the standard (CSV: one row per beat; JSON: every level and the summary)."""
+    from gridsvc.services.staffing import staffing_report
+
+    report = staffing_report(engine(), _as_date(as_of))
+    what = write_report(report, output, table="beats", features=None)
+    s = report["summary"]
+    typer.echo(f"wrote {what} to {output} (plan {report['plan_id']}; officers {s['officers']}"
+               f" of {s['officers_required']} required, shortfall {s['shortfall']})")

@@ -1,0 +1,26 @@
+"""``gridsvc report staffing`` as a user runs it, on the demo town."""
+
+from __future__ import annotations
+
+import csv
+
+from tests.conftest import run_cli
+
+
+def test_staffing_csv_has_one_row_per_beat(pg, engine, tmp_path):
+    out = tmp_path / "staffing.csv"
+    done = run_cli("report", "staffing", "-o", str(out), env={"GRIDSVC_DATA_DIR": str(pg.data_dir)},
+                   check=True)
+    assert "shortfall" in done.stdout
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["beat_id"] for r in rows] == ["B01", "B02", "B03", "B04", "B05"]
+    for r in rows:
+        required = max(-(-int(r["households"]) // 1000), -(-int(r["residents"]) // 3000), 1)
+        assert int(r["officers_required"]) == required
+        assert int(r["shortfall"]) == max(required - int(r["officers"]), 0)
+
+
+def test_unknown_suffix_exits_2(pg, engine, tmp_path):
+    done = run_cli("report", "staffing", "-o", str(tmp_path / "x.txt"),
+                   env={"GRIDSVC_DATA_DIR": str(pg.data_dir)})
+    assert done.returncode == 2 and ".txt" in done.stderr
