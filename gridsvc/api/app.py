@@ -16,6 +16,8 @@ from gridsvc.api.routers import (
     areas,
     assign,
     audit,
+    camera_coverage,
+    coverage,
     dispatch,
     fusion,
     health,
@@ -69,7 +71,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.router.routes.append(lookup.route)
     for module in (root, health, areas, assign, incidents, dispatch, houses, audit, staffing,
-                   fusion):
+                   fusion, camera_coverage, coverage):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

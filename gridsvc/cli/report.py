@@ -17,7 +17,7 @@ import typer
 from gridsvc.cli.common import engine, handle_errors
 from gridsvc.errors import InvalidInput, Problem
 
-app = typer.Typer(help="Reports (fusion, staffing) written to CSV, JSON or GeoJSON.",
+app = typer.Typer(help="Reports (fusion, staffing, coverage, cameras): CSV, JSON or GeoJSON.",
                   no_args_is_help=True)
 
 OUTPUT = typer.Option(..., "--output", "-o",
@@ -84,3 +84,37 @@ def staffing(output: Path = OUTPUT, as_of: datetime | None = AS_OF) -> None:
     s = report["summary"]
     typer.echo(f"wrote {what} to {output} (plan {report['plan_id']}; officers {s['officers']}"
                f" of {s['officers_required']} required, shortfall {s['shortfall']})")
+
+
+@app.command()
+@handle_errors
+def coverage(
+    output: Path = OUTPUT,
+    as_of: datetime | None = AS_OF,
+    speed_kmh: float = typer.Option(4.5, "--speed-kmh", min=0.1,
+                                    help="walking speed; the walk is 15 minutes at it"),
+    along_roads: bool = typer.Option(False, "--along-roads",
+                                     help="walk along the road layer, not in a straight line"),
+    propose_k: int = typer.Option(0, "--propose-k", min=0, max=50,
+                                  help="also propose new office sites: the best N (MCLP) and "
+                                       "the fewest (LSCP)"),
+) -> None:
+    """Police office coverage (CSV: one row per beat; JSON: the whole report)."""
+    from gridsvc.services.coverage import office_coverage
+
+    report = office_coverage(engine(), _as_date(as_of), speed_kmh, along_roads, propose_k)
+    what = write_report(report, output, table="beats", features=None)
+    s = report["summary"]
+    typer.echo(f"wrote {what} to {output} (plan {report['plan_id']}; {s['covered_houses']} of "
+               f"{s['houses']} houses within {report['radius_m']:g} m of an office)")
+
+
+@app.command()
+@handle_errors
+def cameras(output: Path = OUTPUT, as_of: datetime | None = AS_OF) -> None:
+    """Camera coverage (CSV: one row per grid; JSON: the whole report; GeoJSON: blind spots)."""
+    from gridsvc.services.camera_coverage import camera_coverage_report
+
+    report = camera_coverage_report(engine(), _as_date(as_of))
+    what = write_report(report, output, table="grids", features="blind_spots")
+    typer.echo(f"wrote {what} to {output} (plan {report['plan_id']})")

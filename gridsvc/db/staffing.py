@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 
-def _cell(kind: str, alias: str) -> str:
+def cell_sql(kind: str, alias: str) -> str:
     # A row's stored cell id is only trusted when it came from the plan asked about; otherwise
     # (a report ``as_of`` another plan) the cell is looked up with the same covers rule and
     # tie-break as gridsvc.db.objects.assign_cells. CASE evaluates the subquery only then.
@@ -21,7 +21,7 @@ def house_sums(conn: Connection, plan_id: int) -> list[dict[str, Any]]:
     sql = f"""
         SELECT beat_id, grid_id, count(*) AS houses,
                coalesce(sum(households), 0) AS households, coalesce(sum(residents), 0) AS residents
-        FROM (SELECT {_cell("beat", "h")} AS beat_id, {_cell("grid", "h")} AS grid_id,
+        FROM (SELECT {cell_sql("beat", "h")} AS beat_id, {cell_sql("grid", "h")} AS grid_id,
                      h.households, h.residents FROM house h) AS cells
         GROUP BY beat_id, grid_id ORDER BY beat_id, grid_id"""
     return [dict(r._mapping) for r in conn.execute(text(sql), {"plan": plan_id})]
@@ -49,7 +49,7 @@ def cells(conn: Connection, plan_id: int, kind: str) -> list[dict[str, Any]]:
 
 def offices(conn: Connection, plan_id: int) -> list[dict[str, Any]]:
     """Police offices with the station and beat their point lies in under the plan."""
-    sql = f"""SELECT o.business_id AS id, o.name, {_cell("station", "o")} AS station_id,
-                     {_cell("beat", "o")} AS beat_id
+    sql = f"""SELECT o.business_id AS id, o.name, {cell_sql("station", "o")} AS station_id,
+                     {cell_sql("beat", "o")} AS beat_id
               FROM office o ORDER BY o.business_id"""
     return [dict(r._mapping) for r in conn.execute(text(sql), {"plan": plan_id})]

@@ -24,3 +24,18 @@ def test_unknown_suffix_exits_2(pg, engine, tmp_path):
     done = run_cli("report", "staffing", "-o", str(tmp_path / "x.txt"),
                    env={"GRIDSVC_DATA_DIR": str(pg.data_dir)})
     assert done.returncode == 2 and ".txt" in done.stderr
+
+
+def test_coverage_and_cameras_reports(pg, engine, tmp_path):
+    env = {"GRIDSVC_DATA_DIR": str(pg.data_dir)}
+    offices = tmp_path / "offices.csv"
+    done = run_cli("report", "coverage", "-o", str(offices), env=env, check=True)
+    assert "houses within 1125 m of an office" in done.stdout
+    rows = list(csv.DictReader(offices.open(encoding="utf-8")))
+    assert {r["beat_id"] for r in rows} >= {"B01", "B05"}
+    blind = tmp_path / "blind.geojson"
+    run_cli("report", "cameras", "-o", str(blind), env=env, check=True)
+    import json
+
+    spots = json.loads(blind.read_text(encoding="utf-8"))
+    assert spots["type"] == "FeatureCollection" and spots["features"]
