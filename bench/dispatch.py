@@ -33,23 +33,14 @@ import loadgen  # noqa: E402
 
 def _forms(n_houses: int, seed: int) -> list[tuple[str, str]]:
     """(house id, what a caller says) for random demo houses, every form of each."""
-    from gridsvc.domain.spoken_forms import spoken_forms
+    from gridsvc.domain.spoken_forms import town_queries
 
     data = ROOT / "data" / "demo_town"
     props = {stem: [f["properties"] for f in json.loads(
         (data / f"{stem}.geojson").read_text(encoding="utf-8"))["features"]]
         for stem in ("towns", "villages", "houses")}
-    villages = {v["id"]: v for v in props["villages"]}
-    towns = {t["id"]: t for t in props["towns"]}
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(len(props["houses"]), n_houses, replace=False)
-    out = []
-    for i in pick.tolist():
-        house = props["houses"][i]
-        village = villages[house["village_id"]]
-        town = towns[village["parent_id"]]
-        out += [(house["id"], text) for text in spoken_forms(house, village, town, rng)]
-    return out
+    return town_queries(props["towns"], props["villages"], props["houses"], n_houses,
+                        np.random.default_rng(seed))
 
 
 def main() -> None:

@@ -126,3 +126,21 @@ def spoken_forms(house: Mapping[str, Any], village: Mapping[str, Any], town: Map
     ['东灌底村203号', '东灌底203', '东灌底村 203']
     """
     return [text for _, text in labelled_spoken_forms(house, village, town, rng)]
+
+
+def town_queries(towns: list[Mapping[str, Any]], villages: list[Mapping[str, Any]],
+                 houses: list[Mapping[str, Any]], n_houses: int, rng: np.random.Generator
+                 ) -> list[tuple[str, str]]:
+    """``(house id, what a caller says)`` for ``n_houses`` random houses, every form of each.
+
+    ``villages`` carry ``parent_id`` (their town), as the demo town's files do.
+    """
+    by_village = {v["id"]: v for v in villages}
+    by_town = {t["id"]: t for t in towns}
+    out = []
+    for i in rng.choice(len(houses), n_houses, replace=False).tolist():
+        house = houses[i]
+        village = by_village[house["village_id"]]
+        town = by_town[village["parent_id"]]
+        out += [(house["id"], text) for text in spoken_forms(house, village, town, rng)]
+    return out
