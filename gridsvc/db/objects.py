@@ -54,12 +54,6 @@ def link_people(conn: Connection, links: list[tuple[str, str, str]]) -> None:
         {"person_pk": pks[p], "kind": k, "area_id": a} for p, k, a in links])
 
 
-def count_rows(conn: Connection) -> dict[str, int]:
-    """Rows per table of business objects."""
-    return {name: conn.execute(select(func.count()).select_from(model)).scalar_one()
-            for name, model in TABLES.items()}
-
-
 # The tie-break of "which cell": among cells covering the point, the lowest business id in
 # code-point order (COLLATE "C"), as the in-memory engine (gridsvc.domain.assign) does.
 _ASSIGN = """
