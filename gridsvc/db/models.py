@@ -5,8 +5,9 @@ grids, stations, beats) live in one table, ``area``, keyed by the plan they belo
 versioned set of boundaries, so redrawing a boundary writes a new plan instead of editing one in
 place, and a cell's business id (``area.business_id``) stays the same across plans.
 
-Point objects (offices, houses, incidents, patrol points, cameras) carry the ids of the cells
-they were assigned to and the plan those came from; an incident keeps the cells it had at its time.
+Point objects (offices, houses, incidents, patrol points, cameras, compound entrances) carry the
+ids of the cells they were assigned to and the plan those came from; an incident keeps the cells
+it had at its time.
 They also keep the coordinates they arrived in (``src_x, src_y, src_crs``).
 """
 
@@ -46,6 +47,7 @@ PLAN_STATUSES = ("draft", "active", "retired")
 PERSON_ROLES = ("officer", "auxiliary", "grid_worker", "volunteer")
 TOKEN_ROLES = ("viewer", "dispatcher", "planner", "admin")
 RISK_COLOURS = ("red", "orange", "green")
+ENTRANCE_KINDS = ("main", "side", "vehicle")
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -160,6 +162,20 @@ class Compound(Base):
     households: Mapped[int | None] = mapped_column(Integer)
     geom: Mapped[Any] = mapped_column(
         Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+
+
+class CompoundEntrance(AssignedCells, Base):
+    """An entrance of a compound (小区出入口): a point on its fence, main, side or vehicle gate."""
+
+    __tablename__ = "compound_entrance"
+    __table_args__ = (CheckConstraint(_in("kind", ENTRANCE_KINDS), name="kind"),)
+    pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    business_id: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Business id of the compound (kept as text, like ``house.compound_id``).
+    compound_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="main")
+    geom: Mapped[Any] = _point()
 
 
 class House(AssignedCells, Base):

@@ -14,9 +14,9 @@ from gridsvc.db.models import Base
 from gridsvc.services.database import head_revision
 
 TABLES = {"plan", "area", "office", "compound", "house", "incident", "patrol_point", "camera",
-          "road", "person", "person_area", "api_token", "audit_log"}
+          "road", "person", "person_area", "api_token", "audit_log", "compound_entrance"}
 GEOMETRY_TABLES = {"area", "office", "compound", "house", "incident", "patrol_point", "camera",
-                   "road"}
+                   "road", "compound_entrance"}
 
 
 def _tables(engine) -> set[str]:
