@@ -7,6 +7,7 @@ reads the environment at import time, so tests and the CLI can build as many as 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,47 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 def _default_demo_dir() -> Path:
     return PROJECT_DIR / "data" / "demo_town"
+
+
+class MapSettings(BaseSettings):
+    """Settings of the map pages (``GRIDSVC_MAP_*``).
+
+    Attributes
+    ----------
+    language
+        ``zh`` (the default) or ``en``: labels, legends and tooltips.
+    tiles
+        Basemap tile URL template (``{z}/{x}/{y}``, ``{s}`` allowed), e.g. an intranet Tianditu
+        or AMap-style server. Empty (the default): no basemap, the cells alone, so a page never
+        asks any server but gridsvc for anything.
+    tiles_crs
+        ``wgs84`` for tiles drawn in WGS84/CGCS2000 (Tianditu, OSM), ``gcj02`` for tiles drawn in
+        the offset system of AMap/Tencent: the pages then shift every geometry to GCJ-02 so it
+        lines up with the tiles.
+    tiles_attribution
+        Attribution shown for the basemap.
+    risk_days
+        Default time window of the risk map, in days up to today.
+    risk_red, risk_orange
+        Incidents per 1,000 households over the window from which a compound or grid is red, or
+        orange; below ``risk_orange`` it is green.
+    floating_red, floating_orange, floating_yellow
+        Floating residents per registered resident from which a grid is red, orange or yellow;
+        below ``floating_yellow`` it is blue (1.0: as many floating as registered, 倒挂).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDSVC_MAP_", env_file=".env", extra="ignore")
+
+    language: Literal["zh", "en"] = "zh"
+    tiles: str = ""
+    tiles_crs: Literal["wgs84", "gcj02"] = "wgs84"
+    tiles_attribution: str = ""
+    risk_days: int = Field(default=90, gt=0)
+    risk_red: float = Field(default=60.0, gt=0)
+    risk_orange: float = Field(default=30.0, gt=0)
+    floating_red: float = Field(default=1.0, gt=0)
+    floating_orange: float = Field(default=0.5, gt=0)
+    floating_yellow: float = Field(default=0.2, gt=0)
 
 
 class Settings(BaseSettings):
@@ -39,6 +81,8 @@ class Settings(BaseSettings):
     token_cache_seconds
         How long a verified token's role is cached in memory; a revoked token stops working
         after at most this long.
+    map
+        Settings of the map pages (:class:`MapSettings`, ``GRIDSVC_MAP_*``).
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDSVC_", env_file=".env", extra="ignore")
@@ -50,6 +94,7 @@ class Settings(BaseSettings):
     port: int = 8000
     max_upload_bytes: int = 200 * 1024 * 1024
     token_cache_seconds: float = 30.0
+    map: MapSettings = Field(default_factory=MapSettings)
 
     @property
     def embedded(self) -> bool:
