@@ -285,6 +285,23 @@ def test_compounds(m):
     assert (in_compound.reindex(compounds["id"]).to_numpy() == compounds["households"]).all()
 
 
+def test_compound_entrances(m):
+    gates, compounds = m["compound_entrances"], m["compounds"].set_index("id")
+    assert set(gates["kind"]) == {"main", "vehicle", "side"} and gates["name"].is_unique
+    per_compound = gates.groupby("compound_id")["kind"].agg(list)
+    assert set(per_compound.index) == set(compounds.index)
+    assert per_compound.map(len).between(1, 3).all()
+    assert (per_compound.map(lambda kinds: kinds.count("main")) == 1).all()
+    roads = shapely.union_all(m["roads"].geometry.values)
+    for gate in gates.itertuples():
+        fence = compounds.geometry[gate.compound_id]
+        assert fence.boundary.distance(gate.geometry) < 0.05  # on the fence (EPSG:4490 rounding)
+        if gate.kind == "main":  # faces the road: nearer to it than the compound's middle
+            assert gate.geometry.distance(roads) < fence.centroid.distance(roads)
+    edges = shapely.union_all(m["grids"].boundary.values)
+    assert (gates.distance(edges) > 4.9).all()  # the grid of every gate is unambiguous
+
+
 def test_offices_cameras_patrol_points_roads(town, m):
     offices = town["offices"]
     assert offices["opening_hours"].str.match(r"^\d\d:\d\d-\d\d:\d\d").all()

@@ -15,6 +15,7 @@ How the town is made (one module per step):
   beat gap and one beat overlap.
 - `features`, `houses`, `incidents`, `people`: compounds, offices, about 9,000 houses with
   numbers and people, patrol points, cameras, one year of incidents, people linked to cells.
+- `entrances`: one to three gates per compound, facing the nearest road (own generator).
 - `tables`, `findings`, `model`, `generator`, `io`: names, codes and ids; the expected findings;
   the in-memory town; assembly; writing.
 
@@ -24,11 +25,12 @@ Ids (see `tables` for the codes): towns "T102" (八都镇) and "T203" (竹垟畲
 east; offices "O01" (镇) and "O02" (乡); houses "H000001".. by village id, number, sub-number;
 compounds "C01".."C20" in reading order; roads "R01" (county), then township roads, streets and
 village roads; incidents "INC00001".. in time order; patrol points "PP001"..; cameras "CAM001"..;
-people "OFF01".. (officers), "AUX01".. (auxiliaries), "GW001".. (grid workers), "VOL01"..
-(volunteers). Phones of people are 1990000xxxx (a clearly fake range).
+compound entrances "EN001".. compound by compound; people "OFF01".. (officers), "AUX01"..
+(auxiliaries), "GW001".. (grid workers), "VOL01".. (volunteers). Phones of people are
+1990000xxxx (a clearly fake range).
 
-All cell boundaries keep 5 m clear of houses, offices, cameras, patrol points and incidents, so
-the cell of every generated point is unambiguous.
+All cell boundaries keep 5 m clear of houses, offices, cameras, patrol points, entrances and
+incidents, so the cell of every generated point is unambiguous.
 """
 
 from .generator import DEFAULT_SEED, generate

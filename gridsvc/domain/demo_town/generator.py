@@ -15,6 +15,7 @@ import shapely
 
 from . import names
 from .cells import Cells
+from .entrances import entrance_rng, place_entrances
 from .features import (
     compound_buildings,
     draw_clear,
@@ -214,7 +215,8 @@ def generate(seed: int = DEFAULT_SEED) -> DemoTown:
     Parameters
     ----------
     seed : int
-        Seed of the one random generator used throughout; the same seed gives the same town.
+        Seed of the random generator used throughout (and, mixed with a constant, of the
+        entrances' own one); the same seed gives the same town.
 
     Returns
     -------
@@ -285,6 +287,9 @@ def generate(seed: int = DEFAULT_SEED) -> DemoTown:
     )
     patrol.loc[patrol["name"] == names.MARKET_NAME, ["x", "y"]] = market_xy
     cameras = place_cameras(placer, layout.roads, layout.centres[:2], rng)
+    # Entrances draw from their own generator: the main one's sequence stays as it was.
+    entrances = place_entrances(compounds, shapely.union_all([r.line for r in layout.roads]),
+                                is_clear, entrance_rng(seed))
     incidents = make_incidents(house, layout.roads, market_xy, village_names, is_clear, rng)
 
     # People.
@@ -323,6 +328,7 @@ def generate(seed: int = DEFAULT_SEED) -> DemoTown:
         "incidents": _points(incidents),
         "patrol_points": _points(patrol),
         "cameras": _points(cameras),
+        "compound_entrances": _points(entrances),
     }
     frames = {
         **tables,
@@ -333,6 +339,7 @@ def generate(seed: int = DEFAULT_SEED) -> DemoTown:
         "incidents": incidents,
         "patrol_points": patrol,
         "cameras": cameras,
+        "compound_entrances": entrances,
     }
     return DemoTown(
         **{layer: frame(frames[layer], geoms[layer], layer) for layer in LAYERS},

@@ -25,6 +25,7 @@ LAYERS = (
     "incidents",
     "patrol_points",
     "cameras",
+    "compound_entrances",
 )
 AREA_COLUMNS = ["id", "code", "name", "parent_id", "households", "residents"]
 COLUMNS = {
@@ -65,6 +66,7 @@ COLUMNS = {
     "incidents": ["id", "occurred_at", "category", "summary"],
     "patrol_points": ["id", "name", "level"],
     "cameras": ["id", "name", "heading_deg", "fov_deg", "range_m"],
+    "compound_entrances": ["id", "compound_id", "name", "kind"],
 }
 """Columns of every layer, in file order (geometry comes last)."""
 
@@ -88,6 +90,7 @@ class DemoTown:
     incidents: gpd.GeoDataFrame
     patrol_points: gpd.GeoDataFrame
     cameras: gpd.GeoDataFrame
+    compound_entrances: gpd.GeoDataFrame
     people: pd.DataFrame
     expected_findings: dict
 
