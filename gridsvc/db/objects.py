@@ -11,6 +11,7 @@ from gridsvc.db.models import (
     SRID,
     Camera,
     Compound,
+    CompoundEntrance,
     House,
     Incident,
     Office,
@@ -22,7 +23,7 @@ from gridsvc.db.models import (
 
 #: Tables whose rows carry the cells they are in (``AssignedCells``).
 ASSIGNED = {"office": Office, "house": House, "incident": Incident,
-            "patrol_point": PatrolPoint, "camera": Camera}
+            "patrol_point": PatrolPoint, "camera": Camera, "compound_entrance": CompoundEntrance}
 #: Every table keyed by a business id, by name.
 TABLES = {**ASSIGNED, "compound": Compound, "road": Road, "person": Person}
 

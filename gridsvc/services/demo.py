@@ -40,6 +40,7 @@ OBJECT_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
     "patrol_points": ("patrol_point", ("name", "level")),
     "cameras": ("camera", ("name", "heading_deg", "fov_deg", "range_m")),
     "roads": ("road", ("name", "road_class")),
+    "compound_entrances": ("compound_entrance", ("compound_id", "name", "kind")),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from gridsvc.db import areas as area_repo
-from gridsvc.services.demo import load_demo
+from gridsvc.services.demo import content_hash, load_demo
 
 
 def _count(engine, sql: str) -> int:
@@ -65,3 +65,22 @@ def test_loading_again_changes_nothing(engine, settings):
 
 def test_demo_load_is_audited(engine):
     assert _count(engine, "SELECT count(*) FROM audit_log WHERE action = 'demo.load'") >= 1
+
+
+def test_compound_entrances_are_loaded_with_their_cells(engine, settings):
+    assert _count(engine, "SELECT count(*) FROM compound_entrance") == 38
+    assert _count(engine, "SELECT count(*) FROM compound_entrance WHERE grid_id IS NULL "
+                          "OR beat_id IS NULL OR cells_plan_id IS NULL") == 0
+    # Each gate lies on its compound's fence (within a few cm: coordinates are rounded).
+    assert _count(engine, """
+        SELECT count(*) FROM compound_entrance e JOIN compound c ON c.business_id = e.compound_id
+        WHERE ST_Distance(ST_Boundary(c.geom)::geography, e.geom::geography) < 0.1""") == 38
+
+
+def test_the_content_hash_covers_the_entrances(settings, tmp_path):
+    for path in settings.demo_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    before = content_hash(tmp_path)
+    gates = tmp_path / "compound_entrances.geojson"
+    gates.write_text(gates.read_text(encoding="utf-8").replace("正门", "大门"), encoding="utf-8")
+    assert content_hash(tmp_path) != before
