@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +110,34 @@ def coverage(
                f"{s['houses']} houses within {report['radius_m']:g} m of an office)")
 
 
+class CameraRows(StrEnum):
+    grids = "grids"
+    compounds = "compounds"
+    entrances = "entrances"
+
+
 @app.command()
 @handle_errors
-def cameras(output: Path = OUTPUT, as_of: datetime | None = AS_OF) -> None:
-    """Camera coverage (CSV: one row per grid; JSON: the whole report; GeoJSON: blind spots)."""
+def cameras(
+    output: Path = OUTPUT,
+    as_of: datetime | None = AS_OF,
+    rows: CameraRows = typer.Option(CameraRows.grids, "--rows",
+                                    help="what the CSV or GeoJSON holds: grids (GeoJSON: blind "
+                                         "spots), compounds, or the uncovered entrances"),
+) -> None:
+    """Camera coverage (CSV: one row per grid, compound or uncovered entrance; JSON: the whole
+    report; GeoJSON: blind spots or uncovered entrances)."""
     from gridsvc.services.camera_coverage import camera_coverage_report
 
     report = camera_coverage_report(engine(), _as_date(as_of))
-    what = write_report(report, output, table="grids", features="blind_spots")
-    typer.echo(f"wrote {what} to {output} (plan {report['plan_id']})")
+    # Uncovered entrances as flat rows for CSV: their properties and lon, lat.
+    report["entrances"] = [{**f["properties"], "lon": f["geometry"]["coordinates"][0],
+                            "lat": f["geometry"]["coordinates"][1]}
+                           for f in report["uncovered_entrances"]["features"]]
+    features = "uncovered_entrances" if rows is CameraRows.entrances else "blind_spots"
+    if output.suffix.lower() == ".json":
+        del report["entrances"]
+    what = write_report(report, output, table=rows.value, features=features)
+    s = report["summary"]
+    typer.echo(f"wrote {what} to {output} (plan {report['plan_id']}; entrances seen "
+               f"{s['entrances_covered']} of {s['entrances']})")

@@ -1,10 +1,10 @@
-"""SQL for the camera coverage report: cameras, patrol points and compounds."""
+"""SQL for the camera coverage report: cameras, patrol points, compounds and their entrances."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from gridsvc.db.models import Camera, Compound, PatrolPoint
+from gridsvc.db.models import Camera, Compound, CompoundEntrance, PatrolPoint
 
 
 def cameras(conn: Connection) -> dict[str, list]:
@@ -35,3 +35,14 @@ def compounds(conn: Connection) -> tuple[list[str], list[bytes]]:
         ids.append(business_id)
         wkb.append(bytes(geom))
     return ids, wkb
+
+
+def entrances(conn: Connection) -> dict[str, list]:
+    """Every compound entrance's ``id, compound_id, name, kind, lon, lat`` (EPSG:4490), as
+    columns, ordered by id."""
+    e = CompoundEntrance
+    rows = conn.execute(select(e.business_id, e.compound_id, e.name, e.kind,
+                               func.ST_X(e.geom), func.ST_Y(e.geom))
+                        .order_by(e.business_id)).all()
+    columns = ("id", "compound_id", "name", "kind", "lon", "lat")
+    return {name: [r[i] for r in rows] for i, name in enumerate(columns)}

@@ -7,9 +7,10 @@ A camera (监控点位) sees a circular sector: centred on its point, of radius 
 ``fov_deg`` degrees around ``heading_deg`` (0 = north, clockwise, as a compass). ``fov_deg`` 360
 is a full disc. Walls and terrain are not modelled: the sector is what the camera could see.
 
-Compound entrances are **not** reported: the data holds no entrances, and approximating them
-(e.g. by boundary points nearest a road) would invent a figure planners would take for fact.
-Per compound, the covered share of its area and of the patrol points inside it are reported.
+Per grid and per compound, the covered share of the area, of the patrol points and of the
+compound entrances (小区出入口) is reported. An entrance lies on its compound's fence, so it is
+counted for its compound by its ``compound_id`` (not by geometry, which a rounding could put a
+centimetre outside), and for the grid that covers it, as a camera is.
 
 A camera is counted for the grid that covers its point (boundary included); a camera on a
 shared edge goes to the grid with the smallest id, the tie-break of the SQL assignment.
@@ -31,10 +32,14 @@ __all__ = ["CameraCoverage", "camera_coverage", "sectors"]
 
 #: Columns of :attr:`CameraCoverage.grids`.
 GRID_COLUMNS = ("grid_id", "area_m2", "covered_m2", "covered_share", "cameras", "residents",
-                "cameras_per_1000", "patrol_points", "patrol_points_covered", "patrol_share")
+                "cameras_per_1000", "patrol_points", "patrol_points_covered", "patrol_share",
+                "entrances", "entrances_covered", "entrance_share")
 #: Columns of :attr:`CameraCoverage.compounds`.
 COMPOUND_COLUMNS = ("compound_id", "area_m2", "covered_m2", "covered_share", "patrol_points",
-                    "patrol_points_covered", "patrol_share")
+                    "patrol_points_covered", "patrol_share", "entrances", "entrances_covered",
+                    "entrance_share")
+#: Columns of :attr:`CameraCoverage.entrances` (before the columns passed through).
+ENTRANCE_COLUMNS = ("id", "compound_id", "grid_id", "covered")
 
 
 def sectors(x: np.ndarray, y: np.ndarray, heading_deg: np.ndarray, fov_deg: np.ndarray,
@@ -110,22 +115,28 @@ class CameraCoverage:
     Attributes
     ----------
     grids
-        One row per grid, columns :data:`GRID_COLUMNS`. Shares are in [0, 1]; ``patrol_share``
-        and ``cameras_per_1000`` are NaN when the grid has no patrol points or no residents.
+        One row per grid, columns :data:`GRID_COLUMNS`. Shares are in [0, 1]; ``patrol_share``,
+        ``entrance_share`` and ``cameras_per_1000`` are NaN when the grid has no patrol points,
+        no entrances or no residents.
     compounds
         One row per compound, columns :data:`COMPOUND_COLUMNS`.
+    entrances
+        One row per entrance, in input order: :data:`ENTRANCE_COLUMNS` (``grid_id`` None outside
+        every grid; ``covered``: some sector covers it), then the entrances' other columns.
     blind_spots
         GeoDataFrame ``grid_id, area_m2, geometry``: one row per Polygon of a grid not seen by
         any camera (grid minus the union of sectors, split into its parts).
     summary
         Totals: ``cameras``, ``cameras_outside_grids``, ``grids``, ``area_m2``, ``covered_m2``,
         ``covered_share``, ``patrol_points``, ``patrol_points_covered``, ``patrol_share``,
-        ``residents``, ``cameras_per_1000``, ``blind_spots``.
+        ``residents``, ``cameras_per_1000``, ``blind_spots``, ``entrances``,
+        ``entrances_covered``, ``entrance_share``.
     """
 
     grids: pd.DataFrame
     compounds: pd.DataFrame
     blind_spots: gpd.GeoDataFrame
+    entrances: pd.DataFrame
     summary: dict[str, float | int | None] = field(default_factory=dict)
 
 
@@ -169,10 +180,36 @@ def _points_in(areas: gpd.GeoDataFrame, points: np.ndarray, seen_mask: np.ndarra
     return total, seen
 
 
+def _entrances(entrances: pd.DataFrame | None, cells: gpd.GeoDataFrame, compounds_ids: np.ndarray,
+               seen: shapely.Geometry) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Every entrance with its grid and whether it is seen, and per compound (in the order of
+    ``compounds_ids``) its entrances and how many are seen."""
+    if entrances is None:
+        entrances = pd.DataFrame({"id": [], "compound_id": [], "x": [], "y": []})
+    points = shapely.points(entrances["x"].to_numpy(dtype=float),
+                            entrances["y"].to_numpy(dtype=float))
+    covered = shapely.covers(seen, points) if len(points) else np.zeros(0, dtype=bool)
+    ids = cells["id"].to_numpy(dtype=object)
+    grid_id = [ids[h] if h >= 0 else None for h in _first_covering(cells, points)]
+    rows = pd.DataFrame({"id": entrances["id"].to_numpy(dtype=object),
+                         "compound_id": entrances["compound_id"].to_numpy(dtype=object),
+                         "grid_id": pd.Series(grid_id, dtype=object), "covered": covered})
+    rest = entrances.drop(columns=[c for c in ENTRANCE_COLUMNS if c in entrances.columns])
+    rows = pd.concat([rows, rest.reset_index(drop=True)], axis=1)
+    position = {c: k for k, c in enumerate(compounds_ids)}
+    at = np.array([position.get(c, -1) for c in rows["compound_id"]], dtype=np.int64)
+    known = at >= 0
+    total = np.bincount(at[known], minlength=len(compounds_ids)).astype(np.int64)
+    seen_n = np.bincount(at[known], weights=covered[known].astype(float),
+                         minlength=len(compounds_ids)).astype(np.int64)
+    return rows, total, seen_n
+
+
 def camera_coverage(cells: gpd.GeoDataFrame, cameras: pd.DataFrame, patrol_points: pd.DataFrame,
                     residents_by_cell: Mapping[str, float], compounds: gpd.GeoDataFrame,
-                    segments: int = 16) -> CameraCoverage:
-    """Covered share of area and of patrol points per grid and per compound, and blind spots.
+                    segments: int = 16, entrances: pd.DataFrame | None = None) -> CameraCoverage:
+    """Covered share of area, patrol points and compound entrances per grid and per compound,
+    and blind spots.
 
     Parameters
     ----------
@@ -188,14 +225,18 @@ def camera_coverage(cells: gpd.GeoDataFrame, cameras: pd.DataFrame, patrol_point
         The compounds: ``id`` column and polygon geometries (same CRS).
     segments
         Passed to :func:`sectors`.
+    entrances
+        Compound entrances: columns ``id, compound_id, x, y`` (same CRS), others passed through;
+        None for none.
 
     Returns
     -------
     CameraCoverage
         A patrol point counts for every grid and compound that covers it (boundary included);
-        it is covered when some sector covers it. Compound entrances are not reported (see the
-        module docstring). ``cameras_per_1000`` is cameras located in the grid per 1,000 of
-        its residents.
+        it is covered when some sector covers it (the sector's edge included). An entrance
+        counts for the grid covering it (smallest id on a shared edge; none outside every grid)
+        and for the compound named by its ``compound_id`` (an unknown compound: in the summary
+        only). ``cameras_per_1000`` is cameras located in the grid per 1,000 of its residents.
 
     Raises
     ------
@@ -220,12 +261,19 @@ def camera_coverage(cells: gpd.GeoDataFrame, cameras: pd.DataFrame, patrol_point
     n_cameras = np.bincount(home[home >= 0], minlength=len(cells)).astype(np.int64)
     residents = np.array([float(residents_by_cell.get(i, 0) or 0) for i in cell_ids])
     pp_total, pp_seen_n = _points_in(cells, pp_points, pp_seen)
+    gates, c_gates, c_gates_seen = _entrances(entrances, cells, compounds["id"].to_numpy(), seen)
+    in_grid = gates["grid_id"].notna().to_numpy()
+    at = pd.Index(cell_ids).get_indexer(gates["grid_id"][in_grid])
+    g_gates = np.bincount(at, minlength=len(cells)).astype(np.int64)
+    g_gates_seen = np.bincount(at, weights=gates["covered"].to_numpy(dtype=float)[in_grid],
+                               minlength=len(cells)).astype(np.int64)
     grids = pd.DataFrame({
         "grid_id": cell_ids, "area_m2": area, "covered_m2": covered,
         "covered_share": _share(covered, area), "cameras": n_cameras, "residents": residents,
         "cameras_per_1000": _share(n_cameras * 1000.0, residents),
         "patrol_points": pp_total, "patrol_points_covered": pp_seen_n,
-        "patrol_share": _share(pp_seen_n, pp_total),
+        "patrol_share": _share(pp_seen_n, pp_total), "entrances": g_gates,
+        "entrances_covered": g_gates_seen, "entrance_share": _share(g_gates_seen, g_gates),
     }, columns=list(GRID_COLUMNS))
 
     c_area, c_covered = _covered(compounds, seen)
@@ -234,6 +282,8 @@ def camera_coverage(cells: gpd.GeoDataFrame, cameras: pd.DataFrame, patrol_point
         "compound_id": compounds["id"].to_numpy(), "area_m2": c_area, "covered_m2": c_covered,
         "covered_share": _share(c_covered, c_area), "patrol_points": c_total,
         "patrol_points_covered": c_seen, "patrol_share": _share(c_seen, c_total),
+        "entrances": c_gates, "entrances_covered": c_gates_seen,
+        "entrance_share": _share(c_gates_seen, c_gates),
     }, columns=list(COMPOUND_COLUMNS))
 
     blind = shapely.difference(cells.geometry.values, seen)
@@ -254,7 +304,9 @@ def camera_coverage(cells: gpd.GeoDataFrame, cameras: pd.DataFrame, patrol_point
         "residents": total_residents,
         "cameras_per_1000": (len(cameras) * 1000.0 / total_residents
                              if total_residents > 0 else None),
-        "blind_spots": len(blind_spots),
+        "blind_spots": len(blind_spots), "entrances": len(gates),
+        "entrances_covered": int(gates["covered"].sum()),
+        "entrance_share": float(gates["covered"].mean()) if len(gates) else None,
     }
     return CameraCoverage(grids=grids, compounds=compound_rows, blind_spots=blind_spots,
-                          summary=summary)
+                          entrances=gates, summary=summary)

@@ -26,10 +26,6 @@ from gridsvc.domain.camera_coverage import camera_coverage
 from gridsvc.services.assignment import current_plan
 from gridsvc.services.fusion import METRIC_CRS
 
-#: Said in every report, so nobody reads a missing figure as zero.
-ENTRANCES_NOTE = ("compound entrances are not in the data: compounds report the covered share "
-                  "of their area and of the patrol points inside them instead")
-
 
 def _polygons(ids: list[str], wkb: list[bytes]) -> gpd.GeoDataFrame:
     geoms = shapely.from_wkb(np.array(wkb, dtype=object)) if ids else []
@@ -65,6 +61,16 @@ def _blind_spots_geojson(blind: gpd.GeoDataFrame) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _entrances_geojson(entrances: pd.DataFrame) -> dict[str, Any]:
+    """Entrances as a FeatureCollection of points in EPSG:4490 (their stored coordinates)."""
+    features = [{"type": "Feature", "id": i + 1,
+                 "properties": {"id": r.id, "compound_id": r.compound_id, "name": r.name,
+                                "kind": r.kind, "grid_id": r.grid_id},
+                 "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]}}
+                for i, r in enumerate(entrances.itertuples())]
+    return {"type": "FeatureCollection", "features": features}
+
+
 def camera_coverage_report(engine: Engine, as_of: date | None = None) -> dict[str, Any]:
     """The camera coverage of the grids of the plan in effect on ``as_of`` (today by default).
 
@@ -72,10 +78,11 @@ def camera_coverage_report(engine: Engine, as_of: date | None = None) -> dict[st
     -------
     dict
         ``plan_id``, ``area_crs`` (where areas were measured), ``summary`` (see
-        :class:`gridsvc.domain.camera_coverage.CameraCoverage`, plus ``entrances``: a note that
-        compound entrances are not available), ``grids`` (one row per grid), ``compounds`` (one
-        row per compound) and ``blind_spots`` (a GeoJSON FeatureCollection in EPSG:4490).
-        Residents per grid are the houses' residents, each house in the grid that covers it.
+        :class:`gridsvc.domain.camera_coverage.CameraCoverage`), ``grids`` (one row per grid),
+        ``compounds`` (one row per compound), ``blind_spots`` and ``uncovered_entrances`` (the
+        compound entrances no camera sees, properties ``id, compound_id, name, kind,
+        grid_id``), both GeoJSON FeatureCollections in EPSG:4490. Residents per grid are the
+        houses' residents, each house in the grid that covers it.
 
     Raises
     ------
@@ -88,18 +95,23 @@ def camera_coverage_report(engine: Engine, as_of: date | None = None) -> dict[st
         compounds = _polygons(*camera_repo.compounds(conn))
         cameras = _points(camera_repo.cameras(conn))
         patrol_points = _points(camera_repo.patrol_points(conn))
+        entrance_cols = camera_repo.entrances(conn)
         sums = staffing_repo.house_sums(conn, plan_id)
     residents: dict[str, float] = defaultdict(float)
     for row in sums:
         if row["grid_id"] is not None:
             residents[row["grid_id"]] += float(row["residents"])
-    result = camera_coverage(grids, cameras, patrol_points, residents, compounds)
+    entrances = _points(entrance_cols)
+    entrances["lon"], entrances["lat"] = entrance_cols["lon"], entrance_cols["lat"]
+    result = camera_coverage(grids, cameras, patrol_points, residents, compounds,
+                             entrances=entrances)
     summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.summary.items()}
     return {
         "plan_id": plan_id,
         "area_crs": METRIC_CRS,
-        "summary": {**summary, "entrances": ENTRANCES_NOTE},
+        "summary": summary,
         "grids": _records(result.grids),
         "compounds": _records(result.compounds),
         "blind_spots": _blind_spots_geojson(result.blind_spots),
+        "uncovered_entrances": _entrances_geojson(result.entrances[~result.entrances["covered"]]),
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import shape
 
@@ -27,7 +29,7 @@ def test_summary_and_shares(report):
     summary = report["summary"]
     assert summary["cameras"] == 300
     assert report["area_crs"] == "EPSG:4549"
-    assert "entrances" in summary
+    assert summary["entrances"] == 38
     assert len(report["grids"]) == summary["grids"] == 39
     assert len(report["compounds"]) == 20
     for row in report["grids"] + report["compounds"]:
@@ -77,6 +79,35 @@ def test_cameras_per_1000_residents_match_a_direct_count(report):
             assert row["cameras_per_1000"] == pytest.approx(expected, abs=1e-4)
         else:
             assert row["cameras_per_1000"] is None
+
+
+def test_entrances_per_grid_and_compound_match_a_direct_check(report):
+    """Each gate seen or not by a camera, decided here from heading, field of view and range
+    alone (EPSG:4549), away from the sectors' edges. The demo's cameras watch the roads and none
+    stands at a compound gate, so every gate is reported uncovered."""
+    cams = gpd.read_file(DEMO / "cameras.geojson").to_crs(4549)
+    gates = gpd.read_file(DEMO / "compound_entrances.geojson").to_crs(4549)
+    uncovered = {f["properties"]["id"] for f in report["uncovered_entrances"]["features"]}
+    for gid, gate in zip(gates["id"], gates.geometry, strict=True):
+        dx, dy = gate.x - cams.geometry.x, gate.y - cams.geometry.y
+        off = np.abs((np.degrees(np.arctan2(dx, dy)) - cams["heading_deg"] + 180) % 360 - 180)
+        reach = np.hypot(dx, dy) / cams["range_m"]
+        inside = (reach < 0.99) & (off < cams["fov_deg"] / 2 - 0.5)
+        outside = (reach > 1.01) | (off > cams["fov_deg"] / 2 + 0.5)
+        assert inside.any() or outside.all(), f"{gid} is on a sector's edge: no direct answer"
+        assert (gid in uncovered) == (not inside.any()), gid
+    summary = report["summary"]
+    assert summary["entrances"] == len(gates) == 38
+    assert summary["entrances_covered"] == 38 - len(uncovered) == 0
+    counts = gates.groupby("compound_id").size()
+    for row in report["compounds"]:
+        assert row["entrances"] == counts[row["compound_id"]] and row["entrances_covered"] == 0
+        assert row["entrance_share"] == 0
+    assert sum(r["entrances"] for r in report["grids"]) == 38
+    for f in report["uncovered_entrances"]["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        assert 118 < lon < 120 and 28 < lat < 29 and f["properties"]["grid_id"]
+        assert f["properties"]["kind"] in ("main", "vehicle", "side")
 
 
 def test_needs_a_token(client):

@@ -39,3 +39,27 @@ def test_coverage_and_cameras_reports(pg, engine, tmp_path):
 
     spots = json.loads(blind.read_text(encoding="utf-8"))
     assert spots["type"] == "FeatureCollection" and spots["features"]
+
+
+def test_cameras_uncovered_entrances_as_csv_and_geojson(pg, engine, tmp_path):
+    env = {"GRIDSVC_DATA_DIR": str(pg.data_dir)}
+    out = tmp_path / "gates.csv"
+    done = run_cli("report", "cameras", "-o", str(out), "--rows", "entrances", env=env,
+                   check=True)
+    assert "entrances seen 0 of 38" in done.stdout
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 38 and rows[0]["id"] == "EN001"
+    assert {"compound_id", "kind", "grid_id", "lon", "lat"} <= set(rows[0])
+    out = tmp_path / "compounds.csv"
+    run_cli("report", "cameras", "-o", str(out), "--rows", "compounds", env=env, check=True)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 20 and sum(int(r["entrances"]) for r in rows) == 38
+    out = tmp_path / "gates.geojson"
+    run_cli("report", "cameras", "-o", str(out), "--rows", "entrances", env=env, check=True)
+    import json
+
+    gates = json.loads(out.read_text(encoding="utf-8"))
+    assert len(gates["features"]) == 38
+    assert gates["features"][0]["geometry"]["type"] == "Point"
+    done = run_cli("report", "cameras", "-o", str(out), "--rows", "doors", env=env)
+    assert done.returncode == 2

@@ -111,3 +111,34 @@ def test_no_cameras_everything_blind():
     result = camera_coverage(frame(["G1"], [cell]), cams(), NO_POINTS, {"G1": 5}, NO_COMPOUNDS)
     assert result.grids["covered_share"].iloc[0] == 0
     assert result.blind_spots.geometry.iloc[0].equals(cell)
+
+
+def test_compound_entrances_one_seen_one_not():
+    cells = frame(["G1", "G2"], [shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)])
+    compounds = frame(["C1", "C2"], [shapely.box(20, 20, 60, 60), shapely.box(120, 20, 160, 60)])
+    # Looking east from (0, 40) with a 30 m range: sees the west gate (20 m), not the east (60 m).
+    cameras = cams((0.0, 40.0, 90.0, 60.0, 30.0))
+    gates = pd.DataFrame({"id": ["E1", "E2", "E3", "E4"], "compound_id": ["C1", "C1", "CX", "C1"],
+                          "kind": ["main", "side", "main", "vehicle"],
+                          "x": [20.0, 60.0, 500.0, 40.0], "y": [40.0, 40.0, 500.0, 60.0]})
+    result = camera_coverage(cells, cameras, NO_POINTS, {}, compounds, entrances=gates)
+    g1, g2 = result.grids.to_dict("records")
+    assert (g1["entrances"], g1["entrances_covered"]) == (3, 1)
+    assert g1["entrance_share"] == pytest.approx(1 / 3)
+    assert g2["entrances"] == 0 and np.isnan(g2["entrance_share"])
+    c1, c2 = result.compounds.to_dict("records")
+    assert (c1["entrances"], c1["entrances_covered"], c1["entrance_share"]) == (3, 1, 1 / 3)
+    assert c2["entrances"] == 0 and np.isnan(c2["entrance_share"])
+    rows = result.entrances.set_index("id")
+    assert rows["covered"].to_dict() == {"E1": True, "E2": False, "E3": False, "E4": False}
+    assert rows.loc["E3", "grid_id"] is None and rows.loc["E1", "grid_id"] == "G1"
+    assert rows.loc["E2", "kind"] == "side"  # other columns are passed through
+    s = result.summary
+    assert (s["entrances"], s["entrances_covered"], s["entrance_share"]) == (4, 1, 0.25)
+
+
+def test_no_entrances_given():
+    result = camera_coverage(frame(["G1"], [shapely.box(0, 0, 10, 10)]), cams(), NO_POINTS, {},
+                             NO_COMPOUNDS)
+    assert result.summary["entrances"] == 0 and result.summary["entrance_share"] is None
+    assert result.grids["entrances"].tolist() == [0] and result.entrances.empty
