@@ -21,8 +21,9 @@ COPY gridsvc/__init__.py gridsvc/__init__.py
 RUN pip install --upgrade pip && pip install . && pip uninstall -y gridsvc
 
 COPY . .
-# Editable, so the package finds alembic.ini, migrations/ and data/ in /app.
-RUN pip install --no-deps -e . && chown -R gridsvc:gridsvc /app
+# Editable, so the package finds alembic.ini, migrations/ and data/ in /app. The map pages'
+# browser libraries are fetched now (npm registry, pinned and checked), never at view time.
+RUN pip install --no-deps -e . && python -m gridsvc.maps.vendor && chown -R gridsvc:gridsvc /app
 
 USER gridsvc
 EXPOSE 8000

@@ -5,7 +5,8 @@
 run: setup
 	bash scripts/run.sh
 
-test: setup
+test:
+	bash scripts/setup.sh --test
 	.venv/bin/ruff check .
 	.venv/bin/pytest
 

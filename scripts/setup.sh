@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what gridsvc needs and is missing, on Debian/Ubuntu; safe to run again.
 #   - system packages: postgresql and postgresql-postgis (the embedded PostGIS), python3-venv
+#   - with --test: chromium and chromium-driver (the map pages are tested in headless Chromium)
 #   - .venv with gridsvc and its development tools, reinstalled when pyproject.toml changes
+#   - the map pages' browser libraries, fetched once from the npm registry (pinned, checked)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,10 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=()
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+fi
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
   || packages+=(postgresql)
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
@@ -48,4 +54,9 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch .venv/.installed
+fi
+if ! .venv/bin/python -c 'from gridsvc.maps.vendor import missing_files as m; exit(bool(m()))'
+then
+  echo ">> fetching the map pages' browser libraries"
+  .venv/bin/python -m gridsvc.maps.vendor
 fi

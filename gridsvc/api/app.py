@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from gridsvc import __version__
@@ -24,9 +27,11 @@ from gridsvc.api.routers import (
     houses,
     incidents,
     lookup,
+    maps,
     root,
     staffing,
 )
+from gridsvc.maps.vendor import STATIC_DIR
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
 from gridsvc.services.lookup import LookupService
@@ -63,6 +68,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         version=__version__,
         summary="Police grid (警格) x governance grid (网格) fusion on PostGIS",
         lifespan=lifespan,
+        # FastAPI's own /docs and /redoc load from CDNs; /docs is served below from local files.
+        docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
@@ -70,11 +77,26 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.engine = engine
     errors.install(app)
     app.router.routes.append(lookup.route)
+    # Browser libraries only (no data): served without a token so the sign-in page and the
+    # maps can load them. check_dir=False: /healthz reports missing assets instead of a crash.
+    app.mount("/static/maps", StaticFiles(directory=STATIC_DIR, check_dir=False),
+              name="static-maps")
+    app.include_router(maps.router)
+    app.include_router(maps.pages)
+    app.add_api_route("/docs", _docs, include_in_schema=False, response_class=HTMLResponse)
     for module in (root, health, areas, assign, incidents, dispatch, houses, audit, staffing,
                    fusion, camera_coverage, coverage):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def _docs() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json", title="gridsvc API",
+        swagger_js_url="/static/maps/swagger-ui-dist/swagger-ui-bundle.js",
+        swagger_css_url="/static/maps/swagger-ui-dist/swagger-ui.css",
+        swagger_favicon_url="/static/maps/swagger-ui-dist/favicon-32x32.png")
 
 
 def _openapi(app: FastAPI) -> dict:

@@ -30,6 +30,10 @@ def database_url(settings: Settings, *, start: bool = True) -> str:
 def make_engine(settings: Settings, **kwargs: object) -> Engine:
     """A SQLAlchemy engine for the configured database (embedded started on demand)."""
     options: dict[str, object] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # JIT off: the per-row "cell under another plan" subqueries (db/staffing.cell_sql) are
+    # costed as if they always ran, so PostgreSQL JIT-compiles queries that take milliseconds
+    # and spends ~0.4 s doing it (measured on the map and staffing queries).
+    options["connect_args"] = {"options": "-c jit=off"}
     options.update(kwargs)
     return create_engine(database_url(settings), **options)
 

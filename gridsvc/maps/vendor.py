@@ -6,9 +6,10 @@ registry, pinned by version and checked against the registry's sha512 integrity)
 a Python package that ships them (folium's Leaflet.heat), into ``gridsvc/maps/static/``.
 ``scripts/setup.sh`` runs ``python -m gridsvc.maps.vendor`` when that folder is incomplete.
 
-Only the files the pages use are kept: Leaflet (with its control images), Leaflet.markercluster
-and Leaflet.heat. Folium's own defaults (jQuery, Bootstrap, Font Awesome, awesome-markers) are
-not used by any page and are dropped, which also keeps the pages light.
+Only the files the pages use are kept: Leaflet (with its control images), Leaflet.markercluster,
+Leaflet.heat, and Swagger UI for the OpenAPI page. Folium's own defaults (jQuery, Bootstrap,
+Font Awesome, awesome-markers) are not used by any page and are dropped, which also keeps the
+pages light.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ PACKAGES = (
         "sha512-vPTw/Bndq7eQHjLBVlWpnGeLa3t+3zGiuM7fJwCkiMFq+nmRuG3RI3f7f4N4TDX7T4NpbAXpR2+NTRSEGfCSeA==",
         ("dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
          "dist/MarkerCluster.Default.css"),
+    ),
+    # The OpenAPI page (/docs): FastAPI's default loads Swagger UI from a CDN.
+    NpmPackage(
+        "swagger-ui-dist", "5.17.14",
+        "sha512-CVbSfaLpstV65OnSjbXfVd6Sta3q3F7Cj/yYuvHMp1P90LztOLs6PfUnKEVAeiIVQt9u2SaPwv0LiH/OyMjHRw==",
+        ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"),
     ),
 )
 #: Files shipped inside Python packages: (package, path inside it, name under STATIC_DIR).

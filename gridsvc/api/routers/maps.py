@@ -1,0 +1,99 @@
+"""``/maps/...``: the command-centre map pages (viewer role), ``/login`` for browsers, and the
+browser libraries they load (``/static/maps``, no data in them, so served without a token).
+
+A page is asked for with the bearer token, or with the ``gridsvc_session`` cookie that
+``POST /login`` sets; a browser with neither is sent to ``/login`` instead of getting a 401.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from gridsvc.api.auth import SESSION_COOKIE, authenticate
+from gridsvc.domain.auth import Role
+from gridsvc.services import maps as service
+from gridsvc.services import tokens
+
+router = APIRouter(tags=["maps"])
+pages = APIRouter(prefix="/maps", tags=["maps"])
+
+LOGIN = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>gridsvc 登录 / sign in</title>
+<style>body{{font-family:sans-serif;max-width:26rem;margin:4rem auto}}
+input{{width:100%;padding:.4rem;margin:.3rem 0;box-sizing:border-box}}
+.err{{color:#b71c1c}}</style></head>
+<body><h1>gridsvc</h1><p>输入令牌后查看地图。Paste your token to open the maps.</p>
+<p class="err">{error}</p>
+<form method="post" action="/login">
+<input type="password" name="token" id="token" placeholder="token" autocomplete="off" required>
+<input type="hidden" name="next" value="{next}">
+<input type="submit" id="submit" value="登录 / Sign in"></form></body></html>
+"""
+
+
+def _safe_next(target: str) -> str:
+    # Only paths on this site: an open redirect would hand the session to a phishing page.
+    return target if target.startswith("/") and not target.startswith("//") else "/maps/coverage"
+
+
+async def viewer(request: Request) -> None:
+    """Viewer or higher; a browser without a token is redirected to the sign-in page."""
+    try:
+        principal = await authenticate(request)
+    except HTTPException:
+        if "text/html" in request.headers.get("accept", ""):
+            target = _safe_next(request.url.path + (f"?{request.url.query}"
+                                                    if request.url.query else ""))
+            raise HTTPException(303, "sign in first",
+                                headers={"Location": f"/login?next={target}"}) from None
+        raise
+    if principal.role < Role.viewer:
+        raise HTTPException(403, "this needs the viewer role or higher")
+
+
+@router.get("/login", include_in_schema=False, response_class=HTMLResponse)
+async def login_form(next: str = "/maps/coverage") -> str:
+    return LOGIN.format(error="", next=html.escape(_safe_next(next)))
+
+
+@router.post("/login", include_in_schema=False)
+async def login(request: Request, token: Annotated[str, Form()],
+                next: Annotated[str, Form()] = "/maps/coverage") -> Response:
+    found = await run_in_threadpool(tokens.verify, request.app.state.engine, token.strip())
+    if found is None:
+        return HTMLResponse(LOGIN.format(error="令牌无效 / invalid token",
+                                         next=html.escape(_safe_next(next))), status_code=401)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token.strip(), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _html(text: str) -> HTMLResponse:
+    # Pages are built per request from live data: never cache them in shared caches.
+    return HTMLResponse(text, headers={"Cache-Control": "private, no-store"})
+
+
+@pages.get("/coverage", response_class=HTMLResponse, dependencies=[Depends(viewer)],
+           summary="Cells, officers, grid workers, offices with their walk, cameras, patrol points")
+async def coverage(
+    request: Request,
+    as_of: Annotated[date | None, Query(description="the plan in effect on this date")] = None,
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    text = await run_in_threadpool(service.coverage_page, request.app.state.engine,
+                                   settings.map, as_of)
+    return _html(text)

@@ -1,0 +1,64 @@
+"""The running service (``gridsvc serve`` as a user starts it) and a headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser import chromium
+from tests.conftest import ARTIFACTS, ROOT
+
+SCREENSHOTS = ARTIFACTS / "maps"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_url(pg, engine) -> Iterator[str]:
+    """Base URL of ``gridsvc serve`` on the suite's database (demo town loaded)."""
+    port = _free_port()
+    env = {**os.environ, "GRIDSVC_DATABASE_URL": pg.url()}
+    exe = Path(sys.executable).parent / "gridsvc"
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"gridsvc serve did not start:\n{proc.stdout.read()}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not chromium.available():
+        pytest.fail("chromium and chromedriver are needed: make test installs them "
+                    "(scripts/setup.sh --test)")
+    driver = chromium.start()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
