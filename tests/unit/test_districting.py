@@ -1,0 +1,176 @@
+"""Balanced districting on hand-made layouts: balance, contiguity, exact cover, whole villages,
+roads, and the cases that cannot be balanced."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, box
+
+from gridsvc.domain import district_blocks as dbk
+from gridsvc.domain.districting import partition
+from gridsvc.errors import InvalidInput
+
+
+def _contiguous(geom) -> bool:
+    """One piece: a Polygon, or parts that share edges (not just points)."""
+    parts = list(shapely.get_parts(geom))
+    g = nx.Graph()
+    g.add_nodes_from(range(len(parts)))
+    for i in range(len(parts)):
+        for j in range(i + 1, len(parts)):
+            if shapely.intersection(parts[i].boundary, parts[j].boundary).length > 0:
+                g.add_edge(i, j)
+    return nx.is_connected(g)
+
+
+def _regions_adjacency_ok(blocks, labels, n) -> None:
+    """Each region's blocks form one connected piece of the block graph (shared edges)."""
+    graph = dbk.block_graph(blocks)
+    for r in range(n):
+        members = set(np.flatnonzero(labels == r).tolist())
+        sub = nx.Graph()
+        sub.add_nodes_from(members)
+        sub.add_edges_from((i, j) for i, j in graph.edges.tolist()
+                           if i in members and j in members)
+        assert nx.is_connected(sub), f"region {r} is in pieces"
+
+
+def _check_cover(parent, geoms) -> None:
+    assert all(g.is_valid for g in geoms)
+    union = shapely.union_all(geoms)
+    assert shapely.symmetric_difference(union, parent).area <= 1e-9 * parent.area
+    overlap = sum(shapely.intersection(geoms[i], geoms[j]).area
+                  for i in range(len(geoms)) for j in range(i + 1, len(geoms)))
+    assert overlap <= 1e-9 * parent.area
+
+
+def _village_grid(rows: int, cols: int, size: float, households):
+    cells = [box(c * size, r * size, (c + 1) * size, (r + 1) * size)
+             for r in range(rows) for c in range(cols)]
+    xy = np.array([[g.centroid.x, g.centroid.y] for g in cells])
+    return cells, xy, np.asarray(households)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_villages_as_blocks_balanced_contiguous_whole(n):
+    rng = np.random.default_rng(7)
+    cells, xy, hh = _village_grid(6, 6, 100.0, rng.integers(50, 150, 36))
+    parent = box(0, 0, 600, 600)
+    ids = [f"V{i:02d}" for i in range(36)]
+    blocks = dbk.area_blocks(parent, cells, ids, xy, hh, parent_id="T1")
+    assert blocks.ids == ids and blocks.households.tolist() == hh.tolist()
+    d = partition(dbk.block_graph(blocks), n, rng=np.random.default_rng(0))
+    assert d.within_tolerance and d.reasons == []
+    assert d.max_deviation <= 0.10
+    assert np.all(np.abs(d.households / (hh.sum() / n) - 1) <= 0.10)
+    assert d.households.sum() == hh.sum()
+    geoms = dbk.region_geometries(blocks, d.labels, n)
+    _check_cover(parent, geoms)
+    _regions_adjacency_ok(blocks, d.labels, n)
+    assert all(_contiguous(g) for g in geoms)
+    # A village is never split: each lies wholly inside its region's geometry.
+    for i, cell in enumerate(cells):
+        assert geoms[d.labels[i]].covers(cell)
+
+
+def test_same_seed_same_regions_other_seed_still_balanced():
+    cells, xy, hh = _village_grid(5, 5, 100.0, np.arange(25) % 7 * 20 + 40)
+    blocks = dbk.area_blocks(box(0, 0, 500, 500), cells, [str(i) for i in range(25)], xy, hh)
+    graph = dbk.block_graph(blocks)
+    a = partition(graph, 3, rng=np.random.default_rng(1))
+    b = partition(graph, 3, rng=np.random.default_rng(1))
+    c = partition(graph, 3, rng=np.random.default_rng(2))
+    assert a.labels.tolist() == b.labels.tolist()
+    assert c.within_tolerance
+
+
+def test_regions_numbered_west_to_east_north_to_south():
+    cells, xy, hh = _village_grid(1, 4, 100.0, [10, 10, 10, 10])
+    blocks = dbk.area_blocks(box(0, 0, 400, 100), cells, list("abcd"), xy, hh)
+    d = partition(dbk.block_graph(blocks), 2, rng=np.random.default_rng(0))
+    assert d.labels.tolist() == [0, 0, 1, 1]
+
+
+def test_leftover_of_parent_outside_every_village_is_its_own_block():
+    cells, xy, hh = _village_grid(2, 2, 100.0, [30, 30, 30, 30])
+    parent = box(0, 0, 250, 200)  # a 50 m strip east of the villages belongs to none
+    blocks = dbk.area_blocks(parent, cells, list("abcd"), xy, hh, parent_id="S9")
+    assert blocks.ids == ["a", "b", "c", "d", "S9~1"]
+    assert blocks.households.tolist() == [30, 30, 30, 30, 0]
+    d = partition(dbk.block_graph(blocks), 2, rng=np.random.default_rng(0))
+    _check_cover(parent, dbk.region_geometries(blocks, d.labels, 2))
+    assert d.within_tolerance
+
+
+def test_village_split_from_houses_cut_along_a_road():
+    # A 400 x 200 m village, a road down the middle (x = 200), 200 houses evenly spread.
+    parent = box(0, 0, 400, 200)
+    rng = np.random.default_rng(3)
+    gx, gy = np.meshgrid(np.arange(10, 400, 20.0), np.arange(10, 200, 20.0))
+    xy = np.column_stack([gx.ravel(), gy.ravel()]) + rng.uniform(-4, 4, (gx.size, 2))
+    hh = np.tile([1, 3, 2, 2, 3, 1, 2, 2, 1, 3], len(xy) // 10)
+    road = LineString([(200, -10), (200, 210)])
+    blocks = dbk.house_blocks(parent, xy, hh, [road], target=40, parent_id="V1")
+    assert (blocks.house_block >= 0).all() and blocks.households.sum() == hh.sum()
+    assert blocks.ids[0] == "V1.1"
+    _check_cover(parent, list(blocks.geoms))
+    # No block crosses the road.
+    assert all(g.intersection(road).length == pytest.approx(
+        g.boundary.intersection(road).length, abs=1e-6) for g in blocks.geoms)
+    graph = dbk.block_graph(blocks, [road])
+    left, right = hh[xy[:, 0] < 200].sum(), hh[xy[:, 0] > 200].sum()
+    d = partition(graph, 2, rng=np.random.default_rng(0))
+    assert d.within_tolerance
+    geoms = dbk.region_geometries(blocks, d.labels, 2)
+    _check_cover(parent, geoms)
+    assert all(_contiguous(g) for g in geoms)
+    assert abs(left / right - 1) < 0.1  # so the road itself is a balanced cut: it is taken
+    assert d.along_roads_m >= 0.9 * d.boundary_m
+
+
+def test_village_with_an_island_links_the_island():
+    parent = shapely.MultiPolygon([box(0, 0, 100, 100), box(300, 0, 400, 100)])
+    xy = np.array([[20, 20], [80, 80], [320, 20], [380, 80], [50, 50]], dtype=float)
+    hh = np.array([10, 10, 10, 10, 10])
+    blocks = dbk.house_blocks(parent, xy, hh, target=5)
+    graph = dbk.block_graph(blocks)
+    g = nx.Graph(graph.edges.tolist())
+    g.add_nodes_from(range(len(blocks)))
+    assert nx.is_connected(g)
+    d = partition(graph, 2, rng=np.random.default_rng(0))
+    _check_cover(parent, dbk.region_geometries(blocks, d.labels, 2))
+    assert d.households.sum() == 50
+
+
+def test_a_village_heavier_than_a_region_may_be_is_reported_not_hidden():
+    cells, xy, hh = _village_grid(1, 4, 100.0, [500, 100, 100, 100])
+    blocks = dbk.area_blocks(box(0, 0, 400, 100), cells, ["BIG", "b", "c", "d"], xy, hh)
+    d = partition(dbk.block_graph(blocks), 2, rng=np.random.default_rng(0))
+    assert not d.within_tolerance
+    assert len(d.reasons) == 1 and "BIG" in d.reasons[0] and "500" in d.reasons[0]
+    assert d.households.tolist() == [500, 300]  # the best there is
+    assert d.max_deviation == pytest.approx(0.25)
+
+
+def test_impossible_requests_raise_naming_the_field():
+    cells, xy, hh = _village_grid(1, 3, 100.0, [10, 10, 10])
+    graph = dbk.block_graph(dbk.area_blocks(box(0, 0, 300, 100), cells, list("abc"), xy, hh))
+    for n in (0, 4):
+        with pytest.raises(InvalidInput) as err:
+            partition(graph, n, rng=np.random.default_rng(0))
+        assert err.value.problems[0].field == "n"
+    empty = dbk.block_graph(dbk.area_blocks(box(0, 0, 300, 100), cells, list("abc"), xy,
+                                            np.zeros(3, dtype=int)))
+    with pytest.raises(InvalidInput) as err:
+        partition(empty, 2, rng=np.random.default_rng(0))
+    assert err.value.problems[0].field == "households"
+
+
+def test_one_region_is_the_whole_parent():
+    cells, xy, hh = _village_grid(2, 2, 100.0, [1, 2, 3, 4])
+    blocks = dbk.area_blocks(box(0, 0, 200, 200), cells, list("abcd"), xy, hh)
+    d = partition(dbk.block_graph(blocks), 1, rng=np.random.default_rng(0))
+    assert d.labels.tolist() == [0, 0, 0, 0] and d.within_tolerance and d.boundary_m == 0
