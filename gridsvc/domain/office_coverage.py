@@ -7,38 +7,37 @@ distance to the nearest office is at most the walk radius, ``speed_kmh * 1000 / 
 Two distances:
 
 - **straight line** (default): the Euclidean distance to the nearest office;
-- **along roads** (:func:`road_distances`): a graph is built from the road segments (nodes are the
-  roads, split where they cross (:func:`shapely.node`), with vertices rounded to 0.1 m, so
-  crossing roads and roads sharing a vertex are joined), each office and house is connected to
-  its nearest road point by a straight leg, and a multi-source Dijkstra from the offices
-  (:func:`networkx.multi_source_dijkstra_path_length`) gives every house's distance. A house
-  whose road piece is not connected to any office's gets ``inf``.
+- **along roads** (:func:`road_distances`, :class:`gridsvc.domain.road_network.RoadNetwork`):
+  a graph of the road segments (split where roads cross, vertices rounded to 0.1 m, dangling
+  ends within ``snap_m`` of another road joined to it), each office and house connected to its
+  nearest road point by a straight leg, and Dijkstra from the offices. A house whose road piece
+  is not connected to any office's gets ``inf``.
 
 New office sites (:func:`propose_sites`) are chosen with PySAL spopt: LSCP, the fewest sites so
 that every house is covered (Toregas et al. 1971, "The location of emergency service
 facilities"), and MCLP, the best ``k`` sites by residents covered (Church and ReVelle 1974, "The
-maximal covering location problem"). See that function for how the problem is kept small.
+maximal covering location problem"). Given a road network, candidates are road nodes and a
+candidate covers the houses within the walk **along the roads** (one Dijkstra per candidate,
+cut off at the walk), so the proposed sites cover what they claim when the coverage is measured
+along roads again. See that function for how the problem is kept small.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
-import shapely
+
+from gridsvc.domain.road_network import SNAP_M, RoadNetwork
 
 #: Default walking speed (km/h) and the standard's walk (minutes).
 SPEED_KMH = 4.5
 MINUTES = 15.0
 #: Most candidate sites offered to the solvers.
 MAX_CANDIDATES = 300
-#: Road vertices are rounded to this many decimals of a metre (0.1 m) to become graph nodes.
-NODE_DECIMALS = 1
 
 
 def walk_radius_m(speed_kmh: float = SPEED_KMH, minutes: float = MINUTES) -> float:
@@ -64,48 +63,12 @@ def straight_distances(houses_xy: np.ndarray, offices_xy: np.ndarray) -> np.ndar
     return best
 
 
-def _segments(roads: Iterable[Any]) -> np.ndarray:
-    """Every segment of the roads (LineStrings or MultiLineStrings), split where roads cross,
-    as rows ``x0, y0, x1, y1``, endpoints rounded to 0.1 m, zero-length segments dropped."""
-    lines = [line for geom in roads if geom is not None and not shapely.is_empty(geom)
-             for line in getattr(geom, "geoms", [geom])]
-    if lines:
-        # Split the roads where they cross, so crossings are shared vertices (graph nodes).
-        lines = list(shapely.node(shapely.MultiLineString(lines)).geoms)
-    parts = []
-    for line in lines:
-        xy = np.round(shapely.get_coordinates(line), NODE_DECIMALS)
-        if len(xy) >= 2:
-            parts.append(np.hstack([xy[:-1], xy[1:]]))
-    if not parts:
-        return np.empty((0, 4))
-    seg = np.vstack(parts)
-    return seg[(seg[:, 0] != seg[:, 2]) | (seg[:, 1] != seg[:, 3])]
-
-
-def _snap(points: np.ndarray, seg: np.ndarray, tree: shapely.STRtree
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each point: the nearest segment's index, the position along it (m from its start)
-    and the straight leg (m) from the point to the road."""
-    geoms = shapely.points(points)
-    idx = tree.query_nearest(geoms, all_matches=False, return_distance=False)
-    order = np.argsort(idx[0])
-    which = idx[1][order]
-    a, b = seg[which, :2], seg[which, 2:]
-    ab = b - a
-    length = np.hypot(ab[:, 0], ab[:, 1])
-    t = np.clip(((points - a) * ab).sum(axis=1) / length**2, 0.0, 1.0)
-    foot = a + ab * t[:, None]
-    leg = np.hypot(points[:, 0] - foot[:, 0], points[:, 1] - foot[:, 1])
-    return which, t * length, leg
-
-
 def road_distances(houses_xy: np.ndarray, offices_xy: np.ndarray,
-                   roads: Sequence[Any]) -> np.ndarray:
+                   roads: Sequence[Any], snap_m: float = SNAP_M) -> np.ndarray:
     """Walking distance (m) along the roads from each house to its nearest office.
 
     The walk is: straight leg from the office to its nearest road point, along the road graph,
-    straight leg from the road to the house. See the module docstring for how the graph is built.
+    straight leg from the road to the house (see :mod:`gridsvc.domain.road_network`).
 
     Parameters
     ----------
@@ -113,6 +76,8 @@ def road_distances(houses_xy: np.ndarray, offices_xy: np.ndarray,
         ``(n, 2)`` arrays of metres.
     roads
         Shapely LineStrings or MultiLineStrings in the same metres.
+    snap_m
+        Road ends within this distance of another road are joined to it; 0: never.
 
     Returns
     -------
@@ -120,53 +85,7 @@ def road_distances(houses_xy: np.ndarray, offices_xy: np.ndarray,
         One distance per house; ``inf`` when unreachable, and for every house when there are no
         offices or no road segments.
     """
-    houses_xy = np.asarray(houses_xy, dtype=float).reshape(-1, 2)
-    offices_xy = np.asarray(offices_xy, dtype=float).reshape(-1, 2)
-    seg = _segments(roads)
-    if len(seg) == 0 or len(offices_xy) == 0 or len(houses_xy) == 0:
-        return np.full(len(houses_xy), np.inf)
-    node_ids: dict[tuple[float, float], int] = {}
-
-    def node(x: float, y: float) -> int:
-        return node_ids.setdefault((x, y), len(node_ids))
-
-    ends = [(node(x0, y0), node(x1, y1)) for x0, y0, x1, y1 in seg.tolist()]
-    lengths = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
-    # Positions along each segment that are graph nodes: both ends, plus offices' road points.
-    stops: dict[int, list[tuple[float, Any]]] = {}
-    tree = shapely.STRtree(shapely.linestrings(seg.reshape(-1, 2, 2)))
-    o_seg, o_pos, o_leg = _snap(offices_xy, seg, tree)
-    sources = []
-    for i, (s, pos) in enumerate(zip(o_seg.tolist(), o_pos.tolist(), strict=True)):
-        stops.setdefault(s, []).append((pos, ("road", i)))
-        sources.append(("office", i))
-
-    graph = nx.Graph()
-
-    def join(u: Any, v: Any, w: float) -> None:
-        if u != v and (not graph.has_edge(u, v) or graph[u][v]["weight"] > w):
-            graph.add_edge(u, v, weight=w)
-
-    for s, ((u, v), length) in enumerate(zip(ends, lengths.tolist(), strict=True)):
-        chain = [(0.0, u), *sorted(stops.get(s, []), key=lambda p: p[0]), (length, v)]
-        for (p, a), (q, b) in pairwise(chain):
-            join(a, b, q - p)
-    for i, leg in enumerate(o_leg.tolist()):
-        graph.add_edge(("office", i), ("road", i), weight=leg)
-    dist = nx.multi_source_dijkstra_path_length(graph, sources, weight="weight")
-
-    h_seg, h_pos, h_leg = _snap(houses_xy, seg, tree)
-    out = np.full(len(houses_xy), np.inf)
-    for k, (s, pos, leg) in enumerate(zip(h_seg.tolist(), h_pos.tolist(), h_leg.tolist(),
-                                          strict=True)):
-        u, v = ends[s]
-        chain = [(0.0, u), *sorted(stops.get(s, []), key=lambda p: p[0]), (lengths[s], v)]
-        # The house lies between two consecutive stops of its segment: reach it from either.
-        for (p, a), (q, b) in pairwise(chain):
-            if p <= pos <= q:
-                best = min(dist.get(a, np.inf) + pos - p, dist.get(b, np.inf) + q - pos)
-                out[k] = min(out[k], best + leg)
-    return out
+    return RoadNetwork.build(roads, snap_m).distances(houses_xy, offices_xy)
 
 
 def beat_coverage(houses: pd.DataFrame, distance: np.ndarray, radius_m: float) -> pd.DataFrame:
@@ -253,15 +172,18 @@ class Proposal:
 
 def propose_sites(houses_xy: np.ndarray, residents: np.ndarray, covered: np.ndarray,
                   radius_m: float, k: int | None = None,
-                  candidates: np.ndarray | None = None) -> Proposal:
+                  candidates: np.ndarray | None = None,
+                  network: RoadNetwork | None = None) -> Proposal:
     """New office sites: the fewest covering every house (``k`` None: LSCP) or the best ``k``.
 
     The problem is kept small and equivalent: houses already ``covered`` by the existing offices
     are dropped (the existing offices count as sites, and they cover those houses whatever is
     added), houses within the walk of no candidate are dropped and reported, and houses with the
     same set of candidates within the walk are merged into one demand row (their residents
-    summed, for MCLP's weights). Candidates cover by **straight line** (``radius_m``), whatever
-    distance decided ``covered``.
+    summed, for MCLP's weights). Without ``network``, candidates cover by **straight line**
+    (``radius_m``); with it, by the walk along its roads (as
+    :meth:`~gridsvc.domain.road_network.RoadNetwork.reach`), which should then also have
+    decided ``covered``.
 
     Parameters
     ----------
@@ -276,7 +198,11 @@ def propose_sites(houses_xy: np.ndarray, residents: np.ndarray, covered: np.ndar
     k
         None for LSCP; else the number of new sites for MCLP (at least 1).
     candidates
-        ``(m, 2)`` candidate sites; :func:`candidate_sites` of the houses by default.
+        ``(m, 2)`` candidate sites; by default :func:`candidate_sites` of the houses, or with
+        a ``network`` its :meth:`~gridsvc.domain.road_network.RoadNetwork.candidate_sites`
+        (road nodes near the houses).
+    network
+        Measure the walk along these roads instead of in a straight line.
 
     Returns
     -------
@@ -288,11 +214,19 @@ def propose_sites(houses_xy: np.ndarray, residents: np.ndarray, covered: np.ndar
 
     houses_xy = np.asarray(houses_xy, dtype=float).reshape(-1, 2)
     residents = np.asarray(residents, dtype=float)
-    cands = candidate_sites(houses_xy) if candidates is None else np.asarray(candidates, float)
+    if candidates is not None:
+        cands = np.asarray(candidates, float).reshape(-1, 2)
+    elif network is not None:
+        cands = network.candidate_sites(houses_xy, MAX_CANDIDATES)
+    else:
+        cands = candidate_sites(houses_xy)
     method = "LSCP" if k is None else "MCLP"
     todo = np.flatnonzero(~np.asarray(covered, dtype=bool))
-    diff = houses_xy[todo, None, :] - cands[None, :, :]
-    reach = np.hypot(diff[..., 0], diff[..., 1]) <= radius_m
+    if network is not None:
+        reach = network.reach(houses_xy[todo], cands, radius_m)
+    else:
+        diff = houses_xy[todo, None, :] - cands[None, :, :]
+        reach = np.hypot(diff[..., 0], diff[..., 1]) <= radius_m
     coverable = reach.any(axis=1)
     uncoverable = todo[~coverable].tolist()
     reach, todo = reach[coverable], todo[coverable]
