@@ -60,8 +60,8 @@ def next_cells(kind: str, parent_id: str, parent_code: str | None, parent_name: 
     NewCell(business_id='B06', code='33118151010006', name='八都派出所第六警务区')
     """
     used = list(used)
-    prefix, width, top = _id_pattern(kind, parent_id, parent_code, used)
     digits = _code_digits(kind, parent_code, used)
+    prefix, width, top = _id_pattern(kind, parent_id, parent_code, digits, used)
     out: list[NewCell] = []
     seq = top
     while len(out) < count:
@@ -74,17 +74,24 @@ def next_cells(kind: str, parent_id: str, parent_code: str | None, parent_name: 
     return out
 
 
-def _id_pattern(kind: str, parent_id: str, parent_code: str | None,
+def _id_pattern(kind: str, parent_id: str, parent_code: str | None, digits: int,
                 used: list[tuple[str, str | None]]) -> tuple[str, int, int]:
-    """Prefix, digits and highest sequence of the children's ids."""
-    parsed = [m for bid, _ in used if (m := _TRAILING.match(bid))]
+    """Prefix, digits and highest sequence of the children's ids. The sequence is the last
+    ``digits`` digits (the width the codes use: ``G102001`` + ``001``), else every trailing
+    digit."""
+    parsed = []
+    for bid, _ in used:
+        if len(bid) > digits and bid[-digits:].isdigit():
+            parsed.append((bid[:-digits], bid[-digits:]))
+        elif m := _TRAILING.match(bid):
+            parsed.append((m.group(1), m.group(2)))
     if parsed:
-        prefix, _ = Counter(m.group(1) for m in parsed).most_common(1)[0]
-        mine = [m for m in parsed if m.group(1) == prefix]
-        return (prefix, max(len(m.group(2)) for m in mine), max(int(m.group(2)) for m in mine))
+        prefix, _ = Counter(p for p, _ in parsed).most_common(1)[0]
+        mine = [seq for p, seq in parsed if p == prefix]
+        return prefix, max(len(seq) for seq in mine), max(int(seq) for seq in mine)
     if kind == "grid" and parent_code and len(parent_code) == 12 and parent_code.isdigit():
-        return f"G{parent_code[6:]}", CODE_DIGITS["grid"], 0  # the demo's scheme
-    return f"{parent_id}-{kind[0].upper()}", CODE_DIGITS.get(kind, 3), 0
+        return f"G{parent_code[6:]}", digits, 0  # the demo's scheme
+    return f"{parent_id}-{kind[0].upper()}", digits, 0
 
 
 def _code_digits(kind: str, parent_code: str | None, used: list[tuple[str, str | None]]) -> int:

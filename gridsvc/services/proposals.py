@@ -1,0 +1,238 @@
+"""Balanced proposals: divide a village into N grids, or a station or town area into N beats,
+with households balanced within ±10%, written as a new draft plan for planners to review.
+
+What is divided, and into what:
+
+======================  ====================================================================
+``village`` -> grids    the village cut into house-cluster pieces along roads
+                        (:func:`~gridsvc.domain.district_blocks.house_blocks`); its grids are
+                        replaced by the N new ones
+``station`` -> beats    the villages in the station's area as blocks (a village is never
+                        split); the station's beats are replaced
+``town`` -> beats       the town's villages as blocks; the new beats belong to the station that
+                        covers most of the town, and every beat reaching into the town loses
+                        that part (a beat left with nothing is dropped)
+======================  ====================================================================
+
+Grids of a town are not offered: a grid belongs to one village (DESIGN.md), so a town's grids
+are proposed village by village. The regions come from :func:`gridsvc.domain.districting.
+partition`; when ±10% cannot be met the best partition is still written, and the summary says
+why (``within_tolerance`` false, ``reasons``).
+
+The draft is a copy of the plan in effect with the replaced cells left out and the new ones
+added (new business ids and codes continuing the parent's sequence, numbered west to east, north
+to south), in one transaction with a ``plan.propose`` audit entry. Nothing else moves: houses and
+the other point objects keep their cells until the draft is activated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import Connection, Engine
+
+from gridsvc.db import areas as area_repo
+from gridsvc.db import audit
+from gridsvc.db import proposals as repo
+from gridsvc.domain import district_blocks as blocks_mod
+from gridsvc.domain.cell_sequence import next_cells
+from gridsvc.domain.districting import TOLERANCE, partition
+from gridsvc.errors import InvalidInput, NotFound, Problem
+from gridsvc.services.assignment import current_plan
+
+#: Which parents each kind of proposal may divide.
+PARENTS = {"grid": ("village",), "beat": ("station", "town")}
+#: Most regions one proposal may make.
+MAX_N = 200
+#: A part of a clipped beat thinner than this on average (area / perimeter, metres) is a sliver
+#: left by boundaries that almost coincide, not a real remainder.
+SLIVER_WIDTH_M = 1.0
+
+
+def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: str = "grid",
+            actor: str, seed: int = 0, commit: bool = True) -> dict[str, Any]:
+    """Propose ``n`` balanced cells of ``kind`` dividing a parent, as a new draft plan.
+
+    Parameters
+    ----------
+    parent_kind, parent_id
+        What to divide: a ``village`` (into grids), a ``station`` or ``town`` (into beats).
+    n
+        How many cells, 1..:data:`MAX_N` and at most the number of blocks.
+    kind
+        ``"grid"`` or ``"beat"``.
+    actor
+        Who the plan and the audit log name.
+    seed
+        Seed of the search; the same data and seed give the same proposal.
+    commit
+        Write the draft; False only computes (a dry run, ``plan_id`` None).
+
+    Returns
+    -------
+    dict
+        ``plan_id, based_on_id, committed, parent {kind, id, name}, kind, n, seed, blocks,
+        tolerance, mean, low, high, within_tolerance, max_deviation, reasons, boundary_m,
+        along_roads_m, cells [{id, code, name, households, residents, deviation, blocks}],
+        replaced [ids], clipped [ids]``.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown ``kind``, a parent kind the kind cannot divide (field ``parent_kind``), ``n``
+        out of range, or no households in the parent.
+    NotFound
+        No plan in effect, or no such parent in it.
+    """
+    _check(parent_kind, kind, n)
+    plan_id = current_plan(engine)
+    if not commit:
+        with engine.connect() as conn:
+            return _propose(conn, plan_id, parent_kind, parent_id, n, kind, seed)[0]
+    with engine.begin() as conn:
+        summary, job = _propose(conn, plan_id, parent_kind, parent_id, n, kind, seed)
+        summary["plan_id"] = _write(conn, plan_id, summary, job, actor)
+        summary["committed"] = True
+        audit.record(conn, actor=actor, action="plan.propose", object_kind="plan",
+                     object_id=str(summary["plan_id"]),
+                     before={"plan_id": plan_id, "replaced": summary["replaced"],
+                             "clipped": summary["clipped"]},
+                     after=summary)
+    return summary
+
+
+def _check(parent_kind: str, kind: str, n: int) -> None:
+    problems = []
+    if kind not in PARENTS:
+        problems.append(Problem(f"must be one of {', '.join(PARENTS)}", field="kind"))
+    elif parent_kind not in PARENTS[kind]:
+        why = (" (a grid belongs to one village: divide the villages one by one)"
+               if kind == "grid" else "")
+        problems.append(Problem(
+            f"{kind}s are proposed for a {' or '.join(PARENTS[kind])}, not a "
+            f"{parent_kind!r}{why}", field="parent_kind"))
+    if not 1 <= n <= MAX_N:
+        problems.append(Problem(f"must be between 1 and {MAX_N}", field="n"))
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _propose(conn: Connection, plan_id: int, parent_kind: str, parent_id: str, n: int,
+             kind: str, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The proposal and what writing it needs (the new cells' rows, the cells left out)."""
+    parent = repo.cell(conn, plan_id, parent_kind, parent_id)
+    if parent is None:
+        raise NotFound(f"no {parent_kind} with id {parent_id!r} in the plan in effect "
+                       f"(plan {plan_id})")
+    geom = parent["geom"]
+    houses = repo.houses_in(conn, geom)
+    xy = np.column_stack([houses["lon"], houses["lat"]]).reshape(-1, 2)
+    households = np.asarray(houses["households"], dtype=np.int64)
+    roads = repo.roads_in(conn, geom)
+    scale = blocks_mod.metres_scale(shapely.centroid(geom).y)
+    if kind == "grid":
+        blocks = blocks_mod.house_blocks(geom, xy, households, roads, scale=scale,
+                                         parent_id=parent_id)
+        owner = parent
+        replaced = [c["business_id"] for c in repo.cells(conn, plan_id, "grid",
+                                                         parent_id=parent_id)]
+        clipped: list[dict[str, Any]] = []
+    else:
+        villages = repo.cells(conn, plan_id, "village", within=geom)
+        blocks = blocks_mod.area_blocks(geom, [v["geom"] for v in villages],
+                                        [v["business_id"] for v in villages], xy, households,
+                                        parent_id=parent_id)
+        owner, replaced, clipped = _beats_to_replace(conn, plan_id, parent_kind, parent, scale)
+    graph = blocks_mod.block_graph(blocks, roads, scale=scale)
+    result = partition(graph, n, rng=np.random.default_rng(seed), tolerance=TOLERANCE)
+    geoms = blocks_mod.region_geometries(blocks, result.labels, n)
+    inside = blocks.house_block >= 0
+    region_of_house = result.labels[blocks.house_block[inside]]
+    residents = np.bincount(region_of_house, minlength=n,
+                            weights=np.asarray(houses["residents"], dtype=float)[inside])
+    used = [(c["business_id"], c["code"]) for c in repo.used_children(
+        conn, kind, owner["business_id"])]
+    fresh = next_cells(kind, owner["business_id"], owner["code"], owner["name"], used, n,
+                       taken=lambda i: bool(repo.ids_in_use(conn, kind, [i])))
+    counts = np.bincount(result.labels, minlength=n)
+    rows = [{"business_id": c.business_id, "code": c.code, "name": c.name,
+             "parent_id": owner["business_id"], "households": int(result.households[r]),
+             "residents": int(residents[r]), "attrs": {"proposal": True}, "geom": geoms[r]}
+            for r, c in enumerate(fresh)]
+    summary = {
+        "plan_id": None, "based_on_id": plan_id, "committed": False,
+        "parent": {"kind": parent_kind, "id": parent_id, "name": parent["name"]},
+        "kind": kind, "n": n, "seed": seed, "blocks": len(blocks), "tolerance": TOLERANCE,
+        "mean": round(result.mean, 1), "low": round(result.low, 1),
+        "high": round(result.high, 1), "within_tolerance": result.within_tolerance,
+        "max_deviation": round(result.max_deviation, 4), "reasons": result.reasons,
+        "boundary_m": round(result.boundary_m, 1), "along_roads_m": round(result.along_roads_m, 1),
+        "cells": [{"id": r["business_id"], "code": r["code"], "name": r["name"],
+                   "households": r["households"], "residents": r["residents"],
+                   "deviation": round(float(result.deviation[i]), 4),
+                   "blocks": int(counts[i])} for i, r in enumerate(rows)],
+        "replaced": replaced, "clipped": [c["business_id"] for c in clipped],
+    }
+    return summary, {"rows": rows, "replaced": replaced, "clipped": clipped}
+
+
+def _beats_to_replace(conn: Connection, plan_id: int, parent_kind: str,
+                      parent: dict[str, Any], scale: tuple[float, float]
+                      ) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
+    """The station new beats belong to, the beats dropped, and the beats that keep a part."""
+    geom = parent["geom"]
+    if parent_kind == "station":
+        beats = repo.cells(conn, plan_id, "beat", parent_id=parent["business_id"])
+        return parent, [b["business_id"] for b in beats], []
+    stations = repo.cells(conn, plan_id, "station", within=geom)
+    if not stations:
+        raise InvalidInput([Problem(f"no police station covers town {parent['business_id']}: "
+                                    "beats need a station", field="parent_id")])
+    station = max(stations, key=lambda s: (shapely.area(shapely.intersection(s["geom"], geom)),
+                                           s["business_id"]))
+    dropped, clipped = [], []
+    for beat in repo.cells(conn, plan_id, "beat", within=geom):
+        rest = _without_slivers(shapely.difference(beat["geom"], geom), scale)
+        if rest is None:
+            dropped.append(beat["business_id"])
+        else:
+            clipped.append({**beat, "geom": rest})
+    return station, dropped + [c["business_id"] for c in clipped], clipped
+
+
+def _without_slivers(geom: shapely.Geometry, scale: tuple[float, float]
+                     ) -> shapely.Geometry | None:
+    """The polygon parts of ``geom`` that are not slivers, or None when nothing is left."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
+    sx, sy = scale
+
+    def width(p: shapely.Geometry) -> float:
+        metric = shapely.transform(p, lambda c: c * np.array([sx, sy]))
+        return metric.area / max(metric.length, 1e-9)
+
+    keep = [p for p in parts if width(p) >= SLIVER_WIDTH_M]
+    return shapely.MultiPolygon(keep) if keep else None
+
+
+def _write(conn: Connection, based_on: int, summary: dict[str, Any], job: dict[str, Any],
+           actor: str) -> int:
+    kind, parent = summary["kind"], summary["parent"]
+    plan_id = area_repo.create_plan(
+        conn, name=f"proposal: {parent['name']} into {summary['n']} {kind}s", status="draft",
+        based_on_id=based_on, source="proposal", created_by=actor,
+        note=(f"balanced proposal (seed {summary['seed']}): households {summary['mean']:.0f} "
+              f"per {kind} ±{summary['tolerance']:.0%}, "
+              f"{'within' if summary['within_tolerance'] else 'NOT within'} tolerance, "
+              f"largest deviation {summary['max_deviation']:.1%}"))
+    repo.copy_cells(conn, based_on, plan_id, [(kind, i) for i in job["replaced"]])
+    clipped = []
+    for c in job["clipped"]:
+        houses = repo.houses_in(conn, c["geom"])
+        clipped.append({"business_id": c["business_id"], "code": c["code"], "name": c["name"],
+                        "parent_id": c["parent_id"], "households": sum(houses["households"]),
+                        "residents": sum(houses["residents"]), "attrs": {"clipped": True},
+                        "geom": c["geom"]})
+    area_repo.insert_areas(conn, plan_id, kind, [*job["rows"], *clipped])
+    return plan_id

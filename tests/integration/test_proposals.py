@@ -1,0 +1,163 @@
+"""Balanced proposals on a copy of the demo town: the draft written, what it holds, the audit
+entry, and what a proposal refuses."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import shapely
+from sqlalchemy import create_engine, text
+
+from gridsvc.db import proposals as repo
+from gridsvc.errors import InvalidInput, NotFound
+from gridsvc.services.proposals import propose
+
+
+@pytest.fixture(scope="module")
+def demo_copy(pg, settings):
+    """A scratch database with the demo town loaded, for tests that write drafts."""
+    from gridsvc.db import migrate
+    from gridsvc.services.demo import load_demo
+
+    name = f"scratch_{uuid.uuid4().hex[:10]}"
+    pg.create_database(name)
+    eng = create_engine(pg.url(name))
+    migrate.upgrade(eng)
+    load_demo(eng, settings.demo_dir, actor="test-suite")
+    yield eng
+    eng.dispose()
+    pg.drop_database(name)
+
+
+def _cells(engine, plan_id, kind):
+    with engine.connect() as conn:
+        return {c["business_id"]: c for c in repo.cells(conn, plan_id, kind)}
+
+
+def _active(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id FROM plan WHERE status = 'active'")).scalar_one()
+
+
+def test_village_into_three_grids_writes_a_draft(demo_copy):
+    engine = demo_copy
+    active = _active(engine)
+    with engine.connect() as conn:
+        plans_before = conn.execute(text("SELECT count(*) FROM plan")).scalar_one()
+    dry = propose(engine, parent_kind="village", parent_id="V102001", n=3, actor="t",
+                  commit=False)
+    assert dry["plan_id"] is None and not dry["committed"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM plan")).scalar_one() == plans_before
+
+    done = propose(engine, parent_kind="village", parent_id="V102001", n=3, kind="grid",
+                   actor="planner-1")
+    assert {k: v for k, v in done.items() if k not in ("plan_id", "committed")} == {
+        k: v for k, v in dry.items() if k not in ("plan_id", "committed")}  # seeded: same
+    plan_id = done["plan_id"]
+    assert done["within_tolerance"] and done["max_deviation"] <= 0.10
+    assert done["replaced"] == ["G102001001", "G102001002"] and done["clipped"] == []
+    assert [c["id"] for c in done["cells"]] == ["G102001003", "G102001004", "G102001005"]
+    assert [c["code"] for c in done["cells"]] == [
+        "331181102001003", "331181102001004", "331181102001005"]
+    assert done["cells"][0]["name"] == "八都社区第3网格"
+    hh = [c["households"] for c in done["cells"]]
+    assert sum(hh) == 2491 and all(abs(h / (2491 / 3) - 1) <= 0.10 for h in hh)
+
+    with engine.connect() as conn:
+        plan = dict(conn.execute(text("SELECT * FROM plan WHERE id = :p"), {"p": plan_id}
+                                 ).one()._mapping)
+        entry = conn.execute(text(
+            "SELECT actor, object_id, before, after FROM audit_log WHERE action = "
+            "'plan.propose' ORDER BY id DESC LIMIT 1")).one()
+    assert plan["status"] == "draft" and plan["based_on_id"] == active
+    assert plan["effective_from"] is None and plan["created_by"] == "planner-1"
+    assert entry.actor == "planner-1" and entry.object_id == str(plan_id)
+    assert entry.before["plan_id"] == active
+    assert entry.after["cells"] == done["cells"]
+
+    # Every other cell is copied unchanged; the village's grids are the three new ones.
+    for kind in ("town", "village", "station", "beat"):
+        old, new = _cells(engine, active, kind), _cells(engine, plan_id, kind)
+        assert old.keys() == new.keys()
+        assert all(old[k]["geom"].equals(new[k]["geom"]) for k in old)
+    old, new = _cells(engine, active, "grid"), _cells(engine, plan_id, "grid")
+    assert new.keys() == (old.keys() - {"G102001001", "G102001002"}) | {
+        "G102001003", "G102001004", "G102001005"}
+    village = _cells(engine, active, "village")["V102001"]["geom"]
+    fresh = [new[c["id"]]["geom"] for c in done["cells"]]
+    assert all(g.is_valid for g in fresh)
+    union = shapely.union_all(fresh)
+    assert shapely.symmetric_difference(union, village).area <= 1e-9 * village.area
+    assert sum(shapely.intersection(fresh[i], fresh[j]).area
+               for i in range(3) for j in range(i + 1, 3)) <= 1e-9 * village.area
+    assert all(len(shapely.get_parts(g)) == 1 for g in fresh)  # contiguous
+    # The plan in effect is untouched, and houses keep their cells.
+    assert _active(engine) == active
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM house WHERE grid_id LIKE 'G102001%' "
+                                 "AND grid_id NOT IN ('G102001001', 'G102001002')")
+                            ).scalar_one() == 0
+
+    # A second proposal continues the sequence after the draft's ids.
+    again = propose(engine, parent_kind="village", parent_id="V102001", n=2, actor="t",
+                    seed=5)
+    assert [c["id"] for c in again["cells"]] == ["G102001006", "G102001007"]
+
+
+def test_station_into_beats_keeps_villages_whole(demo_copy):
+    engine = demo_copy
+    done = propose(engine, parent_kind="station", parent_id="S01", n=5, kind="beat", actor="t")
+    assert done["within_tolerance"], done["reasons"]
+    assert done["blocks"] == 30 and sorted(done["replaced"]) == [f"B0{i}" for i in range(1, 6)]
+    assert [c["id"] for c in done["cells"]] == ["B06", "B07", "B08", "B09", "B10"]
+    assert done["cells"][0]["name"] == "八都派出所第六警务区"
+    assert done["cells"][0]["code"] == "33118151010006"
+    beats = _cells(engine, done["plan_id"], "beat")
+    assert sorted(beats) == ["B06", "B07", "B08", "B09", "B10"]
+    for v in _cells(engine, done["based_on_id"], "village").values():
+        inside = [b for b, c in beats.items()
+                  if shapely.intersection(c["geom"], v["geom"]).area > 1e-6 * v["geom"].area]
+        assert len(inside) == 1, f"village {v['business_id']} split across {inside}"
+
+
+def test_town_into_beats_clips_the_beats_reaching_in(demo_copy):
+    engine = demo_copy
+    done = propose(engine, parent_kind="town", parent_id="T203", n=2, kind="beat", actor="t")
+    assert done["within_tolerance"]
+    plan = done["plan_id"]
+    town = _cells(engine, plan, "town")["T203"]["geom"]
+    beats = _cells(engine, plan, "beat")
+    new = [c["id"] for c in done["cells"]]
+    assert all(beats[b]["parent_id"] == "S01" for b in new)
+    assert done["clipped"], "the demo's beats cross the town boundary"
+    for bid in done["clipped"]:
+        assert shapely.intersection(beats[bid]["geom"], town).area <= 1e-9 * town.area
+    union = shapely.union_all([beats[b]["geom"] for b in new])
+    assert shapely.symmetric_difference(union, town).area <= 1e-9 * town.area
+    gone = set(done["replaced"]) - set(done["clipped"])
+    assert not gone & beats.keys()
+
+
+def test_refusals(demo_copy):
+    engine = demo_copy
+    with pytest.raises(NotFound, match="V999"):
+        propose(engine, parent_kind="village", parent_id="V999", n=2, actor="t")
+    with pytest.raises(InvalidInput) as err:
+        propose(engine, parent_kind="town", parent_id="T102", n=3, kind="grid", actor="t")
+    assert err.value.problems[0].field == "parent_kind"
+    with pytest.raises(InvalidInput) as err:
+        propose(engine, parent_kind="town", parent_id="T102", n=18, kind="beat", actor="t")
+    assert err.value.problems[0].field == "n" and "17" in err.value.problems[0].message
+    with pytest.raises(InvalidInput) as err:
+        propose(engine, parent_kind="village", parent_id="V102001", n=0, actor="t")
+    assert err.value.problems[0].field == "n"
+
+
+def test_a_village_too_big_for_its_share_is_reported(demo_copy):
+    # T102 into 7 beats: mean 1306 households, but the town centre (V102001) alone has 2491.
+    done = propose(demo_copy, parent_kind="town", parent_id="T102", n=7, kind="beat",
+                   actor="t", commit=False)
+    assert not done["within_tolerance"]
+    assert any("V102001" in r and "2491" in r for r in done["reasons"])
