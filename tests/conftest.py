@@ -98,6 +98,45 @@ def scratch_engine(scratch_url) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
+def demo_template(pg, settings) -> str:
+    """Name of a database holding the demo town, made once and never used directly: it is the
+    template of :func:`demo_copy` (a template must have no connections, so its engine goes)."""
+    from gridsvc.db import migrate
+    from gridsvc.services.demo import load_demo
+
+    name = f"demo_template_{uuid.uuid4().hex[:8]}"
+    pg.create_database(name)
+    eng = create_engine(pg.url(name))
+    migrate.upgrade(eng)
+    load_demo(eng, settings.demo_dir, actor="test-suite")
+    eng.dispose()
+    return name
+
+
+@pytest.fixture
+def demo_copy_url(pg, demo_template) -> Iterator[str]:
+    """URL of a private copy of the demo database (``CREATE DATABASE ... TEMPLATE``, about a
+    second), for tests that change boundaries or rows others see; dropped after the test."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"demo_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(demo_template)))
+    yield pg.url(name)
+    pg.drop_database(name)
+
+
+@pytest.fixture
+def demo_copy(demo_copy_url) -> Iterator[Engine]:
+    """Engine on a private copy of the demo database (see :func:`demo_copy_url`)."""
+    eng = create_engine(demo_copy_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
 def make_token(engine):
     """Make a token with a role: ``make_token("planner") -> str``."""
     from gridsvc.domain.auth import Role
