@@ -28,6 +28,7 @@ from gridsvc.api.routers import (
     incidents,
     lookup,
     maps,
+    plan_proposals,
     root,
     staffing,
 )
@@ -84,8 +85,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(maps.router)
     app.include_router(maps.pages)
     app.add_api_route("/docs", _docs, include_in_schema=False, response_class=HTMLResponse)
+    # plan_proposals before any /api/v1/plans/{id} route, so "proposals" is not read as an id.
     for module in (root, health, areas, assign, incidents, dispatch, houses, audit, staffing,
-                   fusion, camera_coverage, coverage):
+                   fusion, camera_coverage, coverage, plan_proposals):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

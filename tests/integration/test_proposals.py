@@ -3,31 +3,21 @@ entry, and what a proposal refuses."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import shapely
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from gridsvc.db import proposals as repo
 from gridsvc.errors import InvalidInput, NotFound
 from gridsvc.services.proposals import propose
+from tests.demo_copy import demo_database
 
 
 @pytest.fixture(scope="module")
 def demo_copy(pg, settings):
     """A scratch database with the demo town loaded, for tests that write drafts."""
-    from gridsvc.db import migrate
-    from gridsvc.services.demo import load_demo
-
-    name = f"scratch_{uuid.uuid4().hex[:10]}"
-    pg.create_database(name)
-    eng = create_engine(pg.url(name))
-    migrate.upgrade(eng)
-    load_demo(eng, settings.demo_dir, actor="test-suite")
-    yield eng
-    eng.dispose()
-    pg.drop_database(name)
+    with demo_database(pg, settings) as eng:
+        yield eng
 
 
 def _cells(engine, plan_id, kind):
