@@ -98,12 +98,16 @@ def coverage(
                                      help="walk along the road layer, not in a straight line"),
     propose_k: int = typer.Option(0, "--propose-k", min=0, max=50,
                                   help="also propose new office sites: the best N (MCLP) and "
-                                       "the fewest (LSCP)"),
+                                       "the fewest (LSCP); along roads with --along-roads"),
+    snap_m: float = typer.Option(5.0, "--snap-m", min=0.0, max=50.0,
+                                 help="with --along-roads: join road ends within this many "
+                                      "metres of another road"),
 ) -> None:
     """Police office coverage (CSV: one row per beat; JSON: the whole report)."""
     from gridsvc.services.coverage import office_coverage
 
-    report = office_coverage(engine(), _as_date(as_of), speed_kmh, along_roads, propose_k)
+    report = office_coverage(engine(), _as_date(as_of), speed_kmh, along_roads, propose_k,
+                             snap_m)
     what = write_report(report, output, table="beats", features=None)
     s = report["summary"]
     typer.echo(f"wrote {what} to {output} (plan {report['plan_id']}; {s['covered_houses']} of "

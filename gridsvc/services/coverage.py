@@ -19,12 +19,15 @@ from sqlalchemy import Engine
 from gridsvc.db import coverage as repo
 from gridsvc.db.models import SRID
 from gridsvc.domain import office_coverage as oc
+from gridsvc.domain.road_network import SNAP_M, RoadNetwork
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services.assignment import current_plan
 from gridsvc.services.fusion import METRIC_CRS
 
 #: Most new sites asked of MCLP.
 MAX_PROPOSE_K = 50
+#: Largest gap (m) between road ends joined as a junction.
+MAX_SNAP_M = 50.0
 
 
 def _project(lon: list[float], lat: list[float]) -> np.ndarray:
@@ -33,8 +36,10 @@ def _project(lon: list[float], lat: list[float]) -> np.ndarray:
         else np.empty((0, 2))
 
 
-def _check(speed_kmh: float, propose_k: int) -> None:
+def _check(speed_kmh: float, propose_k: int, snap_m: float) -> None:
     problems = []
+    if not 0 <= snap_m <= MAX_SNAP_M:
+        problems.append(Problem(f"must be 0 to {MAX_SNAP_M:g} m, not {snap_m}", field="snap_m"))
     if not np.isfinite(speed_kmh) or speed_kmh <= 0:
         problems.append(Problem(f"must be a positive speed in km/h, not {speed_kmh}",
                                 field="speed_kmh"))
@@ -64,7 +69,8 @@ def _proposal(proposal: oc.Proposal, house_ids: list[str]) -> dict[str, Any]:
 
 
 def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float = oc.SPEED_KMH,
-                    along_roads: bool = False, propose_k: int = 0) -> dict[str, Any]:
+                    along_roads: bool = False, propose_k: int = 0,
+                    snap_m: float = SNAP_M) -> dict[str, Any]:
     """Office coverage of the houses under the plan in effect on ``as_of`` (today by default).
 
     Parameters
@@ -76,16 +82,20 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
     speed_kmh
         Walking speed; the walk is 15 minutes at it (4.5 km/h: 1,125 m).
     along_roads
-        Walk along the road layer (see :func:`gridsvc.domain.office_coverage.road_distances`)
-        instead of in a straight line.
+        Walk along the road layer (see :mod:`gridsvc.domain.road_network`) instead of in a
+        straight line; the proposals then use road nodes as candidate sites and walks along
+        the roads.
     propose_k
         0: no proposal; else also the best ``propose_k`` new sites (MCLP, by residents), along
         with the fewest new sites covering every coverable house (LSCP).
+    snap_m
+        Along roads: road ends within this distance (m) of another road are joined to it.
 
     Returns
     -------
     dict
-        ``plan_id``, ``distance_crs``, ``speed_kmh``, ``radius_m``, ``along_roads``, ``summary``
+        ``plan_id``, ``distance_crs``, ``speed_kmh``, ``radius_m``, ``along_roads``, ``snap_m``
+        (None in a straight line), ``summary``
         (houses, residents, covered counts and shares, offices), ``beats`` (one row per beat, see
         :func:`gridsvc.domain.office_coverage.beat_coverage`), ``uncovered_house_ids`` and, when
         ``propose_k`` > 0, ``proposals``: ``lscp`` and ``mclp``, each with its sites as a GeoJSON
@@ -94,11 +104,12 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
     Raises
     ------
     InvalidInput
-        A speed not positive, ``propose_k`` out of 0..50, or ``along_roads`` with no road layer.
+        A speed not positive, ``propose_k`` out of 0..50, ``snap_m`` out of 0..50, or
+        ``along_roads`` with no road layer.
     NotFound
         No plan in effect.
     """
-    _check(speed_kmh, propose_k)
+    _check(speed_kmh, propose_k, snap_m)
     plan_id = current_plan(engine, as_of)
     with engine.connect() as conn, conn.begin():
         offices = repo.office_points(conn)
@@ -110,9 +121,11 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
     radius = oc.walk_radius_m(speed_kmh)
     houses_xy = _project(houses["lon"].tolist(), houses["lat"].tolist())
     offices_xy = _project([o["lon"] for o in offices], [o["lat"] for o in offices])
+    network = None
     if along_roads:
         roads = gpd.GeoSeries(shapely.from_wkb(np.array(roads_wkb, dtype=object)), crs=SRID)
-        distance = oc.road_distances(houses_xy, offices_xy, list(roads.to_crs(METRIC_CRS)))
+        network = RoadNetwork.build(list(roads.to_crs(METRIC_CRS)), snap_m)
+        distance = network.distances(houses_xy, offices_xy)
     else:
         distance = oc.straight_distances(houses_xy, offices_xy)
     beats = oc.beat_coverage(houses, distance, radius)
@@ -123,6 +136,7 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
     report: dict[str, Any] = {
         "plan_id": plan_id, "distance_crs": METRIC_CRS, "speed_kmh": speed_kmh,
         "radius_m": radius, "along_roads": along_roads,
+        "snap_m": snap_m if along_roads else None,
         "summary": {"offices": len(offices), "houses": total_h, "residents": total_r,
                     "covered_houses": int(covered.sum()), "covered_residents": cov_r,
                     "house_share": round(float(covered.sum()) / total_h, 6) if total_h else None,
@@ -132,9 +146,11 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
     }
     if propose_k:
         residents = houses["residents"].to_numpy(dtype=float)
-        cands = oc.candidate_sites(houses_xy)
-        lscp = oc.propose_sites(houses_xy, residents, covered, radius, candidates=cands)
+        cands = (network.candidate_sites(houses_xy, oc.MAX_CANDIDATES) if network is not None
+                 else oc.candidate_sites(houses_xy))
+        lscp = oc.propose_sites(houses_xy, residents, covered, radius, candidates=cands,
+                                network=network)
         mclp = oc.propose_sites(houses_xy, residents, covered, radius, k=propose_k,
-                                candidates=cands)
+                                candidates=cands, network=network)
         report["proposals"] = {"lscp": _proposal(lscp, ids), "mclp": _proposal(mclp, ids)}
     return report

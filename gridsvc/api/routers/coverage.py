@@ -27,6 +27,9 @@ async def offices(
                                        "a straight line")] = False,
     propose_k: Annotated[int, Query(ge=0, le=coverage.MAX_PROPOSE_K, description="also propose "
                                     "new sites: the best k (MCLP) and the fewest (LSCP)")] = 0,
+    snap_m: Annotated[float, Query(ge=0, le=coverage.MAX_SNAP_M, description="along roads: "
+                                   "join road ends within this many metres of another "
+                                   "road")] = coverage.SNAP_M,
 ) -> dict[str, Any]:
     return await run_in_threadpool(coverage.office_coverage, request.app.state.engine, as_of,
-                                   speed_kmh, along_roads, propose_k)
+                                   speed_kmh, along_roads, propose_k, snap_m)
