@@ -1,11 +1,12 @@
-"""Balanced proposals: SQL for reading what a proposal divides and writing the draft it makes."""
+"""Balanced proposals: SQL for reading what a proposal divides (the draft is written with
+:mod:`gridsvc.db.plans` and :mod:`gridsvc.db.areas`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import shapely
-from sqlalchemy import Connection, func, insert, literal, not_, select, tuple_
+from sqlalchemy import Connection, func, literal, select
 
 from gridsvc.db.models import SRID, Area, House, Road
 
@@ -66,34 +67,4 @@ def roads_in(conn: Connection, geom: shapely.Geometry) -> list[shapely.Geometry]
         .where(func.ST_Intersects(Road.geom, g)).order_by(Road.business_id)).scalars()
     lines = [shapely.from_wkb(bytes(w)) for w in rows]
     return [g for g in lines if not g.is_empty]
-
-
-def used_children(conn: Connection, kind: str, parent_id: str) -> list[dict[str, Any]]:
-    """``business_id, code`` of every cell of ``kind`` under ``parent_id`` in any plan (the
-    sequence a new child continues)."""
-    rows = conn.execute(select(Area.business_id, Area.code).distinct()
-                        .where(Area.kind == kind, Area.parent_id == parent_id))
-    return [dict(r._mapping) for r in rows]
-
-
-def ids_in_use(conn: Connection, kind: str, ids: list[str]) -> set[str]:
-    """Which of these business ids a cell of ``kind`` has in any plan."""
-    if not ids:
-        return set()
-    return set(conn.execute(select(Area.business_id).distinct()
-                            .where(Area.kind == kind, Area.business_id.in_(ids))).scalars())
-
-
-def copy_cells(conn: Connection, source_plan: int, target_plan: int,
-               leave_out: list[tuple[str, str]]) -> int:
-    """Copy every cell of ``source_plan`` into ``target_plan`` except ``(kind, business id)``
-    pairs in ``leave_out``, in one INSERT ... SELECT; returns how many were copied."""
-    columns = ("kind", "business_id", "code", "name", "parent_id", "households", "residents",
-               "attrs", "geom")
-    query = select(literal(target_plan), *(getattr(Area, c) for c in columns)).where(
-        Area.plan_id == source_plan)
-    if leave_out:
-        query = query.where(not_(tuple_(Area.kind, Area.business_id).in_(leave_out)))
-    table = Area.__table__
-    return conn.execute(insert(table).from_select(["plan_id", *columns], query)).rowcount
 

@@ -35,10 +35,11 @@ from sqlalchemy import Connection, Engine
 
 from gridsvc.db import areas as area_repo
 from gridsvc.db import audit
+from gridsvc.db import plans as plans_repo
 from gridsvc.db import proposals as repo
 from gridsvc.domain import district_blocks as blocks_mod
-from gridsvc.domain.cell_sequence import next_cells
 from gridsvc.domain.districting import TOLERANCE, partition
+from gridsvc.domain.plan_edits import Identity, next_identity
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.services.assignment import current_plan
 
@@ -152,10 +153,7 @@ def _propose(conn: Connection, plan_id: int, parent_kind: str, parent_id: str, n
     region_of_house = result.labels[blocks.house_block[inside]]
     residents = np.bincount(region_of_house, minlength=n,
                             weights=np.asarray(houses["residents"], dtype=float)[inside])
-    used = [(c["business_id"], c["code"]) for c in repo.used_children(
-        conn, kind, owner["business_id"])]
-    fresh = next_cells(kind, owner["business_id"], owner["code"], owner["name"], used, n,
-                       taken=lambda i: bool(repo.ids_in_use(conn, kind, [i])))
+    fresh = _identities(conn, kind, owner, n)
     counts = np.bincount(result.labels, minlength=n)
     rows = [{"business_id": c.business_id, "code": c.code, "name": c.name,
              "parent_id": owner["business_id"], "households": int(result.households[r]),
@@ -176,6 +174,22 @@ def _propose(conn: Connection, plan_id: int, parent_kind: str, parent_id: str, n
         "replaced": replaced, "clipped": [c["business_id"] for c in clipped],
     }
     return summary, {"rows": rows, "replaced": replaced, "clipped": clipped}
+
+
+def _identities(conn: Connection, kind: str, owner: dict[str, Any], n: int
+                ) -> list[Identity]:
+    """Ids, codes and names for ``n`` new children of ``owner``, continuing its sequence (as a
+    draft's ``create`` edit numbers a new cell)."""
+    siblings = plans_repo.siblings(conn, kind, owner["business_id"])
+    taken = plans_repo.taken_ids(conn, kind)
+    parent = {"id": owner["business_id"], "code": owner["code"], "name": owner["name"]}
+    out = []
+    for _ in range(n):
+        ident = next_identity(kind, parent, siblings, taken)
+        taken.add(ident.business_id)
+        siblings.append((ident.business_id, ident.code))
+        out.append(ident)
+    return out
 
 
 def _beats_to_replace(conn: Connection, plan_id: int, parent_kind: str,
@@ -226,7 +240,8 @@ def _write(conn: Connection, based_on: int, summary: dict[str, Any], job: dict[s
               f"per {kind} ±{summary['tolerance']:.0%}, "
               f"{'within' if summary['within_tolerance'] else 'NOT within'} tolerance, "
               f"largest deviation {summary['max_deviation']:.1%}"))
-    repo.copy_cells(conn, based_on, plan_id, [(kind, i) for i in job["replaced"]])
+    plans_repo.copy_areas(conn, based_on, plan_id)
+    plans_repo.delete_cells(conn, plan_id, kind, job["replaced"])
     clipped = []
     for c in job["clipped"]:
         houses = repo.houses_in(conn, c["geom"])

@@ -9,19 +9,18 @@ from sqlalchemy import text
 from gridsvc.api.app import create_app
 from gridsvc.domain.auth import Role
 from gridsvc.services.tokens import create_token
-from tests.demo_copy import demo_database
 
 URL = "/api/v1/plans/proposals"
 
 
-@pytest.fixture(scope="module")
-def demo(pg, settings):
-    """A client on a demo-town copy, and headers per role (tokens live in that database)."""
-    with demo_database(pg, settings) as eng, TestClient(create_app(settings, eng)) as client:
+@pytest.fixture
+def demo(settings, demo_copy):
+    """A client on a private demo-town copy, and headers per role (tokens live in that copy)."""
+    with TestClient(create_app(settings, demo_copy)) as client:
         headers = {role: {"Authorization": "Bearer " + create_token(
-            eng, role=Role.parse(role), name=f"api-{role}", actor="test-suite")}
+            demo_copy, role=Role.parse(role), name=f"api-{role}", actor="test-suite")}
             for role in ("viewer", "dispatcher", "planner")}
-        yield client, headers, eng
+        yield client, headers, demo_copy
 
 
 def test_planner_proposes_grids_for_a_village(demo):

@@ -1,5 +1,5 @@
-"""Balanced proposals on a copy of the demo town: the draft written, what it holds, the audit
-entry, and what a proposal refuses."""
+"""Balanced proposals on a private copy of the demo town (``demo_copy``): the draft written, what
+it holds, the audit entry, and what a proposal refuses."""
 
 from __future__ import annotations
 
@@ -10,14 +10,6 @@ from sqlalchemy import text
 from gridsvc.db import proposals as repo
 from gridsvc.errors import InvalidInput, NotFound
 from gridsvc.services.proposals import propose
-from tests.demo_copy import demo_database
-
-
-@pytest.fixture(scope="module")
-def demo_copy(pg, settings):
-    """A scratch database with the demo town loaded, for tests that write drafts."""
-    with demo_database(pg, settings) as eng:
-        yield eng
 
 
 def _cells(engine, plan_id, kind):
@@ -102,7 +94,7 @@ def test_station_into_beats_keeps_villages_whole(demo_copy):
     assert done["within_tolerance"], done["reasons"]
     assert done["blocks"] == 30 and sorted(done["replaced"]) == [f"B0{i}" for i in range(1, 6)]
     assert [c["id"] for c in done["cells"]] == ["B06", "B07", "B08", "B09", "B10"]
-    assert done["cells"][0]["name"] == "八都派出所第六警务区"
+    assert done["cells"][0]["name"] == "龙泉市公安局八都派出所第6警务区"
     assert done["cells"][0]["code"] == "33118151010006"
     beats = _cells(engine, done["plan_id"], "beat")
     assert sorted(beats) == ["B06", "B07", "B08", "B09", "B10"]
