@@ -29,6 +29,7 @@ from gridsvc.api.routers import (
     lookup,
     maps,
     plan_proposals,
+    plans,
     root,
     staffing,
 )
@@ -87,7 +88,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_api_route("/docs", _docs, include_in_schema=False, response_class=HTMLResponse)
     # plan_proposals before any /api/v1/plans/{id} route, so "proposals" is not read as an id.
     for module in (root, health, areas, assign, incidents, dispatch, houses, audit, staffing,
-                   fusion, camera_coverage, coverage, plan_proposals):
+                   fusion, camera_coverage, coverage, plan_proposals, plans):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

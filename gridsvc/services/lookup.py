@@ -55,6 +55,14 @@ class LookupService:
         self._lock = threading.Lock()
         self._current: tuple[float, date, int] | None = None
 
+    def forget(self) -> None:
+        """Recheck the plan in effect and every context on the next lookup (called after this
+        process activated, retired or restored a plan; other processes see it within
+        ``recheck_seconds``)."""
+        self._current = None
+        for ctx in list(self._contexts.values()):
+            ctx.checked_at = -math.inf
+
     def plan_for(self, as_of: date | None) -> int:
         """The plan in effect on ``as_of`` (today when None), rechecked at most once a second."""
         today = date.today()

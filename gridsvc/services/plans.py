@@ -57,8 +57,9 @@ def public_plan(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_draft(engine: Engine, *, name: str, actor: str, from_plan: int | None = None,
-                 note: str | None = None) -> dict[str, Any]:
+                 note: str | None = None, commit: bool = True) -> dict[str, Any]:
     """A new draft: a copy of the cells of ``from_plan`` (default: the plan in effect today).
+    With ``commit`` false nothing is kept (a dry run: the answer says what would be made).
 
     Raises
     ------
@@ -69,7 +70,7 @@ def create_draft(engine: Engine, *, name: str, actor: str, from_plan: int | None
     """
     if not name.strip():
         raise _bad("give the draft a name", field="name")
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.begin() as tx:
         source = from_plan if from_plan is not None else area_repo.current_plan_id(conn)
         if source is None:
             raise NotFound("no plan is in effect to copy: load or import boundaries first")
@@ -81,7 +82,9 @@ def create_draft(engine: Engine, *, name: str, actor: str, from_plan: int | None
         audit.record(conn, actor=actor, action="plan.create", object_kind="plan",
                      object_id=str(plan_id), after={"based_on_id": source, "cells": copied,
                                                     "name": name.strip()})
-        plan = get_plan(conn, plan_id)
+        plan = {**get_plan(conn, plan_id), "cells": copied, "committed": commit}
+        if not commit:
+            tx.rollback()
     return public_plan(plan)
 
 
@@ -275,8 +278,9 @@ def _snapshot(cells: dict[str, dict], geoms: dict[str, Any]) -> list[dict[str, A
 
 
 def edit(engine: Engine, plan_id: int, op: dict[str, Any], *, version: int | None,
-         actor: str) -> dict[str, Any]:
-    """Apply one edit to a draft, check the draft, and audit it, in one transaction.
+         actor: str, commit: bool = True) -> dict[str, Any]:
+    """Apply one edit to a draft, check the draft, and audit it, in one transaction (rolled
+    back when ``commit`` is false: a dry run showing what the edit would give).
 
     Returns
     -------
@@ -296,7 +300,7 @@ def edit(engine: Engine, plan_id: int, op: dict[str, Any], *, version: int | Non
     Conflict
         The plan is not a draft, or ``version`` is not its current version.
     """
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.begin() as tx:
         plan = get_plan(conn, plan_id)
         new_version = take_version(conn, plan_id, version)
         kind, before, geoms, new, retired = _apply(conn, plan_id, op)
@@ -317,9 +321,12 @@ def edit(engine: Engine, plan_id: int, op: dict[str, Any], *, version: int | Non
                    "cells": _snapshot(after_cells, geoms),
                    "validation": {"errors": errors, "warnings": len(found) - errors,
                                   "messages": [f.message for f in found[:50]]}})
-    return {"plan_id": plan_id, "version": new_version, "op": op.get("op"), "cells": cells,
-            "errors": errors, "warnings": len(found) - errors,
-            "problems": problems_geojson(found)}
+        problems = problems_geojson(found)
+        if not commit:
+            tx.rollback()
+    return {"plan_id": plan_id, "version": new_version if commit else version,
+            "op": op.get("op"), "committed": commit, "cells": cells, "errors": errors,
+            "warnings": len(found) - errors, "problems": problems}
 
 
 def _op_summary(op: dict[str, Any]) -> dict[str, Any]:
