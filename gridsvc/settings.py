@@ -41,7 +41,8 @@ class MapSettings(BaseSettings):
         Default time window of the risk map, in days up to today.
     risk_red, risk_orange
         Incidents per 1,000 households over the window from which a compound or grid is red, or
-        orange; below ``risk_orange`` it is green.
+        orange; below ``risk_orange`` it is green. They count incidents over the whole window,
+        so a longer window wants higher thresholds (the defaults suit the 90-day default).
     floating_red, floating_orange, floating_yellow
         Floating residents per registered resident from which a grid is red, orange or yellow;
         below ``floating_yellow`` it is blue (1.0: as many floating as registered, 倒挂).
@@ -54,8 +55,8 @@ class MapSettings(BaseSettings):
     tiles_crs: Literal["wgs84", "gcj02"] = "wgs84"
     tiles_attribution: str = ""
     risk_days: int = Field(default=90, gt=0)
-    risk_red: float = Field(default=60.0, gt=0)
-    risk_orange: float = Field(default=30.0, gt=0)
+    risk_red: float = Field(default=30.0, gt=0)
+    risk_orange: float = Field(default=15.0, gt=0)
     floating_red: float = Field(default=1.0, gt=0)
     floating_orange: float = Field(default=0.5, gt=0)
     floating_yellow: float = Field(default=0.2, gt=0)

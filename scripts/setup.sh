@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what gridsvc needs and is missing, on Debian/Ubuntu; safe to run again.
 #   - system packages: postgresql and postgresql-postgis (the embedded PostGIS), python3-venv
-#   - with --test: chromium and chromium-driver (the map pages are tested in headless Chromium)
+#   - with --test: chromium, chromium-driver and a CJK font (the map pages are tested and
+#     screenshotted in headless Chromium)
 #   - .venv with gridsvc and its development tools, reinstalled when pyproject.toml changes
 #   - the map pages' browser libraries, fetched once from the npm registry (pinned, checked)
 set -euo pipefail
@@ -14,6 +15,8 @@ packages=()
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || packages+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+  # A CJK font, so the screenshots of the Chinese pages are legible.
+  fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || packages+=(fonts-wqy-microhei)
 fi
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
   || packages+=(postgresql)

@@ -39,14 +39,17 @@ def prepare(page: Page, frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray
 
 def add_cells(page: Page, frame: gpd.GeoDataFrame, kind: str, fields: list[str],
               style: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-              name: str | None = None, show: bool = True, labels: bool = True) -> None:
+              name: str | None = None, show: bool = True, labels: bool = True,
+              extra: tuple[str, ...] = ()) -> None:
     """Draw one layer of cells with a tooltip of ``fields`` and zoom-dependent name labels.
 
     ``frame`` has the ``fields`` columns, ``name`` and a geometry in EPSG:4490. ``style`` maps
-    a GeoJSON feature to a Leaflet path style (default: :data:`STYLES` of the kind).
+    a GeoJSON feature to a Leaflet path style (default: :data:`STYLES` of the kind); ``extra``
+    columns go into the features' properties for it, without showing in the tooltip.
     """
     drawn, points, min_zoom = prepare(page, frame)
-    props = frame[fields].astype(object).where(frame[fields].notna(), "-").to_dict("records")
+    columns = list(dict.fromkeys([*fields, *extra]))
+    props = frame[columns].astype(object).where(frame[columns].notna(), "-").to_dict("records")
     data = geometry.feature_collection(drawn, props)
     base = STYLES[kind]
     layer = geojson_layer(data, style or (lambda f: base), fields, page)

@@ -23,10 +23,14 @@ from folium.template import Template
 from gridsvc.maps import geometry, vendor
 
 STATIC_URL = "/static/maps"
+# System fonts only: a CJK web font would weigh several MB. Command-centre PCs have one of these.
 CSS = """
-.gridsvc-label { background: none; border: none; white-space: nowrap; font: 12px sans-serif;
+.leaflet-container, .gridsvc-legend, .gridsvc-label, .leaflet-tooltip {
+  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
+    "WenQuanYi Micro Hei", sans-serif; }
+.gridsvc-label { background: none; border: none; white-space: nowrap; font-size: 12px;
   color: #222; text-shadow: 0 0 3px #fff, 0 0 3px #fff; transform: translate(-50%, -50%); }
-.gridsvc-legend { background: rgba(255,255,255,.9); padding: 6px 10px; font: 12px sans-serif;
+.gridsvc-legend { background: rgba(255,255,255,.9); padding: 6px 10px; font-size: 12px;
   border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3); line-height: 18px; }
 .gridsvc-legend i { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
   vertical-align: -2px; border: 1px solid #555; }
@@ -55,14 +59,19 @@ def new_page(bounds: tuple[float, float, float, float], map_settings: Any, title
     from gridsvc.maps.i18n import words
 
     w = words(map_settings.language)
-    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_snap=0.25,
-                   max_zoom=geometry.MAX_ZOOM)
+    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_snap=0.25)
+    # Folium gives max_zoom to its tile layer only; with no basemap the map itself needs it
+    # (marker clustering refuses a map without one).
+    m.options["maxZoom"] = geometry.MAX_ZOOM
     m.default_js = [(f"{f}-{i}", f"{STATIC_URL}/{p}")
                     for f in features for i, p in enumerate(vendor.SCRIPTS[f])]
     m.default_css = [(f"{f}-css-{i}", f"{STATIC_URL}/{p}")
                      for f in features for i, p in enumerate(vendor.STYLES[f])]
     m.get_root().header.add_child(Element(f"<title>gridsvc · {html.escape(title)}</title>"
-                                          f"<style>{CSS}</style>"), name="gridsvc-head")
+                                          f"<style>{CSS}</style>"
+                                          # no /favicon.ico request (a 404 in the console)
+                                          '<link rel="icon" href="data:,">'),
+                                  name="gridsvc-head")
     page = Page(m, w, gcj02=bool(map_settings.tiles) and map_settings.tiles_crs == "gcj02")
     if map_settings.tiles:
         folium.TileLayer(tiles=map_settings.tiles, attr=map_settings.tiles_attribution or " ",
@@ -111,10 +120,12 @@ def add_legend(page: Page, title: str, items: list[tuple[str, str]], note: str =
     body = f"<b>{html.escape(title)}</b>{rows}"
     if note:
         body += f"<div>{html.escape(note)}</div>"
-    _Control(body, "bottomright", "gridsvc-legend").add_to(page.map)
+    Control(body, "bottomright", "gridsvc-legend").add_to(page.map)
 
 
-class _Control(MacroElement):
+class Control(MacroElement):
+    """A Leaflet control showing fixed HTML (legends, filters)."""
+
     _template = Template("""
         {% macro script(this, kwargs) %}
         (function() {

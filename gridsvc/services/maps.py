@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import geopandas as gpd
@@ -15,8 +15,10 @@ from sqlalchemy import Connection, Engine
 from gridsvc.db import maps as repo
 from gridsvc.db import objects
 from gridsvc.db.models import AREA_KINDS, SRID
+from gridsvc.domain import risk
 from gridsvc.domain.camera_coverage import sectors
 from gridsvc.domain.office_coverage import walk_radius_m
+from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.maps.coverage import coverage_map
 from gridsvc.maps.page import render
 from gridsvc.services.assignment import current_plan
@@ -103,3 +105,131 @@ def coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
         patrol = _point_frame(repo.point_layer(conn, "patrol_point"))
     page = coverage_map(cells, offices, walk_radius_m(), _sectors(cameras), patrol, map_settings)
     return render(page, inline=inline)
+
+
+def window(days: int | None, since: date | None, until: date | None, default_days: int
+           ) -> tuple[datetime, datetime, str]:
+    """The time window ``[since 00:00, until + 1 day 00:00)`` UTC and its text.
+
+    ``until`` defaults to today, ``since`` to ``days`` (or ``default_days``) days before it.
+    """
+    until = until or date.today()
+    if since is None:
+        since = until - timedelta(days=(days or default_days) - 1)
+    if since > until:
+        raise InvalidInput([Problem(f"since ({since}) is after until ({until})", field="since")])
+    start = datetime.combine(since, time.min, tzinfo=UTC)
+    end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
+    return start, end, f"{since.isoformat()} – {until.isoformat()}"
+
+
+def _coloured(frame: gpd.GeoDataFrame, incidents: np.ndarray, red: float, orange: float,
+              words: dict[str, str]) -> gpd.GeoDataFrame:
+    rate = risk.incident_rate(incidents, frame["households"].to_numpy())
+    colours = risk.risk_levels(rate, red, orange)
+    frame = frame.assign(incidents=incidents, colour=colours,
+                         rate=["-" if np.isnan(r) else f"{r:.1f}" for r in rate])
+    frame["level"] = [words.get(f"risk_{c}", words["none"]) for c in colours]
+    return frame
+
+
+def risk_page(engine: Engine, map_settings: Any, *, days: int | None = None,
+              since: date | None = None, until: date | None = None,
+              red: float | None = None, orange: float | None = None,
+              category: str | None = None, as_of: date | None = None,
+              inline: bool = False) -> str:
+    """HTML of the risk page: thresholds from the arguments, else the settings."""
+    from gridsvc.maps.i18n import words
+    from gridsvc.maps.risk import risk_map
+
+    red = map_settings.risk_red if red is None else red
+    orange = map_settings.risk_orange if orange is None else orange
+    risk.check_thresholds([red, orange], ["red", "orange"])
+    start, end, text = window(days, since, until, map_settings.risk_days)
+    w = words(map_settings.language)
+    plan_id = current_plan(engine, as_of)
+    with engine.connect() as conn:
+        grids = cell_frame(conn, plan_id, "grid")
+        per_grid = repo.incident_counts(conn, plan_id, "grid", start, end, category)
+        rows = repo.compounds(conn, start, end, category)
+        rentals = _point_frame(repo.rentals(conn))
+    grids = _coloured(grids, np.array([per_grid.get(i, 0) for i in grids["id"]]), red, orange, w)
+    fs = map_settings
+    levels = risk.floating_levels(grids["floating"].to_numpy(), grids["registered"].to_numpy(),
+                                  fs.floating_red, fs.floating_orange, fs.floating_yellow)
+    grids = grids.assign(floating_colour=levels, floating_n=grids["floating"],
+                         floating_level=[w[f"fl_{lv}"] for lv in levels])
+    geoms = shapely.from_wkb(np.array([r.pop("wkb") for r in rows], dtype=object))
+    compounds = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=SRID), crs=SRID)
+    if len(compounds):
+        compounds = _coloured(compounds.assign(code=compounds["id"]),
+                              compounds["incidents"].to_numpy(), red, orange, w)
+    rentals = rentals.rename(columns={"rental_stars": "stars", "floating": "floating_n"})
+    if len(rentals):
+        rentals["name"] = [f"{v} {n}" for v, n in zip(rentals["village_id"], rentals["number"],
+                                                       strict=True)]
+    page = risk_map(compounds, grids, rentals, text, red, orange, map_settings)
+    return render(page, inline=inline)
+
+
+def incidents_page(engine: Engine, map_settings: Any, *, days: int | None = None,
+                   since: date | None = None, until: date | None = None,
+                   category: str | None = None, as_of: date | None = None,
+                   query: dict[str, str] | None = None, inline: bool = False) -> str:
+    """HTML of the incidents page for a window and (optionally) one category."""
+    from gridsvc.maps.incidents import incidents_map
+
+    start, end, text = window(days, since, until, map_settings.risk_days)
+    plan_id = current_plan(engine, as_of)
+    with engine.connect() as conn:
+        categories = repo.incident_categories(conn)
+        if category is not None and category not in categories:
+            raise InvalidInput([Problem(f"unknown category {category!r}; categories are "
+                                        f"{', '.join(categories)}", field="category")])
+        rows = repo.incidents(conn, start, end, category)
+        beats = cell_frame(conn, plan_id, "beat")
+    for r in rows:
+        r["time"] = r.pop("occurred_at").strftime("%Y-%m-%d %H:%M")
+    frame = _point_frame(rows)
+    if not len(frame):
+        frame = gpd.GeoDataFrame({"id": [], "category": [], "time": []},
+                                 geometry=gpd.GeoSeries([], crs=SRID), crs=SRID)
+    page = incidents_map(frame, beats, categories, category, text, query or {}, map_settings)
+    return render(page, inline=inline)
+
+
+def _changes(draft: gpd.GeoDataFrame, active: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The draft's cells with ``change``, plus the active cells the draft no longer has."""
+    base = active.set_index("id").geometry
+    matched = draft["id"].isin(base.index).to_numpy()
+    change = np.where(matched, "same", "new").astype(object)
+    if matched.any():
+        old = base.reindex(draft["id"][matched]).to_numpy()
+        moved = ~shapely.equals(draft.geometry.to_numpy()[matched], old)
+        change[np.flatnonzero(matched)[moved]] = "changed"
+    draft = draft.assign(change=change)
+    gone = active[~active["id"].isin(draft["id"])].assign(change="retired")
+    return gpd.GeoDataFrame(pd.concat([draft, gone], ignore_index=True), crs=SRID)
+
+
+def plan_page(engine: Engine, map_settings: Any, plan_id: int, inline: bool = False) -> str:
+    """HTML of a plan's page: its cells over those of the plan it was based on (else the plan
+    in effect today), changed, new and retired cells marked."""
+    from gridsvc.db import areas as area_repo
+    from gridsvc.maps.plan import plan_map
+
+    kinds = ("village", "grid", "station", "beat")
+    with engine.connect() as conn:
+        plan = area_repo.get_plan(conn, plan_id)
+        if plan is None:
+            raise NotFound(f"no plan with id {plan_id}")
+        base_id = plan["based_on_id"] or area_repo.current_plan_id(conn)
+        draft = {k: cell_frame(conn, plan_id, k) for k in kinds}
+        active = ({k: cell_frame(conn, base_id, k) for k in kinds}
+                  if base_id is not None and base_id != plan_id else {})
+    if active:
+        draft = {k: _changes(draft[k], active[k]) for k in kinds}
+    else:
+        draft = {k: f.assign(change="same") for k, f in draft.items()}
+    title = f'{plan["name"]} ({plan["status"]}, v{plan["version"]})'
+    return render(plan_map(draft, active, title, map_settings), inline=inline)

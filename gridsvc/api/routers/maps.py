@@ -97,3 +97,53 @@ async def coverage(
     text = await run_in_threadpool(service.coverage_page, request.app.state.engine,
                                    settings.map, as_of)
     return _html(text)
+
+
+Days = Annotated[int | None, Query(gt=0, le=3660, description="window length in days "
+                                   "(default: settings), ending on `until`")]
+Since = Annotated[date | None, Query(description="first day of the window (overrides days)")]
+Until = Annotated[date | None, Query(description="last day of the window (default: today)")]
+AsOf = Annotated[date | None, Query(description="the plan in effect on this date")]
+Category = Annotated[str | None, Query(description="only incidents of this category")]
+
+
+@pages.get("/risk", response_class=HTMLResponse, dependencies=[Depends(viewer)],
+           summary="Compounds and grids red/orange/green by incidents per 1,000 households; "
+                   "floating-population levels; rental houses by stars")
+async def risk(
+    request: Request, days: Days = None, since: Since = None, until: Until = None,
+    red: Annotated[float | None, Query(gt=0, description="red from this many incidents per "
+                                       "1,000 households (default: settings)")] = None,
+    orange: Annotated[float | None, Query(gt=0, description="orange from this many "
+                                          "(default: settings)")] = None,
+    category: Category = None, as_of: AsOf = None,
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    text = await run_in_threadpool(
+        lambda: service.risk_page(request.app.state.engine, settings.map, days=days,
+                                  since=since, until=until, red=red, orange=orange,
+                                  category=category, as_of=as_of))
+    return _html(text)
+
+
+@pages.get("/incidents", response_class=HTMLResponse, dependencies=[Depends(viewer)],
+           summary="Incident heat map and clustered markers, by category and time window")
+async def incidents(request: Request, days: Days = None, since: Since = None,
+                    until: Until = None, category: Category = None,
+                    as_of: AsOf = None) -> HTMLResponse:
+    settings = request.app.state.settings
+    query = {k: v for k, v in request.query_params.items()}
+    text = await run_in_threadpool(
+        lambda: service.incidents_page(request.app.state.engine, settings.map, days=days,
+                                       since=since, until=until, category=category,
+                                       as_of=as_of, query=query))
+    return _html(text)
+
+
+@pages.get("/plan/{plan_id}", response_class=HTMLResponse, dependencies=[Depends(viewer)],
+           summary="A plan's boundaries over those it was based on, changed cells marked")
+async def plan(request: Request, plan_id: int) -> HTMLResponse:
+    settings = request.app.state.settings
+    text = await run_in_threadpool(service.plan_page, request.app.state.engine, settings.map,
+                                   plan_id)
+    return _html(text)
