@@ -143,3 +143,17 @@ def test_a_village_too_big_for_its_share_is_reported(demo_copy):
                    actor="t", commit=False)
     assert not done["within_tolerance"]
     assert any("V102001" in r and "2491" in r for r in done["reasons"])
+
+
+@pytest.mark.parametrize(("parent_kind", "parent_id", "n", "kind"), [
+    ("village", "V102001", 3, "grid"), ("station", "S01", 5, "beat"), ("town", "T203", 2, "beat")])
+def test_the_draft_passes_the_plan_checks(demo_copy, parent_kind, parent_id, n, kind):
+    from gridsvc.services.plans import validate
+
+    done = propose(demo_copy, parent_kind=parent_kind, parent_id=parent_id, n=n, kind=kind,
+                   actor="t")
+    checked = validate(demo_copy, done["plan_id"], actor="t")
+    problems = [f["properties"]["message"] for f in checked["problems"]["features"]
+                if f["properties"]["severity"] == "error"]
+    assert checked["errors"] == 0, problems
+    assert checked["warnings"] == 0  # not even a contiguity or minimum-area flag
