@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gridsvc.cli import assign, db, demo, houses, layers, plans, report, tokens
+from gridsvc.cli import assign, db, demo, houses, layers, maps, plans, report, tokens
 from gridsvc.cli.common import setup_logging
 from gridsvc.cli.serve import serve
 
@@ -24,6 +24,7 @@ app.add_typer(layers.app, name="layers")
 app.add_typer(demo.app, name="demo")
 app.add_typer(houses.app, name="houses")
 app.add_typer(report.app, name="report")
+app.add_typer(maps.app, name="map")
 app.add_typer(plans.app, name="plans")
 app.command()(serve)
 app.command("assign")(assign.assign)

@@ -29,7 +29,8 @@ def check_thresholds(values: Sequence[float], names: Sequence[str]) -> None:
     >>> check_thresholds([30, 60], ["red", "orange"])
     Traceback (most recent call last):
     ...
-    gridsvc.errors.InvalidInput: red (30) must be above orange (60)
+    gridsvc.errors.InvalidInput: 1 problem(s) in the input
+    - field 'red': red (30) must be above orange (60)
     """
     problems = [Problem(f"{n} must be positive, got {v}", field=n)
                 for v, n in zip(values, names, strict=True) if not v > 0]

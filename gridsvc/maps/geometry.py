@@ -29,7 +29,7 @@ def zoom_for(width_m: float, pixels: float, lat: float) -> int:
     """The smallest web-map zoom at which ``width_m`` metres span at least ``pixels`` pixels.
 
     >>> zoom_for(1000.0, 70.0, 28.0)
-    13
+    14
     >>> zoom_for(0.0, 70.0, 28.0)
     19
     """
