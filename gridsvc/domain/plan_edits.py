@@ -6,7 +6,9 @@ from the same inputs by the same overlay, so their new common edge is the same l
 
 Identity of a new cell (CJ/T 349 style, as the demo town): its **code** is the parent's code
 followed by the next number of the parent's sequence (``331181102001`` + ``003`` for the third
-grid of a village), counted over every plan so a retired number is never given again; its
+grid of a village), counted over every plan (drafts and retired plans too) so a number a
+plan holds is never given to another cell (a number that only lived in one draft and was
+merged away in it may come back in that draft); its
 **business id** follows the pattern of its siblings (``G102001003`` when siblings are ``G`` +
 the code without the county part), else their prefix and the next free number (``B04``,
 ``C10001``).
