@@ -17,12 +17,14 @@ from rich.console import Console
 from rich.table import Table
 
 from gridsvc.cli.common import actor, engine, handle_errors
+from gridsvc.cli.proposals import propose
 from gridsvc.errors import InvalidInput, Problem
 
 app = typer.Typer(help="Plans: draft boundaries, see what moves, activate on a date.",
                   no_args_is_help=True)
 edit_app = typer.Typer(help="Edit a draft (dry run unless --commit).", no_args_is_help=True)
 app.add_typer(edit_app, name="edit")
+app.command("propose")(propose)
 
 PLAN = typer.Argument(..., help="the plan's id")
 COMMIT = typer.Option(False, "--commit", help="make the change (default: only show it)")
