@@ -15,7 +15,7 @@ def test_written_page_carries_its_libraries_inline(pg, engine, tmp_path):
     page = out.read_text(encoding="utf-8")
     # Nothing to fetch at all: no script or stylesheet by URL, Leaflet's images as data URIs.
     assert not re.search(r'<script src=|<link rel="stylesheet" href=', page)
-    assert "L.map(" in page and 'var version = "1.9.4"' in page  # Leaflet itself is inline
+    assert "L.map(" in page and 't.version="1.9.4"' in page  # Leaflet itself is inline
     assert "data:image/png;base64," in page
 
 
