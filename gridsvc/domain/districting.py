@@ -20,7 +20,9 @@ Method
    reengineering 1991 census geography", EPA 27): a block on a region's edge moves to a
    neighbouring region when the donor stays contiguous and the objective improves; blocks are
    visited in an order drawn from the generator, until a full pass moves nothing.
-3. The best local optimum over all starts is returned.
+3. The best local optimum over all starts is returned. When none meets the band, up to
+   :data:`EXTRA_ROUNDS` more rounds of seeded-growth starts are tried first. SKATER is skipped
+   above :data:`SKATER_MAX_BLOCKS` blocks (its cut search is about quadratic).
 
 The objective is lexicographic: first the **excess**, the households outside the band
 ``[mean * (1 - tolerance), mean * (1 + tolerance)]`` summed over regions (0 when balanced); then
@@ -58,6 +60,11 @@ ROAD_WEIGHT = 0.1
 BALANCE_WEIGHT = 20.0
 #: Seeded-growth starts besides SKATER.
 RESTARTS = 8
+#: When no start meets the band, up to this many times ``restarts`` more starts are tried.
+EXTRA_ROUNDS = 3
+#: SKATER's cut search grows about with the square of the blocks (40 s for 500): above this
+#: many blocks only seeded growth starts are used.
+SKATER_MAX_BLOCKS = 200
 
 
 @dataclass(frozen=True)
@@ -196,11 +203,14 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
     search = _Search(adj, h, n, low, high, mean,
                      BALANCE_WEIGHT * float(np.sqrt(max(blocks.area.sum(), 1.0))))
     best: tuple[tuple[float, float], np.ndarray] | None = None
-    for start in _starts(blocks, adj, n, rng, restarts):
-        labels = search.improve(start, rng)
-        score = search.score(labels)
-        if best is None or score < best[0]:
-            best = (score, labels)
+    for round_ in range(1 + EXTRA_ROUNDS):
+        for start in _starts(blocks, adj, n, rng, restarts, skater=round_ == 0):
+            labels = search.improve(start, rng)
+            score = search.score(labels)
+            if best is None or score < best[0]:
+                best = (score, labels)
+        if best is not None and best[0][0] == 0:
+            break
     assert best is not None
     labels = _renumber(best[1], blocks, n)
     return _summary(blocks, labels, n, mean, low, high, tolerance)
@@ -286,9 +296,10 @@ def _connected_without(region: set[int], v: int, adj: list[list[tuple[int, float
 
 
 def _starts(blocks: BlockGraph, adj: list[list[tuple[int, float]]], n: int,
-            rng: np.random.Generator, restarts: int):
-    """SKATER's partition (when spopt finds one), then ``restarts`` seeded-growth partitions."""
-    skater = _skater(blocks, n)
+            rng: np.random.Generator, restarts: int, *, skater: bool):
+    """SKATER's partition (when asked, the graph is small enough and spopt finds one), then
+    ``restarts`` seeded-growth partitions."""
+    skater = _skater(blocks, n) if skater and len(blocks) <= SKATER_MAX_BLOCKS else None
     if skater is not None:
         yield skater
     for _ in range(max(restarts, 0 if skater is not None else 1)):
@@ -319,9 +330,11 @@ def _skater(blocks: BlockGraph, n: int) -> np.ndarray | None:
 
 def _grow(blocks: BlockGraph, adj: list[list[tuple[int, float]]], n: int,
           rng: np.random.Generator) -> np.ndarray:
-    """Seeded growth: k-means++ seeds, then the lightest region takes its best neighbour."""
+    """Seeded growth: k-means++ seeds (the first drawn by households, so a heavy block tends
+    to start a region of its own), then the lightest region takes its best neighbour."""
     xy = np.column_stack([blocks.x, blocks.y])
-    seeds = [int(rng.integers(len(blocks)))]
+    h = blocks.households.astype(float)
+    seeds = [int(rng.choice(len(blocks), p=h / h.sum() if h.sum() > 0 else None))]
     d2 = ((xy - xy[seeds[0]]) ** 2).sum(axis=1)
     while len(seeds) < n:
         p = d2 / d2.sum() if d2.sum() > 0 else None
