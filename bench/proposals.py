@@ -15,12 +15,19 @@ Each is compared in the same run with PySAL spopt on the same block graph: SKATE
 (``spopt.region.RegionKMeansHeuristic``, seed 0): the largest deviation from the mean each
 leaves, and the time.
 
-    .venv/bin/python bench/proposals.py [--seed N] [--repeat N]
+Then the whole service, ``gridsvc.services.proposals.propose`` (SQL reads, districting, and with
+commit the draft plan written: a copy of the demo plan's 77 cells with the parent's children
+replaced, and the audit entry), on a private embedded PostGIS with the demo town loaded.
+
+    .venv/bin/python bench/proposals.py [--seed N] [--repeat N] [--skip-service]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -139,10 +146,50 @@ def _county():
     return build
 
 
+def _service(seed: int, repeat: int) -> None:
+    """propose() end to end, dry run and commit, on a private PostGIS with the demo town."""
+    from sqlalchemy import create_engine
+
+    from gridsvc.db import migrate
+    from gridsvc.db.embedded import EmbeddedPostgres
+    from gridsvc.services.demo import load_demo
+    from gridsvc.services.proposals import propose
+
+    data_dir = Path(tempfile.mkdtemp(prefix="gridsvc-bench-proposals-"))
+    data_dir.chmod(0o755)  # the server may run as 'postgres'
+    pg = EmbeddedPostgres(data_dir)
+    try:
+        pg.start()
+        engine = create_engine(pg.url())
+        migrate.upgrade(engine)
+        load_demo(engine, DEMO, actor="bench")
+        print("\nservice (propose(), PostGIS, demo town):")
+        for parent_kind, parent_id, n, kind in (("village", "V102001", 3, "grid"),
+                                                ("town", "T102", 4, "beat"),
+                                                ("station", "S01", 5, "beat")):
+            for commit in (False, True):
+                times = []
+                for _ in range(repeat if not commit else 1):
+                    t = time.perf_counter()
+                    out = propose(engine, parent_kind=parent_kind, parent_id=parent_id, n=n,
+                                  kind=kind, seed=seed, commit=commit, actor="bench")
+                    times.append(time.perf_counter() - t)
+                print(f"  {parent_kind} {parent_id} into {n} {kind}s, "
+                      f"{'commit (draft written)' if commit else 'dry run'}: "
+                      f"{min(times):.2f} s, largest deviation {out['max_deviation']:.1%}")
+        engine.dispose()
+    finally:
+        with contextlib.suppress(Exception):
+            pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-service", action="store_true",
+                        help="only the districting, no database")
     args = parser.parse_args()
     t = time.perf_counter()
     import spopt.region  # noqa: F401 - paid once per process; not part of a proposal's time
@@ -151,6 +198,8 @@ def main() -> None:
     _run("town T102 (八都镇) into beats", _area("towns", "T102"), 4, args.seed, args.repeat)
     _run("station S01 area into beats", _area("stations", "S01"), 5, args.seed, args.repeat)
     _run("synthetic county, 500 villages, into beats", _county(), 20, args.seed, 1)
+    if not args.skip_service:
+        _service(args.seed, args.repeat)
 
 
 if __name__ == "__main__":
