@@ -1,5 +1,5 @@
-"""``gridsvc plans propose``: N balanced grids for a village, or beats for a station or town
-area, as a new draft plan (dry run unless --commit)."""
+"""``gridsvc plans propose``: N balanced grids for a village or town, or beats for a station or
+town area, as a new draft plan (dry run unless --commit)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from gridsvc.errors import InvalidInput, Problem
 @handle_errors
 def propose(
     village: str | None = typer.Option(None, "--village", help="divide this village into grids"),
-    town: str | None = typer.Option(None, "--town", help="divide this town's area into beats"),
+    town: str | None = typer.Option(None, "--town",
+                                    help="divide this town into beats, or grids with --kind grid"),
     station: str | None = typer.Option(None, "--station",
                                        help="divide this station's area into beats"),
     n: int = typer.Option(..., "--n", help="how many cells to propose"),

@@ -22,7 +22,10 @@ Method
    visited in an order drawn from the generator, until a full pass moves nothing.
 3. The best local optimum over all starts is returned. When none meets the band, up to
    :data:`EXTRA_ROUNDS` more rounds of seeded-growth starts are tried first. SKATER is skipped
-   above :data:`SKATER_MAX_BLOCKS` blocks (its cut search is about quadratic).
+   above :data:`~gridsvc.domain.district_search.SKATER_MAX_BLOCKS` blocks (its cut search is
+   about quadratic in the blocks).
+
+The starts and the search live in :mod:`gridsvc.domain.district_search`.
 
 The objective is lexicographic: first the **excess**, the households outside the band
 ``[mean * (1 - tolerance), mean * (1 + tolerance)]`` summed over regions (0 when balanced); then
@@ -44,12 +47,11 @@ deterministic SKATER is used.)
 
 from __future__ import annotations
 
-import warnings
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from gridsvc.domain.district_search import LocalSearch, starts
 from gridsvc.errors import InvalidInput, Problem
 
 #: Allowed deviation of a region's households from the mean (±10%).
@@ -62,9 +64,6 @@ BALANCE_WEIGHT = 20.0
 RESTARTS = 8
 #: When no start meets the band, up to this many times ``restarts`` more starts are tried.
 EXTRA_ROUNDS = 3
-#: SKATER's cut search grows about with the square of the blocks (40 s for 500): above this
-#: many blocks only seeded growth starts are used.
-SKATER_MAX_BLOCKS = 200
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,8 @@ class Districting:
 
 
 def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
-              tolerance: float = TOLERANCE, restarts: int = RESTARTS) -> Districting:
+              tolerance: float = TOLERANCE, restarts: int = RESTARTS,
+              band: tuple[float, float] | None = None) -> Districting:
     """Divide the blocks into ``n`` contiguous regions with balanced households.
 
     Parameters
@@ -165,6 +165,9 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
         Allowed relative deviation from the mean.
     restarts
         Seeded-growth starts tried besides SKATER; the best result wins.
+    band
+        ``(low, high)`` households each region should have, when not the mean ± tolerance (a
+        village's share of a town's grids is held to the town's band).
 
     Returns
     -------
@@ -175,7 +178,7 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
     ------
     InvalidInput
         ``n`` below 1 or above the number of blocks (field ``n``); no households in any block
-        (field ``households``).
+        when ``n`` > 1 (field ``households``). One region is the whole area, households or not.
 
     Examples
     --------
@@ -194,17 +197,21 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
         raise InvalidInput([Problem(
             f"must be between 1 and the number of blocks ({nb}): {n} regions cannot be made "
             f"of {nb} block(s) without splitting one", field="n")])
+    if n == 1:  # the whole area, balanced by definition (even with no households)
+        mean = float(h.sum())
+        return _summary(blocks, np.zeros(nb, dtype=np.int64), 1, mean,
+                        mean * (1 - tolerance), mean * (1 + tolerance), tolerance)
     if h.sum() <= 0:
         raise InvalidInput([Problem("no households in the area: there is nothing to balance",
                                     field="households")])
     mean = h.sum() / n
-    low, high = mean * (1 - tolerance), mean * (1 + tolerance)
+    low, high = band if band is not None else (mean * (1 - tolerance), mean * (1 + tolerance))
     adj = blocks.adjacency()
-    search = _Search(adj, h, n, low, high, mean,
-                     BALANCE_WEIGHT * float(np.sqrt(max(blocks.area.sum(), 1.0))))
+    search = LocalSearch(adj, h, n, low, high, mean,
+                         BALANCE_WEIGHT * float(np.sqrt(max(blocks.area.sum(), 1.0))))
     best: tuple[tuple[float, float], np.ndarray] | None = None
     for round_ in range(1 + EXTRA_ROUNDS):
-        for start in _starts(blocks, adj, n, rng, restarts, skater=round_ == 0):
+        for start in starts(blocks, adj, n, rng, restarts, skater=round_ == 0):
             labels = search.improve(start, rng)
             score = search.score(labels)
             if best is None or score < best[0]:
@@ -216,156 +223,36 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
     return _summary(blocks, labels, n, mean, low, high, tolerance)
 
 
-class _Search:
-    """The AZP local search on one objective (see the module docstring)."""
+def apportion(households: np.ndarray, n: int) -> np.ndarray:
+    """How many of ``n`` regions each area gets, at least one each, so that households per
+    region are as even as whole numbers allow: the Huntington-Hill method (Huntington 1928, "The
+    apportionment of representatives in Congress", Trans. AMS 30(1)), which minimises the
+    relative difference in households per region between any two areas. Used to share a town's
+    grids among its villages (a grid never spans two villages).
 
-    def __init__(self, adj: list[list[tuple[int, float]]], h: np.ndarray, n: int,
-                 low: float, high: float, mean: float, balance_weight: float) -> None:
-        self.adj, self.h, self.n = adj, h, n
-        self.low, self.high, self.mean, self.bw = low, high, mean, balance_weight
+    Ties go to the area listed first. An area with no households gets its one region only.
 
-    def _excess(self, total: float) -> float:
-        return max(0.0, self.low - total, total - self.high)
+    Raises
+    ------
+    InvalidInput
+        ``n`` smaller than the number of areas (field ``n``).
 
-    def _balance(self, total: float) -> float:
-        return self.bw * ((total - self.mean) / self.mean) ** 2
-
-    def score(self, labels: np.ndarray) -> tuple[float, float]:
-        totals = np.bincount(labels, weights=self.h, minlength=self.n)
-        cut = sum(c for i, nbrs in enumerate(self.adj) for j, c in nbrs
-                  if i < j and labels[i] != labels[j])
-        return (sum(self._excess(t) for t in totals),
-                cut + sum(self._balance(t) for t in totals))
-
-    def improve(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        labels = labels.copy()
-        totals = np.bincount(labels, weights=self.h, minlength=self.n)
-        members = [set(np.flatnonzero(labels == r).tolist()) for r in range(self.n)]
-        moved = True
-        while moved:
-            moved = False
-            for v in rng.permutation(len(labels)).tolist():
-                a = int(labels[v])
-                if len(members[a]) == 1:
-                    continue
-                b = self._best_move(v, a, labels, totals)
-                if b is None or not _connected_without(members[a], v, self.adj):
-                    continue
-                labels[v] = b
-                members[a].discard(v)
-                members[b].add(v)
-                totals[a] -= self.h[v]
-                totals[b] += self.h[v]
-                moved = True
-        return labels
-
-    def _best_move(self, v: int, a: int, labels: np.ndarray, totals: np.ndarray) -> int | None:
-        """The neighbouring region whose taking ``v`` improves the objective most, or None."""
-        inside, towards = 0.0, {}
-        for u, c in self.adj[v]:
-            r = int(labels[u])
-            if r == a:
-                inside += c
-            else:
-                towards[r] = towards.get(r, 0.0) + c
-        hv, ta = self.h[v], totals[a]
-        best, best_delta = None, (0.0, -1e-9)
-        for b, shared in towards.items():
-            tb = totals[b]
-            d_excess = (self._excess(ta - hv) + self._excess(tb + hv)
-                        - self._excess(ta) - self._excess(tb))
-            d_cost = (inside - shared + self._balance(ta - hv) + self._balance(tb + hv)
-                      - self._balance(ta) - self._balance(tb))
-            delta = (round(d_excess, 9), d_cost)
-            if delta < best_delta:
-                best, best_delta = b, delta
-        return best
-
-
-def _connected_without(region: set[int], v: int, adj: list[list[tuple[int, float]]]) -> bool:
-    """Whether ``region`` minus block ``v`` is still one connected piece (a BFS)."""
-    rest = region - {v}
-    start = next(iter(rest))
-    seen, queue = {start}, deque([start])
-    while queue:
-        for u, _ in adj[queue.popleft()]:
-            if u in rest and u not in seen:
-                seen.add(u)
-                queue.append(u)
-    return len(seen) == len(rest)
-
-
-def _starts(blocks: BlockGraph, adj: list[list[tuple[int, float]]], n: int,
-            rng: np.random.Generator, restarts: int, *, skater: bool):
-    """SKATER's partition (when asked, the graph is small enough and spopt finds one), then
-    ``restarts`` seeded-growth partitions."""
-    skater = _skater(blocks, n) if skater and len(blocks) <= SKATER_MAX_BLOCKS else None
-    if skater is not None:
-        yield skater
-    for _ in range(max(restarts, 0 if skater is not None else 1)):
-        yield _grow(blocks, adj, n, rng)
-
-
-def _skater(blocks: BlockGraph, n: int) -> np.ndarray | None:
-    if n == 1:
-        return np.zeros(len(blocks), dtype=np.int64)
-    import pandas as pd
-    from libpysal.weights import W
-    from spopt.region import Skater
-
-    neighbours: dict[int, list[int]] = {i: [] for i in range(len(blocks))}
-    for i, j in blocks.edges.tolist():
-        neighbours[i].append(j)
-        neighbours[j].append(i)
-    frame = pd.DataFrame({"x": blocks.x, "y": blocks.y})
-    with warnings.catch_warnings():
-        # Islands and "no valid cut" come back as fewer regions, checked below.
-        warnings.simplefilter("ignore")
-        w = W(neighbours, silence_warnings=True)
-        model = Skater(frame, w, ["x", "y"], n_clusters=n)
-        model.solve()
-    labels = np.asarray(model.labels_, dtype=np.int64)
-    return labels if len(np.unique(labels)) == n else None
-
-
-def _grow(blocks: BlockGraph, adj: list[list[tuple[int, float]]], n: int,
-          rng: np.random.Generator) -> np.ndarray:
-    """Seeded growth: k-means++ seeds (the first drawn by households, so a heavy block tends
-    to start a region of its own), then the lightest region takes its best neighbour."""
-    xy = np.column_stack([blocks.x, blocks.y])
-    h = blocks.households.astype(float)
-    seeds = [int(rng.choice(len(blocks), p=h / h.sum() if h.sum() > 0 else None))]
-    d2 = ((xy - xy[seeds[0]]) ** 2).sum(axis=1)
-    while len(seeds) < n:
-        p = d2 / d2.sum() if d2.sum() > 0 else None
-        nxt = int(rng.choice(len(blocks), p=p))
-        if nxt in seeds:  # only when every remaining block sits on a seed's centroid
-            nxt = int(rng.choice(np.setdiff1d(np.arange(len(blocks)), seeds)))
-        seeds.append(nxt)
-        d2 = np.minimum(d2, ((xy - xy[nxt]) ** 2).sum(axis=1))
-    labels = np.full(len(blocks), -1, dtype=np.int64)
-    totals = np.zeros(n)
-    for r, s in enumerate(seeds):
-        labels[s] = r
-        totals[r] = blocks.households[s]
-    left = len(blocks) - n
-    while left:
-        for r in np.argsort(totals + rng.random(n) * 1e-6).tolist():
-            shared: dict[int, float] = {}
-            for v in np.flatnonzero(labels == r).tolist():
-                for u, c in adj[v]:
-                    if labels[u] < 0:
-                        shared[u] = shared.get(u, 0.0) + c + 1e-9
-            if shared:
-                u = max(shared, key=lambda k: (shared[k], -k))
-                labels[u] = r
-                totals[r] += blocks.households[u]
-                left -= 1
-                break
-        else:  # unreachable blocks (a disconnected graph): give each to region 0
-            labels[labels < 0] = 0
-            break
-    return labels
+    Examples
+    --------
+    >>> apportion(np.array([2491, 226, 607]), 6).tolist()
+    [4, 1, 1]
+    >>> apportion(np.array([100, 100, 0]), 5).tolist()
+    [2, 2, 1]
+    """
+    h = np.asarray(households, dtype=float)
+    if n < len(h):
+        raise InvalidInput([Problem(
+            f"must be at least {len(h)}: each of the {len(h)} areas needs a region of its own",
+            field="n")])
+    k = np.ones(len(h), dtype=np.int64)
+    for _ in range(n - len(h)):
+        k[int(np.argmax(h / np.sqrt(k * (k + 1.0))))] += 1
+    return k
 
 
 def _renumber(labels: np.ndarray, blocks: BlockGraph, n: int) -> np.ndarray:
@@ -388,16 +275,17 @@ def _summary(blocks: BlockGraph, labels: np.ndarray, n: int, mean: float, low: f
     reasons = []
     for i in np.flatnonzero(blocks.households > high).tolist():
         reasons.append(f"block {blocks.ids[i]} alone has {int(blocks.households[i])} "
-                       f"households, more than a region may have ({high:.0f}: mean "
-                       f"{mean:.0f} + {tolerance:.0%}); it cannot be split")
+                       f"households, more than a region may have ({high:.0f}); it cannot be "
+                       "split")
     outside = [r for r in range(n) if not low <= totals[r] <= high]
     if outside and not reasons:
-        reasons.append(f"no partition found with every region within ±{tolerance:.0%} "
-                       f"({low:.0f}..{high:.0f} households); the best one is returned")
+        reasons.append(f"no partition found with every region within {low:.0f}..{high:.0f} "
+                       "households; the best one is returned")
     cut = labels[blocks.edges[:, 0]] != labels[blocks.edges[:, 1]] if len(blocks.edges) else []
     return Districting(
         labels=labels, households=totals, mean=float(mean), low=float(low), high=float(high),
-        deviation=totals / mean - 1.0, within_tolerance=not outside, reasons=reasons,
+        deviation=totals / mean - 1.0 if mean > 0 else np.zeros(n),
+        within_tolerance=not outside, reasons=reasons,
         boundary_m=float(blocks.length[cut].sum()) if len(cut) else 0.0,
         along_roads_m=float(np.minimum(blocks.road, blocks.length)[cut].sum())
         if len(cut) else 0.0)

@@ -1,5 +1,5 @@
-"""Balanced proposals: divide a village into N grids, or a station or town area into N beats,
-with households balanced within ±10%, written as a new draft plan for planners to review.
+"""Balanced proposals: divide a village or town into N grids, or a station or town area into
+N beats, with households balanced within ±10%, written as a new draft plan for planners to review.
 
 What is divided, and into what:
 
@@ -7,6 +7,10 @@ What is divided, and into what:
 ``village`` -> grids    the village cut into house-cluster pieces along roads
                         (:func:`~gridsvc.domain.district_blocks.house_blocks`); its grids are
                         replaced by the N new ones
+``town`` -> grids       a grid stays in its village (DESIGN.md), so the N grids are first shared
+                        among the town's villages (:func:`~gridsvc.domain.districting.apportion`,
+                        Huntington-Hill, at least one each), then each village is divided as
+                        above, held to the town's band; all the villages' grids are replaced
 ``station`` -> beats    the villages in the station's area as blocks (a village is never
                         split); the station's beats are replaced
 ``town`` -> beats       the town's villages as blocks; the new beats belong to the station that
@@ -14,10 +18,10 @@ What is divided, and into what:
                         that part (a beat left with nothing is dropped)
 ======================  ====================================================================
 
-Grids of a town are not offered: a grid belongs to one village (DESIGN.md), so a town's grids
-are proposed village by village. The regions come from :func:`gridsvc.domain.districting.
-partition`; when ±10% cannot be met the best partition is still written, and the summary says
-why (``within_tolerance`` false, ``reasons``).
+The regions come from :func:`gridsvc.domain.districting.partition`; when ±10% cannot be met
+(a village bigger than a beat may be, a village too small or too big for whole grids of the
+town's mean) the best partition is still written, and the summary says why
+(``within_tolerance`` false, ``reasons`` naming the village).
 
 The draft is a copy of the plan in effect with the replaced cells left out and the new ones
 added (new business ids and codes continuing the parent's sequence, numbered west to east, north
@@ -38,13 +42,13 @@ from gridsvc.db import audit
 from gridsvc.db import plans as plans_repo
 from gridsvc.db import proposals as repo
 from gridsvc.domain import district_blocks as blocks_mod
-from gridsvc.domain.districting import TOLERANCE, partition
+from gridsvc.domain.districting import TOLERANCE, apportion, partition
 from gridsvc.domain.plan_edits import Identity, next_identity
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.services.assignment import current_plan
 
 #: Which parents each kind of proposal may divide.
-PARENTS = {"grid": ("village",), "beat": ("station", "town")}
+PARENTS = {"grid": ("village", "town"), "beat": ("station", "town")}
 #: Most regions one proposal may make.
 MAX_N = 200
 #: A part of a clipped beat thinner than this on average (area / perimeter, metres) is a sliver
@@ -59,9 +63,11 @@ def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: s
     Parameters
     ----------
     parent_kind, parent_id
-        What to divide: a ``village`` (into grids), a ``station`` or ``town`` (into beats).
+        What to divide: a ``village`` (into grids), a ``town`` (into grids or beats), a
+        ``station`` (into beats).
     n
-        How many cells, 1..:data:`MAX_N` and at most the number of blocks.
+        How many cells, 1..:data:`MAX_N`, at most the number of blocks, and for a town's grids
+        at least its number of villages.
     kind
         ``"grid"`` or ``"beat"``.
     actor
@@ -76,7 +82,8 @@ def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: s
     dict
         ``plan_id, based_on_id, committed, parent {kind, id, name}, kind, n, seed, blocks,
         tolerance, mean, low, high, within_tolerance, max_deviation, reasons, boundary_m,
-        along_roads_m, cells [{id, code, name, households, residents, deviation, blocks}],
+        along_roads_m, cells [{id, code, name, parent_id, households, residents, deviation,
+        blocks}],
         replaced [ids], clipped [ids]``.
 
     Raises
@@ -109,11 +116,9 @@ def _check(parent_kind: str, kind: str, n: int) -> None:
     if kind not in PARENTS:
         problems.append(Problem(f"must be one of {', '.join(PARENTS)}", field="kind"))
     elif parent_kind not in PARENTS[kind]:
-        why = (" (a grid belongs to one village: divide the villages one by one)"
-               if kind == "grid" else "")
         problems.append(Problem(
-            f"{kind}s are proposed for a {' or '.join(PARENTS[kind])}, not a "
-            f"{parent_kind!r}{why}", field="parent_kind"))
+            f"{kind}s are proposed for a {' or '.join(PARENTS[kind])}, not a {parent_kind!r}",
+            field="parent_kind"))
     if not 1 <= n <= MAX_N:
         problems.append(Problem(f"must be between 1 and {MAX_N}", field="n"))
     if problems:
@@ -127,53 +132,96 @@ def _propose(conn: Connection, plan_id: int, parent_kind: str, parent_id: str, n
     if parent is None:
         raise NotFound(f"no {parent_kind} with id {parent_id!r} in the plan in effect "
                        f"(plan {plan_id})")
-    geom = parent["geom"]
-    houses = repo.houses_in(conn, geom)
+    rng = np.random.default_rng(seed)
+    scale = blocks_mod.metres_scale(shapely.centroid(parent["geom"]).y)
+    clipped: list[dict[str, Any]] = []
+    if kind == "grid":
+        villages = ([parent] if parent_kind == "village" else
+                    repo.cells(conn, plan_id, "village", parent_id=parent_id))
+        if not villages:
+            raise InvalidInput([Problem(f"town {parent_id} has no villages to divide",
+                                        field="parent_id")])
+        houses = [repo.houses_in(conn, v["geom"]) for v in villages]
+        shares = [n] if parent_kind == "village" else apportion(
+            np.array([sum(h["households"]) for h in houses]), n).tolist()
+        total = sum(sum(h["households"]) for h in houses)
+        band = (total / n * (1 - TOLERANCE), total / n * (1 + TOLERANCE))
+        parts = [_part(conn, plan_id, v, v, h, k, "grid", scale, rng, band)
+                 for v, h, k in zip(villages, houses, shares, strict=True)]
+        replaced = [c["business_id"] for v in villages
+                    for c in repo.cells(conn, plan_id, "grid", parent_id=v["business_id"])]
+    else:
+        owner, replaced, clipped = _beats_to_replace(conn, plan_id, parent_kind, parent, scale)
+        parts = [_part(conn, plan_id, parent, owner, repo.houses_in(conn, parent["geom"]), n,
+                       "beat", scale, rng, None)]
+    rows = [row for part in parts for row in part["rows"]]
+    counts = [c for part in parts for c in part["counts"]]
+    households = np.array([r["households"] for r in rows], dtype=float)
+    mean = households.sum() / n
+    low, high = mean * (1 - TOLERANCE), mean * (1 + TOLERANCE)
+    deviation = households / mean - 1.0 if mean > 0 else np.zeros(n)
+    reasons = [reason for part in parts for reason in part["reasons"]]
+    outside = [r["business_id"] for r in rows if not low <= r["households"] <= high]
+    if outside and not reasons:
+        reasons.append(f"{', '.join(outside)} outside {low:.0f}..{high:.0f} households: no "
+                       "better partition found")
+    summary = {
+        "plan_id": None, "based_on_id": plan_id, "committed": False,
+        "parent": {"kind": parent_kind, "id": parent_id, "name": parent["name"]},
+        "kind": kind, "n": n, "seed": seed, "blocks": sum(p["blocks"] for p in parts),
+        "tolerance": TOLERANCE, "mean": round(mean, 1), "low": round(low, 1),
+        "high": round(high, 1), "within_tolerance": not outside,
+        "max_deviation": round(float(np.abs(deviation).max()), 4), "reasons": reasons,
+        "boundary_m": round(sum(p["result"].boundary_m for p in parts), 1),
+        "along_roads_m": round(sum(p["result"].along_roads_m for p in parts), 1),
+        "cells": [{"id": r["business_id"], "code": r["code"], "name": r["name"],
+                   "parent_id": r["parent_id"], "households": r["households"],
+                   "residents": r["residents"], "deviation": round(float(deviation[i]), 4),
+                   "blocks": counts[i]} for i, r in enumerate(rows)],
+        "replaced": replaced, "clipped": [c["business_id"] for c in clipped],
+    }
+    return summary, {"rows": rows, "replaced": replaced, "clipped": clipped}
+
+
+def _part(conn: Connection, plan_id: int, area: dict[str, Any], owner: dict[str, Any],
+          houses: dict[str, list], k: int, kind: str, scale: tuple[float, float],
+          rng: np.random.Generator, band: tuple[float, float] | None) -> dict[str, Any]:
+    """``area`` divided into ``k`` new cells of ``owner``: ``rows`` (ready to insert), the
+    districting ``result``, ``blocks`` (how many), ``counts`` (blocks per new cell) and
+    ``reasons`` (why not balanced)."""
+    geom = area["geom"]
     xy = np.column_stack([houses["lon"], houses["lat"]]).reshape(-1, 2)
     households = np.asarray(houses["households"], dtype=np.int64)
     roads = repo.roads_in(conn, geom)
-    scale = blocks_mod.metres_scale(shapely.centroid(geom).y)
     if kind == "grid":
         blocks = blocks_mod.house_blocks(geom, xy, households, roads, scale=scale,
-                                         parent_id=parent_id)
-        owner = parent
-        replaced = [c["business_id"] for c in repo.cells(conn, plan_id, "grid",
-                                                         parent_id=parent_id)]
-        clipped: list[dict[str, Any]] = []
+                                         parent_id=area["business_id"])
     else:
         villages = repo.cells(conn, plan_id, "village", within=geom)
         blocks = blocks_mod.area_blocks(geom, [v["geom"] for v in villages],
                                         [v["business_id"] for v in villages], xy, households,
-                                        parent_id=parent_id)
-        owner, replaced, clipped = _beats_to_replace(conn, plan_id, parent_kind, parent, scale)
+                                        parent_id=area["business_id"])
     graph = blocks_mod.block_graph(blocks, roads, scale=scale)
-    result = partition(graph, n, rng=np.random.default_rng(seed), tolerance=TOLERANCE)
-    geoms = blocks_mod.region_geometries(blocks, result.labels, n)
+    result = partition(graph, k, rng=rng, tolerance=TOLERANCE, band=band)
+    geoms = blocks_mod.region_geometries(blocks, result.labels, k)
     inside = blocks.house_block >= 0
-    region_of_house = result.labels[blocks.house_block[inside]]
-    residents = np.bincount(region_of_house, minlength=n,
+    residents = np.bincount(result.labels[blocks.house_block[inside]], minlength=k,
                             weights=np.asarray(houses["residents"], dtype=float)[inside])
-    fresh = _identities(conn, kind, owner, n)
-    counts = np.bincount(result.labels, minlength=n)
+    counts = np.bincount(result.labels, minlength=k)
     rows = [{"business_id": c.business_id, "code": c.code, "name": c.name,
              "parent_id": owner["business_id"], "households": int(result.households[r]),
-             "residents": int(residents[r]), "attrs": {"proposal": True}, "geom": geoms[r]}
-            for r, c in enumerate(fresh)]
-    summary = {
-        "plan_id": None, "based_on_id": plan_id, "committed": False,
-        "parent": {"kind": parent_kind, "id": parent_id, "name": parent["name"]},
-        "kind": kind, "n": n, "seed": seed, "blocks": len(blocks), "tolerance": TOLERANCE,
-        "mean": round(result.mean, 1), "low": round(result.low, 1),
-        "high": round(result.high, 1), "within_tolerance": result.within_tolerance,
-        "max_deviation": round(result.max_deviation, 4), "reasons": result.reasons,
-        "boundary_m": round(result.boundary_m, 1), "along_roads_m": round(result.along_roads_m, 1),
-        "cells": [{"id": r["business_id"], "code": r["code"], "name": r["name"],
-                   "households": r["households"], "residents": r["residents"],
-                   "deviation": round(float(result.deviation[i]), 4),
-                   "blocks": int(counts[i])} for i, r in enumerate(rows)],
-        "replaced": replaced, "clipped": [c["business_id"] for c in clipped],
-    }
-    return summary, {"rows": rows, "replaced": replaced, "clipped": clipped}
+             "residents": int(residents[r]), "geom": geoms[r], "attrs": {"proposal": True}}
+            for r, c in enumerate(_identities(conn, kind, owner, k))]
+    reasons = list(result.reasons)
+    if band is not None:  # one village of a town: say which, and when its share is the cause
+        total = int(households.sum())
+        reasons = [f"village {area['business_id']}: {r}" for r in reasons]
+        if not band[0] <= total / k <= band[1]:
+            reasons = [f"village {area['business_id']} ({area['name']}) has {total} households "
+                       f"for {k} grid(s), about {total / k:.0f} each, outside {band[0]:.0f}.."
+                       f"{band[1]:.0f}: a grid stays in its village"]
+    return {"rows": rows, "result": result, "blocks": len(blocks), "reasons": reasons,
+            "counts": counts.tolist()}
 
 
 def _identities(conn: Connection, kind: str, owner: dict[str, Any], n: int

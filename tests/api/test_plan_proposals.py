@@ -62,7 +62,7 @@ def test_proposal_needs_planner(demo):
 
 def test_bad_requests_say_what_is_wrong(demo):
     client, headers, _ = demo
-    r = client.post(URL, json={"parent_kind": "town", "parent_id": "T102", "n": 3,
+    r = client.post(URL, json={"parent_kind": "station", "parent_id": "S01", "n": 3,
                                "kind": "grid"}, headers=headers["planner"])
     assert r.status_code == 422
     assert r.json()["problems"][0]["field"] == "parent_kind"

@@ -48,8 +48,11 @@ def test_propose_bad_input_exits_2(demo_copy_url):
     both = run_cli("plans", "propose", "--village", "V102001", "--town", "T102", "--n", "2",
                    env=env)
     assert both.returncode == 2 and "exactly one of" in both.stderr
-    grids = run_cli("plans", "propose", "--town", "T102", "--n", "2", "--kind", "grid", env=env)
+    grids = run_cli("plans", "propose", "--station", "S01", "--n", "2", "--kind", "grid",
+                    env=env)
     assert grids.returncode == 2 and "parent_kind" in grids.stderr
+    few = run_cli("plans", "propose", "--town", "T102", "--n", "5", "--kind", "grid", env=env)
+    assert few.returncode == 2 and "at least 17" in few.stderr
     too_many = run_cli("plans", "propose", "--village", "V102207", "--n", "1000", env=env)
     assert too_many.returncode == 2 and "'n'" in too_many.stderr
     unknown = run_cli("plans", "propose", "--village", "NOPE", "--n", "2", env=env)

@@ -127,8 +127,11 @@ def test_refusals(demo_copy):
     with pytest.raises(NotFound, match="V999"):
         propose(engine, parent_kind="village", parent_id="V999", n=2, actor="t")
     with pytest.raises(InvalidInput) as err:
-        propose(engine, parent_kind="town", parent_id="T102", n=3, kind="grid", actor="t")
+        propose(engine, parent_kind="station", parent_id="S01", n=3, kind="grid", actor="t")
     assert err.value.problems[0].field == "parent_kind"
+    with pytest.raises(InvalidInput) as err:  # T102 has 17 villages: one grid each at least
+        propose(engine, parent_kind="town", parent_id="T102", n=16, kind="grid", actor="t")
+    assert err.value.problems[0].field == "n" and "17" in err.value.problems[0].message
     with pytest.raises(InvalidInput) as err:
         propose(engine, parent_kind="town", parent_id="T102", n=18, kind="beat", actor="t")
     assert err.value.problems[0].field == "n" and "17" in err.value.problems[0].message
@@ -146,7 +149,8 @@ def test_a_village_too_big_for_its_share_is_reported(demo_copy):
 
 
 @pytest.mark.parametrize(("parent_kind", "parent_id", "n", "kind"), [
-    ("village", "V102001", 3, "grid"), ("station", "S01", 5, "beat"), ("town", "T203", 2, "beat")])
+    ("village", "V102001", 3, "grid"), ("station", "S01", 5, "beat"), ("town", "T203", 2, "beat"),
+    ("town", "T203", 16, "grid")])
 def test_the_draft_passes_the_plan_checks(demo_copy, parent_kind, parent_id, n, kind):
     from gridsvc.services.plans import validate
 
@@ -157,3 +161,33 @@ def test_the_draft_passes_the_plan_checks(demo_copy, parent_kind, parent_id, n, 
                 if f["properties"]["severity"] == "error"]
     assert checked["errors"] == 0, problems
     assert checked["warnings"] == 0  # not even a contiguity or minimum-area flag
+
+
+def test_town_into_grids_shares_them_among_villages(demo_copy):
+    engine = demo_copy
+    # T203: 13 villages, 5,480 households; 16 grids of about 342 each.
+    done = propose(engine, parent_kind="town", parent_id="T203", n=16, kind="grid", actor="t")
+    active, plan = done["based_on_id"], done["plan_id"]
+    villages = {k: v for k, v in _cells(engine, active, "village").items()
+                if v["parent_id"] == "T203"}
+    assert len(villages) == 13 and len(done["cells"]) == 16
+    assert sum(c["households"] for c in done["cells"]) == 5480
+    old_grids = _cells(engine, active, "grid")
+    assert sorted(done["replaced"]) == sorted(
+        g for g, c in old_grids.items() if c["parent_id"] in villages)
+    new = _cells(engine, plan, "grid")
+    by_village: dict[str, list] = {}
+    for c in done["cells"]:
+        assert new[c["id"]]["parent_id"] == c["parent_id"] and c["parent_id"] in villages
+        assert c["id"].startswith("G" + villages[c["parent_id"]]["code"][6:])
+        by_village.setdefault(c["parent_id"], []).append(new[c["id"]]["geom"])
+    assert by_village.keys() == villages.keys()  # every village keeps at least one grid
+    for vid, geoms in by_village.items():
+        v = villages[vid]["geom"]
+        assert shapely.symmetric_difference(shapely.union_all(geoms), v).area <= 1e-9 * v.area
+    # The villages too small for a grid of the town's mean are named, with their share.
+    small = [c for c in done["cells"] if c["households"] < done["low"]]
+    assert not done["within_tolerance"] and small
+    for c in small:
+        assert any(c["parent_id"] in r and "a grid stays in its village" in r
+                   for r in done["reasons"])

@@ -174,3 +174,31 @@ def test_one_region_is_the_whole_parent():
     blocks = dbk.area_blocks(box(0, 0, 200, 200), cells, list("abcd"), xy, hh)
     d = partition(dbk.block_graph(blocks), 1, rng=np.random.default_rng(0))
     assert d.labels.tolist() == [0, 0, 0, 0] and d.within_tolerance and d.boundary_m == 0
+
+
+def test_one_region_of_an_area_without_households_is_fine():
+    cells, xy, hh = _village_grid(1, 2, 100.0, [0, 0])
+    blocks = dbk.area_blocks(box(0, 0, 200, 100), cells, list("ab"), xy, hh)
+    d = partition(dbk.block_graph(blocks), 1, rng=np.random.default_rng(0))
+    assert d.within_tolerance and d.deviation.tolist() == [0.0]
+
+
+def test_apportion_evens_households_per_region():
+    from gridsvc.domain.districting import apportion
+
+    hh = np.array([2491, 226, 607, 401, 358])
+    k = apportion(hh, 12)
+    assert k.sum() == 12 and (k >= 1).all()
+    per = hh / k
+    # No single move of a region from one village to another makes the spread smaller.
+    spread = per.max() / per.min()
+    for a in range(len(hh)):
+        for b in range(len(hh)):
+            if a != b and k[a] > 1:
+                moved = k.copy()
+                moved[a] -= 1
+                moved[b] += 1
+                assert (hh / moved).max() / (hh / moved).min() >= spread - 1e-9
+    with pytest.raises(InvalidInput) as err:
+        apportion(hh, 4)
+    assert err.value.problems[0].field == "n"

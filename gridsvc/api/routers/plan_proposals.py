@@ -24,7 +24,8 @@ class ProposalRequest(BaseModel):
     """What to divide, into how many cells of which kind."""
 
     parent_kind: Literal["village", "town", "station"] = Field(
-        description="a village is divided into grids; a station or town area into beats")
+        description="a village into grids; a town into grids (shared among its villages) or "
+                    "beats; a station area into beats")
     parent_id: str = Field(min_length=1, description="the parent's business id")
     n: int = Field(ge=1, le=proposals.MAX_N, description="how many cells to propose")
     kind: Literal["grid", "beat"] = "grid"
