@@ -17,7 +17,8 @@ leaves, and the time.
 
 Then the whole service, ``gridsvc.services.proposals.propose`` (SQL reads, districting, and with
 commit the draft plan written: a copy of the demo plan's 77 cells with the parent's children
-replaced, and the audit entry), on a private embedded PostGIS with the demo town loaded.
+replaced, and the audit entry), on a private embedded PostGIS with the demo town loaded; this
+adds the town T102 into 20 grids (shared among its 17 villages, each village then divided).
 
     .venv/bin/python bench/proposals.py [--seed N] [--repeat N] [--skip-service]
 """
@@ -165,6 +166,7 @@ def _service(seed: int, repeat: int) -> None:
         load_demo(engine, DEMO, actor="bench")
         print("\nservice (propose(), PostGIS, demo town):")
         for parent_kind, parent_id, n, kind in (("village", "V102001", 3, "grid"),
+                                                ("town", "T102", 20, "grid"),
                                                 ("town", "T102", 4, "beat"),
                                                 ("station", "S01", 5, "beat")):
             for commit in (False, True):
@@ -176,7 +178,8 @@ def _service(seed: int, repeat: int) -> None:
                     times.append(time.perf_counter() - t)
                 print(f"  {parent_kind} {parent_id} into {n} {kind}s, "
                       f"{'commit (draft written)' if commit else 'dry run'}: "
-                      f"{min(times):.2f} s, largest deviation {out['max_deviation']:.1%}")
+                      f"{min(times):.2f} s, largest deviation {out['max_deviation']:.1%}, "
+                      f"{out['blocks']} blocks")
         engine.dispose()
     finally:
         with contextlib.suppress(Exception):

@@ -193,7 +193,11 @@ def _part(conn: Connection, plan_id: int, area: dict[str, Any], owner: dict[str,
     xy = np.column_stack([houses["lon"], houses["lat"]]).reshape(-1, 2)
     households = np.asarray(houses["households"], dtype=np.int64)
     roads = repo.roads_in(conn, geom)
-    if kind == "grid":
+    if k == 1:  # the whole area is the one new cell: nothing to cut
+        blocks = blocks_mod.Blocks([area["business_id"]], np.array([geom], dtype=object),
+                                   np.array([households.sum()], dtype=np.int64),
+                                   np.zeros(len(xy), dtype=np.int64))
+    elif kind == "grid":
         blocks = blocks_mod.house_blocks(geom, xy, households, roads, scale=scale,
                                          parent_id=area["business_id"])
     else:
