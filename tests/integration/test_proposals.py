@@ -191,3 +191,15 @@ def test_town_into_grids_shares_them_among_villages(demo_copy):
     for c in small:
         assert any(c["parent_id"] in r and "a grid stays in its village" in r
                    for r in done["reasons"])
+
+
+def test_an_activated_proposal_moves_the_houses_to_the_new_grids(demo_copy):
+    from gridsvc.services.plan_activation import activate
+
+    done = propose(demo_copy, parent_kind="village", parent_id="V102207", n=2, actor="t")
+    activate(demo_copy, done["plan_id"], actor="t")
+    with demo_copy.connect() as conn:
+        counts = dict(conn.execute(text(
+            "SELECT grid_id, sum(households) FROM house WHERE village_id = 'V102207' "
+            "GROUP BY 1")).all())
+    assert counts == {c["id"]: c["households"] for c in done["cells"]}
