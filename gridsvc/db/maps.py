@@ -107,3 +107,89 @@ def point_layer(conn: Connection, table: str) -> list[dict[str, Any]]:
     sql = f"""SELECT business_id AS id, {extra}, ST_X(geom) AS lon, ST_Y(geom) AS lat
               FROM {table} ORDER BY business_id"""
     return _rows(conn, sql)
+
+
+# One vector tile of one cell layer, drawn 512 pixels wide. Geometry is simplified to half a
+# pixel before ST_AsMVTGeom clips and quantises it (4096 steps a tile, 64 of buffer so outlines
+# do not show seams). Totals count houses assigned under this plan (cells_plan_id), people
+# their links.
+_TILE = """
+WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env,
+                       ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.02), 4490) AS env4490),
+cells AS (
+    SELECT a.business_id, a.name, a.code, a.geom FROM area a, bounds
+    WHERE a.plan_id = :plan AND a.kind = :kind AND a.geom && bounds.env4490),
+totals AS (
+    SELECT h.{kind}_id AS id, count(*) AS houses, sum(h.households) AS households,
+           sum(h.residents) AS residents
+    FROM house h WHERE h.cells_plan_id = :plan
+      AND h.{kind}_id IN (SELECT business_id FROM cells) GROUP BY h.{kind}_id),
+people AS (
+    SELECT pa.area_id AS id,
+           string_agg(p.name, '、' ORDER BY p.business_id) FILTER (WHERE p.role = 'officer')
+               AS officers,
+           string_agg(p.name, '、' ORDER BY p.business_id) FILTER (WHERE p.role = 'auxiliary')
+               AS auxiliaries,
+           string_agg(p.name, '、' ORDER BY p.business_id) FILTER (WHERE p.role = 'grid_worker')
+               AS grid_workers
+    FROM person_area pa JOIN person p ON p.pk = pa.person_pk
+    WHERE pa.kind = :kind AND pa.area_id IN (SELECT business_id FROM cells) GROUP BY pa.area_id),
+mvt AS (
+    SELECT c.business_id AS id, c.name, c.code, t.households, t.residents,
+           pe.officers, pe.auxiliaries, pe.grid_workers,
+           ST_AsMVTGeom(ST_Simplify(ST_Transform(c.geom, 3857), :tolerance, true),
+                        bounds.env, 4096, 64, true) AS geom
+    FROM cells c CROSS JOIN bounds LEFT JOIN totals t ON t.id = c.business_id
+    LEFT JOIN people pe ON pe.id = c.business_id)
+SELECT ST_AsMVT(mvt, 'cells', 4096, 'geom') FROM mvt WHERE geom IS NOT NULL
+"""
+#: Web-mercator metres across the world, and the pixels a tile is drawn on.
+WORLD_M = 40_075_016.686
+TILE_PX = 512
+
+
+def cell_tile(conn: Connection, plan_id: int, kind: str, z: int, x: int, y: int) -> bytes:
+    """The Mapbox vector tile ``z/x/y`` of a plan's cells of ``kind`` (layer ``cells``; each
+    feature with ``id, name, code, households, residents, officers, auxiliaries,
+    grid_workers``). ``kind`` must be one of the five cell kinds (it names a column)."""
+    if kind not in ("town", "village", "grid", "station", "beat"):
+        raise ValueError(f"unknown kind {kind!r}")
+    tolerance = 0.5 * WORLD_M / (TILE_PX * 2**z)
+    tile = conn.execute(text(_TILE.format(kind=kind)), {
+        "plan": plan_id, "kind": kind, "z": z, "x": x, "y": y, "tolerance": tolerance,
+    }).scalar_one()
+    return bytes(tile or b"")
+
+
+def cell_count(conn: Connection, plan_id: int, kind: str) -> int:
+    """How many cells of ``kind`` the plan has."""
+    return conn.execute(text("SELECT count(*) FROM area WHERE plan_id = :plan AND kind = :kind"),
+                        {"plan": plan_id, "kind": kind}).scalar_one()
+
+
+def label_points(conn: Connection, plan_id: int, kind: str) -> list[dict[str, Any]]:
+    """A point inside each cell of ``kind`` (``ST_PointOnSurface``): ``id, name, lon, lat``."""
+    sql = """SELECT business_id AS id, name, ST_X(p) AS lon, ST_Y(p) AS lat
+             FROM (SELECT business_id, name, ST_PointOnSurface(geom) AS p FROM area
+                   WHERE plan_id = :plan AND kind = :kind) AS t ORDER BY business_id"""
+    return _rows(conn, sql, plan=plan_id, kind=kind)
+
+
+def layer_stats(conn: Connection, plan_id: int, kind: str) -> dict[str, Any]:
+    """``n`` and the extent ``x0, y0, x1, y1`` (EPSG:4490; None when there are no cells) of a
+    plan's cells of ``kind``, from the index-sized boxes only (cheap for 10,000 cells)."""
+    sql = """SELECT count(*) AS n, ST_XMin(ST_Extent(geom)) AS x0, ST_YMin(ST_Extent(geom)) AS y0,
+                    ST_XMax(ST_Extent(geom)) AS x1, ST_YMax(ST_Extent(geom)) AS y1
+             FROM area WHERE plan_id = :plan AND kind = :kind"""
+    return _rows(conn, sql, plan=plan_id, kind=kind)[0]
+
+
+def house_totals_only(conn: Connection, plan_id: int, kind: str) -> list[dict[str, Any]]:
+    """Every cell of ``kind`` (no geometry) with ``name, code`` and its house totals."""
+    totals = {r["id"]: r for r in house_totals(conn, plan_id, kind)}
+    sql = """SELECT business_id AS id, name, code FROM area
+             WHERE plan_id = :plan AND kind = :kind ORDER BY business_id"""
+    zero = {"houses": 0, "households": 0, "residents": 0, "registered": 0, "floating": 0,
+            "rentals": 0}
+    return [{**r, **{k: v for k, v in totals.get(r["id"], zero).items() if k != "id"}}
+            for r in _rows(conn, sql, plan=plan_id, kind=kind)]

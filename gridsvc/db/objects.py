@@ -89,13 +89,17 @@ def assign_cells(conn: Connection, table: str, plan_id: int, ids: list[str] | No
     return conn.execute(text(sql), params).rowcount
 
 
-def people_links(conn: Connection) -> list[dict[str, Any]]:
-    """Every person's link to a cell: ``kind, area_id, id, name, role, phone``."""
-    rows = conn.execute(
+def people_links(conn: Connection, kinds: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every person's link to a cell (of ``kinds``, when given): ``kind, area_id, id, name,
+    role, phone``."""
+    query = (
         select(PersonArea.kind, PersonArea.area_id, Person.business_id.label("id"), Person.name,
                Person.role, Person.phone)
         .join(Person, Person.pk == PersonArea.person_pk)
         .order_by(PersonArea.kind, PersonArea.area_id, Person.role, Person.business_id))
+    if kinds is not None:
+        query = query.where(PersonArea.kind.in_(kinds))
+    rows = conn.execute(query)
     return [dict(r._mapping) for r in rows]
 
 

@@ -21,6 +21,19 @@ STYLES: dict[str, dict[str, Any]] = {
 }
 
 
+DEFAULT_BOUNDS = (119.0, 28.0, 119.1, 28.1)
+
+
+def layers_bounds(layers: Any) -> tuple[float, float, float, float]:
+    """The extent of GeoDataFrames and tiled layers together (a default when all are empty)."""
+    boxes = [tuple(layer.total_bounds) if hasattr(layer, "total_bounds") else layer.bounds
+             for layer in layers if len(getattr(layer, "labels", layer))]
+    if not boxes:
+        return DEFAULT_BOUNDS
+    b = np.array(boxes, dtype=float)
+    return (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+
+
 def prepare(page: Page, frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, int]:
     """Geometries ready to draw, their label points and the zoom labels appear from.
 

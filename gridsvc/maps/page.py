@@ -63,16 +63,15 @@ def new_page(bounds: tuple[float, float, float, float], map_settings: Any, title
     # Folium gives max_zoom to its tile layer only; with no basemap the map itself needs it
     # (marker clustering refuses a map without one).
     m.options["maxZoom"] = geometry.MAX_ZOOM
-    m.default_js = [(f"{f}-{i}", f"{STATIC_URL}/{p}")
-                    for f in features for i, p in enumerate(vendor.SCRIPTS[f])]
-    m.default_css = [(f"{f}-css-{i}", f"{STATIC_URL}/{p}")
-                     for f in features for i, p in enumerate(vendor.STYLES[f])]
+    m.default_js, m.default_css = [], []
     m.get_root().header.add_child(Element(f"<title>gridsvc · {html.escape(title)}</title>"
                                           f"<style>{CSS}</style>"
                                           # no /favicon.ico request (a 404 in the console)
                                           '<link rel="icon" href="data:,">'),
                                   name="gridsvc-head")
     page = Page(m, w, gcj02=bool(map_settings.tiles) and map_settings.tiles_crs == "gcj02")
+    for feature in features:
+        use(page, feature)
     if map_settings.tiles:
         folium.TileLayer(tiles=map_settings.tiles, attr=map_settings.tiles_attribution or " ",
                          name=w["basemap"], max_zoom=geometry.MAX_ZOOM).add_to(m)
@@ -81,6 +80,17 @@ def new_page(bounds: tuple[float, float, float, float], map_settings: Any, title
     (x0, y0), (x1, y1) = (c.coords[0] for c in corners)
     m.fit_bounds([[y0, x0], [y1, x1]])
     return page
+
+
+def use(page: Page, feature: str) -> None:
+    """Load a library on the page (``leaflet``, ``cluster``, ``heat``, ``tiles``), once."""
+    m = page.map
+    for i, path in enumerate(vendor.SCRIPTS[feature]):
+        if (f"{feature}-{i}", f"{STATIC_URL}/{path}") not in m.default_js:
+            m.default_js.append((f"{feature}-{i}", f"{STATIC_URL}/{path}"))
+    for i, path in enumerate(vendor.STYLES[feature]):
+        if (f"{feature}-css-{i}", f"{STATIC_URL}/{path}") not in m.default_css:
+            m.default_css.append((f"{feature}-css-{i}", f"{STATIC_URL}/{path}"))
 
 
 def _point(x: float, y: float) -> Any:
@@ -173,16 +183,31 @@ class _Finish(MacroElement):
             }
             map.on('moveend overlayadd overlayremove', redraw);
             redraw();
-            var names = {{ this.layers|tojson }}, sizes = {};
-            Object.keys(names).forEach(function(k) {
-                var l = layerOf(names[k]);
-                sizes[k] = !l ? -1 : l._latlngs ? l._latlngs.length
-                         : l.getLayers ? l.getLayers().length : 1;
-            });
-            window.gridsvc = {layers: sizes, ready: null};
-            requestAnimationFrame(function() { requestAnimationFrame(function() {
-                window.gridsvc.ready = performance.now();
-            }); });
+            var names = {{ this.layers|tojson }};
+            window.gridsvc = {layers: {}, ready: null};
+            function sizes() {
+                var out = {};
+                Object.keys(names).forEach(function(k) {
+                    var l = layerOf(names[k]);
+                    out[k] = !l ? -1 : l._gridsvcSeen ? Object.keys(l._gridsvcSeen).length
+                           : l._latlngs ? l._latlngs.length
+                           : l.getLayers ? l.getLayers().length : 1;
+                });
+                return out;
+            }
+            // Ready: every tiled layer on the map has loaded its tiles, then two frames drawn.
+            var wait = setInterval(function() {
+                var pending = Object.keys(names).some(function(k) {
+                    var l = layerOf(names[k]);
+                    return l && l._gridsvcPending && map.hasLayer(l);
+                });
+                if (pending) return;
+                clearInterval(wait);
+                requestAnimationFrame(function() { requestAnimationFrame(function() {
+                    window.gridsvc.layers = sizes();
+                    window.gridsvc.ready = performance.now();
+                }); });
+            }, 20);
         })();
         {% endmacro %}
     """)

@@ -7,13 +7,16 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import pandas as pd
 
 from gridsvc.domain.risk import COLOURS
 from gridsvc.maps import geometry
-from gridsvc.maps.cells import add_cells
+from gridsvc.maps.cells import add_cells, layers_bounds
 from gridsvc.maps.page import Page, add_layer, add_legend, geojson_layer, new_page
+from gridsvc.maps.tiles import Tiled, add_tile_cells
 
 RISK_FIELDS = ["name", "code", "households", "incidents", "rate", "level"]
+FLOATING_FIELDS = ["name", "code", "registered", "floating_n", "level"]
 STAR_COLOURS = {1: "#1b5e20", 2: "#7cb342", 3: "#fdd835", 4: "#fb8c00", 5: "#c62828"}
 
 
@@ -28,16 +31,21 @@ def _fill(feature: dict[str, Any]) -> dict[str, Any]:
     return {"color": "#424242", "weight": 1, "fillColor": colour, "fillOpacity": 0.55}
 
 
-def risk_map(compounds: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, rentals: gpd.GeoDataFrame,
-             window: str, red: float, orange: float, map_settings: Any) -> Page:
+def risk_map(compounds: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | Tiled, attrs: pd.DataFrame,
+             rentals: gpd.GeoDataFrame, window: str, red: float, orange: float,
+             map_settings: Any) -> Page:
     """Build the risk page.
 
     Parameters
     ----------
-    compounds, grids
+    compounds
         Polygons (EPSG:4490) with ``name, code, households, incidents, rate`` (text), ``level``
-        (the words of the colour) and ``colour`` (``red``/``orange``/``green``/``none``); grids
-        also ``floating_level``, ``floating_colour``, ``registered``, ``floating_n``.
+        (the words of the colour) and ``colour`` (``red``/``orange``/``green``/``none``).
+    grids
+        Grid polygons (EPSG:4490, ``id`` column), or a :class:`~gridsvc.maps.tiles.Tiled` layer.
+    attrs
+        Per grid id (the index): ``name, code, households, incidents, rate, level, colour,
+        floating_level, floating_colour, registered, floating_n``.
     rentals
         Points with ``name, stars, residents, floating_n``.
     window
@@ -45,17 +53,27 @@ def risk_map(compounds: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, rentals: gpd.
     red, orange
         The thresholds (incidents per 1,000 households), shown in the legend.
     """
-    frames = [f for f in (grids, compounds) if len(f)]
-    bounds = gpd.pd.concat(frames).total_bounds if frames else (119.0, 28.0, 119.1, 28.1)
-    page = new_page(tuple(bounds), map_settings, "risk")
+    page = new_page(layers_bounds([grids, compounds]), map_settings, "risk")
     w = page.words
-    if len(grids):
-        add_cells(page, grids, "grid", RISK_FIELDS, style=_fill, name=f'{w["grid"]} · '
-                  f'{w["risk_title"]}', labels=False, extra=("colour",))
-        fl = grids.assign(level=grids["floating_level"], colour=grids["floating_colour"])
-        add_cells(page, fl, "grid", ["name", "code", "registered", "floating_n", "level"],
-                  style=_fill, name=w["floating"], show=False, labels=False,
+    risk_name, fl_fields = f'{w["grid"]} · {w["risk_title"]}', FLOATING_FIELDS
+    fl = attrs.assign(level=attrs["floating_level"], colour=attrs["floating_colour"])
+    if isinstance(grids, Tiled):
+        outline = {"color": "#424242", "weight": 1, "fillOpacity": 0.55}
+        for name, frame, fields, show in ((risk_name, attrs, RISK_FIELDS, True),
+                                          (w["floating"], fl, fl_fields, False)):
+            extra = frame[[f for f in fields if f not in ("name", "code")]].assign(
+                fill_colour=frame["colour"].map(COLOURS))
+            add_tile_cells(page, grids, "grid", fields, outline, name, show=show, extra=extra,
+                           labels=False)
+    elif len(grids):
+        cols = ["id", "geometry"]
+        joined = grids[cols].merge(attrs.drop(columns=["geometry"], errors="ignore"),
+                                   left_on="id", right_index=True, how="left")
+        add_cells(page, joined, "grid", RISK_FIELDS, style=_fill, name=risk_name, labels=False,
                   extra=("colour",))
+        joined = grids[cols].merge(fl, left_on="id", right_index=True, how="left")
+        add_cells(page, joined, "grid", fl_fields, style=_fill, name=w["floating"], show=False,
+                  labels=False, extra=("colour",))
     if len(compounds):
         add_cells(page, compounds, "grid", RISK_FIELDS, style=_fill,
                   name=f'{w["compound"]} · {w["risk_title"]}', extra=("colour",))

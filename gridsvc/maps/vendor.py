@@ -7,9 +7,9 @@ a Python package that ships them (folium's Leaflet.heat), into ``gridsvc/maps/st
 ``scripts/setup.sh`` runs ``python -m gridsvc.maps.vendor`` when that folder is incomplete.
 
 Only the files the pages use are kept: Leaflet (with its control images), Leaflet.markercluster,
-Leaflet.heat, and Swagger UI for the OpenAPI page. Folium's own defaults (jQuery, Bootstrap,
-Font Awesome, awesome-markers) are not used by any page and are dropped, which also keeps the
-pages light.
+Leaflet.heat, Leaflet.VectorGrid, and Swagger UI for the OpenAPI page. Folium's own defaults
+(jQuery, Bootstrap, Font Awesome, awesome-markers) are not used by any page and are dropped,
+which also keeps the pages light.
 """
 
 from __future__ import annotations
@@ -56,6 +56,12 @@ PACKAGES = (
         ("dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
          "dist/MarkerCluster.Default.css"),
     ),
+    # Cell layers of a city as vector tiles (/maps/tiles/...), drawn on canvas.
+    NpmPackage(
+        "leaflet.vectorgrid", "1.3.0",
+        "sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw==",
+        ("dist/Leaflet.VectorGrid.bundled.min.js",),
+    ),
     # The OpenAPI page (/docs): FastAPI's default loads Swagger UI from a CDN.
     NpmPackage(
         "swagger-ui-dist", "5.17.14",
@@ -71,12 +77,14 @@ SCRIPTS = {
     "leaflet": ["leaflet/dist/leaflet.js"],
     "cluster": ["leaflet.markercluster/dist/leaflet.markercluster.js"],
     "heat": ["leaflet.heat/leaflet-heat.js"],
+    "tiles": ["leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"],
 }
 STYLES = {
     "leaflet": ["leaflet/dist/leaflet.css"],
     "cluster": ["leaflet.markercluster/dist/MarkerCluster.css",
                 "leaflet.markercluster/dist/MarkerCluster.Default.css"],
     "heat": [],
+    "tiles": [],
 }
 
 

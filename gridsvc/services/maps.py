@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+import threading
+from collections import OrderedDict, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -12,18 +14,18 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine
 
+from gridsvc.db import areas as area_repo
 from gridsvc.db import maps as repo
 from gridsvc.db import objects
 from gridsvc.db.models import AREA_KINDS, SRID
 from gridsvc.domain import risk
-from gridsvc.domain.camera_coverage import sectors
 from gridsvc.domain.office_coverage import walk_radius_m
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.maps.coverage import coverage_map
+from gridsvc.maps.geometry import METRES_PER_DEGREE
 from gridsvc.maps.page import render
+from gridsvc.maps.tiles import Tiled
 from gridsvc.services.assignment import current_plan
-
-METRIC_CRS = "EPSG:4549"
 
 
 def cell_frame(conn: Connection, plan_id: int, kind: str) -> gpd.GeoDataFrame:
@@ -43,10 +45,10 @@ def cell_frame(conn: Connection, plan_id: int, kind: str) -> gpd.GeoDataFrame:
     return frame
 
 
-def _people(conn: Connection) -> dict[tuple[str, str, str], list[str]]:
-    """(kind, cell id, role) -> names, in a stable order."""
+def _people(conn: Connection, kinds: list[str]) -> dict[tuple[str, str, str], list[str]]:
+    """(kind, cell id, role) -> names for cells of ``kinds``, in a stable order."""
     found: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for link in objects.people_links(conn):
+    for link in objects.people_links(conn, kinds):
         found[(link["kind"], link["area_id"], link["role"])].append(link["name"])
     return found
 
@@ -76,35 +78,83 @@ def _point_frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry=gpd.points_from_xy(lon, lat, crs=SRID), crs=SRID)
 
 
-def _sectors(cameras: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if not len(cameras):
-        return cameras
-    metric = cameras.to_crs(METRIC_CRS)
-    polys = sectors(metric.geometry.x.to_numpy(), metric.geometry.y.to_numpy(),
-                    cameras["heading_deg"].to_numpy(float), cameras["fov_deg"].to_numpy(float),
-                    cameras["range_m"].to_numpy(float), segments=4)
-    out = gpd.GeoDataFrame({"name": cameras["name"], "heading": cameras["heading_deg"],
-                            "fov": cameras["fov_deg"], "range": cameras["range_m"]},
-                           geometry=gpd.GeoSeries(polys, crs=METRIC_CRS)).to_crs(SRID)
-    return out
+def _source(conn: Connection, plan_id: int, kind: str, map_settings: Any, inline: bool
+            ) -> gpd.GeoDataFrame | Tiled:
+    """A layer inline (GeoDataFrame with totals) or, when it has more cells than
+    ``map_settings.tile_above`` and the page is served, from vector tiles."""
+    stats = repo.layer_stats(conn, plan_id, kind)
+    if inline or stats["n"] <= map_settings.tile_above:
+        return cell_frame(conn, plan_id, kind)
+    # The version in the URL changes with the plan and the data, so browsers may cache tiles.
+    version = f"{area_repo.plan_version(conn, plan_id)}.{objects.data_version(conn)}"
+    labels = pd.DataFrame(repo.label_points(conn, plan_id, kind),
+                          columns=["id", "name", "lon", "lat"])
+    bounds = (stats["x0"], stats["y0"], stats["x1"], stats["y1"])
+    # Typical width: the side of the layer's extent shared out evenly (a tiling's cells).
+    lat = math.radians((bounds[1] + bounds[3]) / 2)
+    extent_m2 = ((bounds[2] - bounds[0]) * METRES_PER_DEGREE * math.cos(lat)
+                 * (bounds[3] - bounds[1]) * METRES_PER_DEGREE)
+    return Tiled(url=f"/maps/tiles/{plan_id}/{kind}/{{tz}}/{{x}}/{{y}}.pbf?v={version}",
+                 labels=labels, width_m=math.sqrt(extent_m2 / stats["n"]), bounds=bounds)
 
 
 def coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
                   inline: bool = False) -> str:
-    """HTML of the coverage page for the plan in effect on ``as_of`` (today when None)."""
+    """HTML of the coverage page for the plan in effect on ``as_of`` (today when None).
+
+    ``inline``: one self-contained file (libraries and every layer inline); otherwise large
+    layers come from vector tiles and libraries from ``/static/maps``.
+    """
     plan_id = current_plan(engine, as_of)
     with engine.connect() as conn:
-        people = _people(conn)
-        cells = {kind: cell_frame(conn, plan_id, kind) for kind in AREA_KINDS}
-        for kind in ("town", "village", "grid", "beat"):
-            _with_people(cells[kind], kind, people)
-        _with_people(cells["station"], "station", people, beats=cells["beat"])
+        cells = {kind: _source(conn, plan_id, kind, map_settings, inline)
+                 for kind in ("town", "village", "grid", "beat")}
+        # People for the layers drawn inline (tiles carry their own) and the station totals.
+        people = _people(conn, [k for k, v in cells.items() if not isinstance(v, Tiled)]
+                         + ["station"])
+        for kind, layer in cells.items():
+            if not isinstance(layer, Tiled):
+                _with_people(layer, kind, people)
+        beats = cells["beat"]
+        station = cell_frame(conn, plan_id, "station")
+        cells["station"] = _with_people(station, "station", people,
+                                        beats=beats if isinstance(beats, pd.DataFrame) else None)
         offices = _point_frame(objects.offices(conn))
         offices = offices.rename(columns={"opening_hours": "hours"})
         cameras = _point_frame(repo.point_layer(conn, "camera"))
         patrol = _point_frame(repo.point_layer(conn, "patrol_point"))
-    page = coverage_map(cells, offices, walk_radius_m(), _sectors(cameras), patrol, map_settings)
+    page = coverage_map(cells, offices, walk_radius_m(), cameras, patrol, map_settings)
     return render(page, inline=inline)
+
+
+#: Tiles kept in memory (key: plan, its version, data version, kind, z, x, y); a tile is a few
+#: KB to a few hundred, so this stays under ~100 MB, and a wall of screens shares it.
+_TILES: OrderedDict[tuple, bytes] = OrderedDict()
+_TILES_MAX = 2000
+_TILES_LOCK = threading.Lock()
+
+
+def cell_tile(engine: Engine, plan_id: int, kind: str, z: int, x: int, y: int) -> bytes:
+    """A vector tile of a plan's cells (see :func:`gridsvc.db.maps.cell_tile`), cached."""
+    if kind not in AREA_KINDS:
+        raise InvalidInput([Problem(f"unknown kind {kind!r}", field="kind")])
+    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise InvalidInput([Problem(f"no tile {z}/{x}/{y}", field="z")])
+    with engine.connect() as conn:
+        version = area_repo.plan_version(conn, plan_id)
+        if version is None:
+            raise NotFound(f"no plan with id {plan_id}")
+        key = (plan_id, version, objects.data_version(conn), kind, z, x, y)
+        with _TILES_LOCK:
+            if key in _TILES:
+                _TILES.move_to_end(key)
+                return _TILES[key]
+        tile = repo.cell_tile(conn, plan_id, kind, z, x, y)
+    with _TILES_LOCK:
+        _TILES[key] = tile
+        while len(_TILES) > _TILES_MAX:
+            _TILES.popitem(last=False)
+    return tile
 
 
 def window(days: int | None, since: date | None, until: date | None, default_days: int
@@ -149,16 +199,20 @@ def risk_page(engine: Engine, map_settings: Any, *, days: int | None = None,
     w = words(map_settings.language)
     plan_id = current_plan(engine, as_of)
     with engine.connect() as conn:
-        grids = cell_frame(conn, plan_id, "grid")
+        grids = _source(conn, plan_id, "grid", map_settings, inline)
+        attrs = pd.DataFrame(repo.house_totals_only(conn, plan_id, "grid"),
+                             columns=["id", "name", "code", "houses", "households", "residents",
+                                      "registered", "floating", "rentals"])
         per_grid = repo.incident_counts(conn, plan_id, "grid", start, end, category)
         rows = repo.compounds(conn, start, end, category)
         rentals = _point_frame(repo.rentals(conn))
-    grids = _coloured(grids, np.array([per_grid.get(i, 0) for i in grids["id"]]), red, orange, w)
+    attrs = _coloured(attrs, np.array([per_grid.get(i, 0) for i in attrs["id"]], dtype=int),
+                      red, orange, w)
     fs = map_settings
-    levels = risk.floating_levels(grids["floating"].to_numpy(), grids["registered"].to_numpy(),
+    levels = risk.floating_levels(attrs["floating"].to_numpy(), attrs["registered"].to_numpy(),
                                   fs.floating_red, fs.floating_orange, fs.floating_yellow)
-    grids = grids.assign(floating_colour=levels, floating_n=grids["floating"],
-                         floating_level=[w[f"fl_{lv}"] for lv in levels])
+    attrs = attrs.assign(floating_colour=levels, floating_n=attrs["floating"],
+                         floating_level=[w[f"fl_{lv}"] for lv in levels]).set_index("id")
     geoms = shapely.from_wkb(np.array([r.pop("wkb") for r in rows], dtype=object))
     compounds = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=SRID), crs=SRID)
     if len(compounds):
@@ -168,7 +222,7 @@ def risk_page(engine: Engine, map_settings: Any, *, days: int | None = None,
     if len(rentals):
         rentals["name"] = [f"{v} {n}" for v, n in zip(rentals["village_id"], rentals["number"],
                                                        strict=True)]
-    page = risk_map(compounds, grids, rentals, text, red, orange, map_settings)
+    page = risk_map(compounds, grids, attrs, rentals, text, red, orange, map_settings)
     return render(page, inline=inline)
 
 
@@ -215,7 +269,6 @@ def _changes(draft: gpd.GeoDataFrame, active: gpd.GeoDataFrame) -> gpd.GeoDataFr
 def plan_page(engine: Engine, map_settings: Any, plan_id: int, inline: bool = False) -> str:
     """HTML of a plan's page: its cells over those of the plan it was based on (else the plan
     in effect today), changed, new and retired cells marked."""
-    from gridsvc.db import areas as area_repo
     from gridsvc.maps.plan import plan_map
 
     kinds = ("village", "grid", "station", "beat")

@@ -49,9 +49,11 @@ def test_login_sets_an_http_only_cookie_and_refuses_bad_tokens(settings, engine,
         assert browser.get("/maps/coverage").status_code == 401
 
 
-def test_login_never_redirects_off_site(client, make_token):
-    done = client.post("/login", data={"token": make_token("viewer"),
-                                       "next": "//evil.example/x"}, follow_redirects=False)
+def test_login_never_redirects_off_site(settings, engine, make_token):
+    # Its own client: the shared one must not keep a session cookie for other tests.
+    with TestClient(create_app(settings, engine)) as browser:
+        done = browser.post("/login", data={"token": make_token("viewer"),
+                                            "next": "//evil.example/x"}, follow_redirects=False)
     assert done.headers["location"] == "/maps/coverage"
 
 
@@ -89,3 +91,26 @@ def test_gcj02_basemap_shifts_the_data_and_english_labels(settings, engine, auth
     # The office point is drawn at its GCJ-02 position (hundreds of metres from WGS84).
     assert f"[{round(lon, 5)}, {round(lat, 5)}]" in page.replace("\n", "")
     assert f"[{round(office['lon'], 5)}, {round(office['lat'], 5)}]" not in page
+
+
+def test_vector_tiles(client, auth, engine):
+    from gridsvc.db.areas import current_plan_id
+
+    with engine.connect() as conn:
+        plan = current_plan_id(conn)
+    # The demo town at zoom 12 (lon 119.0, lat 28.2): a Mapbox vector tile with its grids.
+    url = f"/maps/tiles/{plan}/grid/12/3401/1713.pbf"
+    assert client.get(url).status_code == 401
+    tile = client.get(url, headers={**auth("viewer"), "Accept-Encoding": "gzip"})
+    assert tile.status_code == 200
+    assert tile.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert tile.headers["content-encoding"] == "gzip"
+    assert b"cells" in tile.content and "第1网格".encode() in tile.content
+    empty = client.get(f"/maps/tiles/{plan}/grid/12/0/0.pbf", headers=auth("viewer"))
+    assert empty.status_code == 200 and empty.content == b""
+    assert client.get(f"/maps/tiles/{plan}/nope/12/3401/1713.pbf",
+                      headers=auth("viewer")).status_code == 422
+    outside = client.get(f"/maps/tiles/{plan}/grid/3/9/0.pbf", headers=auth("viewer"))
+    assert outside.status_code == 422
+    assert client.get("/maps/tiles/999999/grid/12/3401/1713.pbf",
+                      headers=auth("viewer")).status_code == 404

@@ -25,11 +25,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_url(pg, engine) -> Iterator[str]:
-    """Base URL of ``gridsvc serve`` on the suite's database (demo town loaded)."""
+def _serve(pg, extra_env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "GRIDSVC_DATABASE_URL": pg.url()}
+    env = {**os.environ, "GRIDSVC_DATABASE_URL": pg.url(), **extra_env}
     exe = Path(sys.executable).parent / "gridsvc"
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -49,6 +47,18 @@ def live_url(pg, engine) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_url(pg, engine) -> Iterator[str]:
+    """Base URL of ``gridsvc serve`` on the suite's database (demo town loaded)."""
+    yield from _serve(pg, {})
+
+
+@pytest.fixture(scope="session")
+def live_url_tiled(pg, engine) -> Iterator[str]:
+    """The same, drawing every cell layer from vector tiles (as for a city)."""
+    yield from _serve(pg, {"GRIDSVC_MAP_TILE_ABOVE": "0"})
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,25 @@ def test_page_loads_offline_with_every_layer(signed_in, live_url, engine, name):
         assert visit.layers.get(layer) == count, f"{name}: layer {layer!r}: {visit.layers}"
 
 
+@pytest.mark.parametrize("name", ["coverage", "risk"])
+def test_tiled_pages_draw_every_cell_from_vector_tiles(browser, live_url_tiled, make_token,
+                                                        name):
+    browser.delete_all_cookies()
+    browser.get(f"{live_url_tiled}/login")
+    browser.find_element(By.ID, "token").send_keys(make_token("viewer"))
+    browser.find_element(By.ID, "submit").click()
+    WebDriverWait(browser, 20).until(lambda b: "/login" not in b.current_url)
+    path = PAGES[name][0]
+    visit = chromium.visit(browser, live_url_tiled + path)
+    browser.save_screenshot(str(SCREENSHOTS / f"{name}-tiled.png"))
+    assert any("/maps/tiles/" in u for u in visit.requests)
+    assert visit.external == [] and visit.console_errors == []
+    grid = "网格" if name == "coverage" else "网格 · 分色预警"
+    assert visit.layers[grid] == 39  # every grid id seen in the loaded tiles
+    if name == "coverage":
+        assert visit.layers["警务区"] == 5
+
+
 def test_session_cookie_is_http_only(signed_in, live_url):
     signed_in.get(f"{live_url}/login")
     assert "gridsvc_session" not in signed_in.execute_script("return document.cookie")

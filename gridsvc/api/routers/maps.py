@@ -7,6 +7,7 @@ A page is asked for with the bearer token, or with the ``gridsvc_session`` cooki
 
 from __future__ import annotations
 
+import gzip
 import html
 from datetime import date
 from typing import Annotated
@@ -82,9 +83,18 @@ async def logout() -> Response:
     return response
 
 
-def _html(text: str) -> HTMLResponse:
+def _compressed(request: Request, body: bytes, media_type: str, cache: str) -> Response:
+    # Pages and tiles are text-like and compress 3-5x; the API's hot paths stay uncompressed.
+    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if len(body) > 1024 and "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _html(request: Request, text: str) -> Response:
     # Pages are built per request from live data: never cache them in shared caches.
-    return HTMLResponse(text, headers={"Cache-Control": "private, no-store"})
+    return _compressed(request, text.encode(), "text/html; charset=utf-8", "private, no-store")
 
 
 @pages.get("/coverage", response_class=HTMLResponse, dependencies=[Depends(viewer)],
@@ -92,11 +102,11 @@ def _html(text: str) -> HTMLResponse:
 async def coverage(
     request: Request,
     as_of: Annotated[date | None, Query(description="the plan in effect on this date")] = None,
-) -> HTMLResponse:
+) -> Response:
     settings = request.app.state.settings
     text = await run_in_threadpool(service.coverage_page, request.app.state.engine,
                                    settings.map, as_of)
-    return _html(text)
+    return _html(request, text)
 
 
 Days = Annotated[int | None, Query(gt=0, le=3660, description="window length in days "
@@ -117,33 +127,44 @@ async def risk(
     orange: Annotated[float | None, Query(gt=0, description="orange from this many "
                                           "(default: settings)")] = None,
     category: Category = None, as_of: AsOf = None,
-) -> HTMLResponse:
+) -> Response:
     settings = request.app.state.settings
     text = await run_in_threadpool(
         lambda: service.risk_page(request.app.state.engine, settings.map, days=days,
                                   since=since, until=until, red=red, orange=orange,
                                   category=category, as_of=as_of))
-    return _html(text)
+    return _html(request, text)
 
 
 @pages.get("/incidents", response_class=HTMLResponse, dependencies=[Depends(viewer)],
            summary="Incident heat map and clustered markers, by category and time window")
 async def incidents(request: Request, days: Days = None, since: Since = None,
                     until: Until = None, category: Category = None,
-                    as_of: AsOf = None) -> HTMLResponse:
+                    as_of: AsOf = None) -> Response:
     settings = request.app.state.settings
     query = {k: v for k, v in request.query_params.items()}
     text = await run_in_threadpool(
         lambda: service.incidents_page(request.app.state.engine, settings.map, days=days,
                                        since=since, until=until, category=category,
                                        as_of=as_of, query=query))
-    return _html(text)
+    return _html(request, text)
 
 
 @pages.get("/plan/{plan_id}", response_class=HTMLResponse, dependencies=[Depends(viewer)],
            summary="A plan's boundaries over those it was based on, changed cells marked")
-async def plan(request: Request, plan_id: int) -> HTMLResponse:
+async def plan(request: Request, plan_id: int) -> Response:
     settings = request.app.state.settings
     text = await run_in_threadpool(service.plan_page, request.app.state.engine, settings.map,
                                    plan_id)
-    return _html(text)
+    return _html(request, text)
+
+
+@pages.get("/tiles/{plan_id}/{kind}/{z}/{x}/{y}.pbf", dependencies=[Depends(viewer)],
+           summary="A vector tile (Mapbox Vector Tile, layer 'cells') of one cell layer",
+           response_class=Response)
+async def tile(request: Request, plan_id: int, kind: str, z: int, x: int, y: int) -> Response:
+    body = await run_in_threadpool(service.cell_tile, request.app.state.engine, plan_id, kind,
+                                   z, x, y)
+    # The page's tile URL carries the plan and data version, so a cached tile is never stale.
+    return _compressed(request, body, "application/vnd.mapbox-vector-tile",
+                       "private, max-age=86400")

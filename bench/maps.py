@@ -1,0 +1,254 @@
+"""Map pages: weight and time to first render in headless Chromium, demo town and a 10,000-cell city.
+
+Targets (issue 6): the city's coverage page at most 3 MB before interaction and first render
+under 3 s. A private embedded PostGIS gets the demo town (database ``demo``) and a synthetic
+city (database ``city``: 20 towns, 500 villages, 10,000 grids, 20 stations, 2,000 beats, 100,000
+houses, one officer per beat, two grid workers per grid, 100 offices, 3,000 cameras, 1,000 patrol
+points, 20,000 incidents); ``gridsvc serve`` runs on each and Chromium (network closed) loads
+every page twice (the second load is reported: fonts and the browser warm).
+
+The peer is the page a Folium user writes without gridsvc's preparation: the same cells with
+``folium.GeoJson`` unsimplified at full precision (same tooltips, libraries served locally),
+measured the same way.
+
+    .venv/bin/python bench/maps.py [--grids N] [--beats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gridsvc.db import migrate  # noqa: E402
+from gridsvc.db.areas import create_plan, insert_areas  # noqa: E402
+from gridsvc.db.embedded import EmbeddedPostgres  # noqa: E402
+from gridsvc.db.objects import insert_rows, link_people  # noqa: E402
+from gridsvc.domain.auth import Role  # noqa: E402
+from gridsvc.domain.synthetic import synthetic_city  # noqa: E402
+from gridsvc.services.demo import load_demo  # noqa: E402
+from gridsvc.services.tokens import create_token  # noqa: E402
+from gridsvc.settings import Settings  # noqa: E402
+from tests.browser import chromium  # noqa: E402
+
+
+def _first_covering(cells, points):
+    """Index of the first cell (in order) covering each point, -1 if none."""
+    tree = shapely.STRtree(cells)
+    ip, ic = tree.query(points, predicate="covered_by")
+    out = np.full(len(points), -1)
+    order = np.lexsort((ic, ip))
+    ip, ic = ip[order], ic[order]
+    first = np.r_[True, ip[1:] != ip[:-1]]
+    out[ip[first]] = ic[first]
+    return out
+
+
+def _layer(n, seed, parents=None, prefix="C"):
+    frame = synthetic_city(n, seed=seed).to_crs(4490)
+    geoms = frame.geometry.values
+    ids = [f"{prefix}{i:05d}" for i in range(len(frame))]
+    parent = [None] * len(frame)
+    if parents is not None:
+        pid, pgeom = parents
+        idx = _first_covering(pgeom, shapely.point_on_surface(geoms))
+        parent = [pid[i] if i >= 0 else None for i in idx]
+    return ids, np.asarray(geoms), parent
+
+
+def load_city(engine, grids_n: int, beats_n: int) -> None:
+    rng = np.random.default_rng(7)
+    with engine.begin() as conn:
+        plan = create_plan(conn, name="synthetic city", status="active",
+                           effective_from=__import__("datetime").date(2020, 1, 1),
+                           created_by="bench", source="bench")
+        towns = _layer(20, 4, prefix="T")
+        villages = _layer(500, 3, (towns[0], towns[1]), prefix="V")
+        grids = _layer(grids_n, 1, (villages[0], villages[1]), prefix="G")
+        stations = _layer(20, 6, prefix="S")
+        beats = _layer(beats_n, 2, (stations[0], stations[1]), prefix="B")
+        layers = {"town": towns, "village": villages, "grid": grids, "station": stations,
+                  "beat": beats}
+        for kind, (ids, geoms, parent) in layers.items():
+            insert_areas(conn, plan, kind, [
+                {"business_id": i, "code": i, "name": f"{kind} {i}", "parent_id": p,
+                 "households": None, "residents": None, "geom": g}
+                for i, g, p in zip(ids, geoms, parent, strict=True)])
+        x0, y0, x1, y1 = shapely.total_bounds(grids[1])
+
+        def points(n):
+            return shapely.points(rng.uniform(x0, x1, n), rng.uniform(y0, y1, n))
+
+        def cells_of(pts):
+            out = {}
+            for kind, (ids, geoms, _) in layers.items():
+                idx = _first_covering(geoms, pts)
+                out[kind] = [ids[i] if i >= 0 else None for i in idx]
+            return out
+
+        houses = points(100_000)
+        cells = cells_of(houses)
+        insert_rows(conn, "house", [
+            {"business_id": f"H{i:06d}", "address_village_id": cells["village"][i] or "V00000",
+             "number": i + 1, "households": int(rng.integers(1, 4)),
+             "registered": int(rng.integers(1, 6)), "residents": int(rng.integers(1, 8)),
+             "floating": int(rng.integers(0, 3)), "is_rental": bool(i % 20 == 0),
+             "rental_stars": int(rng.integers(1, 6)) if i % 20 == 0 else None,
+             "geom": houses[i], "cells_plan_id": plan,
+             **{f"{k}_id": cells[k][i] for k in layers}} for i in range(len(houses))])
+        for table, n, extra in (
+                ("office", 100, lambda i: {"name": f"office {i}"}),
+                ("camera", 3_000, lambda i: {"name": f"cam {i}",
+                                             "heading_deg": float(rng.uniform(0, 360)),
+                                             "fov_deg": 60.0, "range_m": 60.0}),
+                ("patrol_point", 1_000, lambda i: {"name": f"pp {i}", "level": 2})):
+            pts = points(n)
+            c = cells_of(pts)
+            insert_rows(conn, table, [{"business_id": f"{table[:2].upper()}{i:05d}", **extra(i),
+                                       "geom": pts[i], "cells_plan_id": plan,
+                                       **{f"{k}_id": c[k][i] for k in layers}}
+                                      for i in range(n)])
+        pts = points(20_000)
+        c = cells_of(pts)
+        start = np.datetime64("2026-08-02T00:00")
+        insert_rows(conn, "incident", [
+            {"business_id": f"I{i:06d}", "category": ("盗窃", "纠纷", "求助")[i % 3],
+             "occurred_at": (start + np.timedelta64(int(rng.integers(0, 89 * 1440)), "m")
+                             ).astype(object).replace(tzinfo=__import__("datetime").UTC),
+             "geom": pts[i], "cells_plan_id": plan, **{f"{k}_id": c[k][i] for k in layers}}
+            for i in range(len(pts))])
+        people, links = [], []
+        for i in beats[0]:
+            people.append({"business_id": f"P{i}", "name": f"民警{i}", "role": "officer"})
+            links.append((f"P{i}", "beat", i))
+        for i in grids[0]:
+            for j in (1, 2):
+                people.append({"business_id": f"W{i}{j}", "name": f"网格员{i}{j}",
+                               "role": "grid_worker"})
+                links.append((f"W{i}{j}", "grid", i))
+        insert_rows(conn, "person", people)
+        link_people(conn, links)
+
+
+def naive_page(engine, out: Path) -> None:
+    """The peer: all grids and beats unsimplified at full precision, in plain Folium."""
+    import folium
+    import geopandas as gpd
+
+    from gridsvc.maps.page import STATIC_URL
+    from gridsvc.services.assignment import current_plan
+    from gridsvc.services.maps import cell_frame
+
+    plan = current_plan(engine)
+    m = folium.Map(tiles=None, prefer_canvas=True)
+    m.default_js = [("leaflet", f"{STATIC_URL}/leaflet/dist/leaflet.js")]
+    m.default_css = [("leaflet_css", f"{STATIC_URL}/leaflet/dist/leaflet.css")]
+    with engine.connect() as conn:
+        for kind in ("beat", "grid"):
+            frame = cell_frame(conn, plan, kind)[["id", "name", "code", "households",
+                                                   "residents", "geometry"]]
+            folium.GeoJson(gpd.GeoDataFrame(frame, crs=4490), name=kind,
+                           tooltip=folium.GeoJsonTooltip(["name", "code", "households"])
+                           ).add_to(m)
+    m.fit_bounds([[28.0, 118.7], [28.5, 119.3]])
+    # The same probe as gridsvc's pages, run after the map's script has added every layer.
+    m.get_root().script.add_child(folium.Element("""window.gridsvc = {layers: {}, ready: null};
+        requestAnimationFrame(function() { requestAnimationFrame(function() {
+        window.gridsvc.ready = performance.now(); }); });"""))
+    out.write_text(m.get_root().render(), encoding="utf-8")
+
+
+def serve(url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "GRIDSVC_DATABASE_URL": url}
+    proc = subprocess.Popen([str(ROOT / ".venv/bin/gridsvc"), "serve", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gridsvc serve did not start")
+
+
+def measure(driver, base: str, token: str, paths: list[str]) -> list[tuple]:
+    driver.get(f"{base}/login")
+    driver.find_element("id", "token").send_keys(token)
+    driver.find_element("id", "submit").click()
+    time.sleep(0.5)
+    rows = []
+    for path in paths:
+        chromium.visit(driver, base + path, timeout=60)
+        v = chromium.visit(driver, base + path, timeout=60)
+        nav = driver.execute_script(
+            "var n = performance.getEntriesByType('navigation')[0]; return n.responseStart;")
+        rows.append((path, v.transfer_bytes / 1e6, v.decoded_bytes / 1e6, nav, v.ready_ms,
+                     len(v.external), len(v.console_errors)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grids", type=int, default=10_000)
+    parser.add_argument("--beats", type=int, default=2_000)
+    args = parser.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="gridsvc-bench-maps-"))
+    data.chmod(0o755)
+    cluster = EmbeddedPostgres(data)
+    cluster.start()
+    procs = []
+    try:
+        from sqlalchemy import create_engine
+
+        engines = {}
+        for name in ("demo", "city"):
+            cluster.create_database(name)
+            engines[name] = create_engine(cluster.url(name))
+            migrate.upgrade(engines[name])
+        t0 = time.perf_counter()
+        load_demo(engines["demo"], Settings().demo_dir, actor="bench")
+        load_city(engines["city"], args.grids, args.beats)
+        print(f"loaded demo town and city in {time.perf_counter() - t0:.0f} s")
+        static_dir = ROOT / "gridsvc/maps/static"
+        naive = static_dir / "bench-naive.html"  # served by the static route, like the assets
+        naive_page(engines["city"], naive)
+        driver = chromium.start()
+        print(f"{'page':44s} {'transfer MB':>11s} {'decoded MB':>10s} {'server ms':>9s} "
+              f"{'render ms':>9s} {'external':>8s} {'errors':>6s}")
+        for i, name in enumerate(("demo", "city")):
+            port = 8700 + i
+            procs.append(serve(cluster.url(name), port))
+            token = create_token(engines[name], role=Role.viewer, name="bench", actor="bench")
+            paths = ["/maps/coverage", "/maps/risk?since=2026-08-02&until=2026-10-31",
+                     "/maps/incidents?since=2026-08-02&until=2026-10-31"]
+            if name == "city":
+                paths.append("/static/maps/bench-naive.html")
+            for row in measure(driver, f"http://127.0.0.1:{port}", token, paths):
+                label = f"{name} {row[0].split('?')[0]}"
+                print(f"{label:44s} {row[1]:11.2f} {row[2]:10.2f} {row[3]:9.0f} {row[4]:9.0f} "
+                      f"{row[5]:8d} {row[6]:6d}")
+        driver.quit()
+        naive.unlink()
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+        cluster.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
