@@ -68,3 +68,10 @@ def roads_in(conn: Connection, geom: shapely.Geometry) -> list[shapely.Geometry]
     lines = [shapely.from_wkb(bytes(w)) for w in rows]
     return [g for g in lines if not g.is_empty]
 
+
+
+def lock_new_ids(conn: Connection, kind: str) -> None:
+    """Hold a transaction-level advisory lock on new business ids of ``kind``: a second
+    proposal writing cells of the kind waits until this transaction ends, then sees its ids
+    (two drafts never give one new id to two different cells)."""
+    conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"gridsvc:new-ids:{kind}"))))

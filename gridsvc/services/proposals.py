@@ -75,7 +75,9 @@ def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: s
     seed
         Seed of the search; the same data and seed give the same proposal.
     commit
-        Write the draft; False only computes (a dry run, ``plan_id`` None).
+        Write the draft; False only computes (a dry run, ``plan_id`` None). Concurrent
+        proposals of one kind are written one after the other (an advisory lock), so new ids
+        never clash.
 
     Returns
     -------
@@ -83,8 +85,8 @@ def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: s
         ``plan_id, based_on_id, committed, parent {kind, id, name}, kind, n, seed, blocks,
         tolerance, mean, low, high, within_tolerance, max_deviation, reasons, boundary_m,
         along_roads_m, cells [{id, code, name, parent_id, households, residents, deviation,
-        blocks}],
-        replaced [ids], clipped [ids]``.
+        blocks}], replaced [ids], clipped [ids]``. A proposal outside the band is written
+        too (``within_tolerance`` false, ``reasons`` say why): the planner decides.
 
     Raises
     ------
@@ -100,6 +102,7 @@ def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: s
         with engine.connect() as conn:
             return _propose(conn, plan_id, parent_kind, parent_id, n, kind, seed)[0]
     with engine.begin() as conn:
+        repo.lock_new_ids(conn, kind)
         summary, job = _propose(conn, plan_id, parent_kind, parent_id, n, kind, seed)
         summary["plan_id"] = _write(conn, plan_id, summary, job, actor)
         summary["committed"] = True

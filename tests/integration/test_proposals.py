@@ -203,3 +203,17 @@ def test_an_activated_proposal_moves_the_houses_to_the_new_grids(demo_copy):
             "SELECT grid_id, sum(households) FROM house WHERE village_id = 'V102207' "
             "GROUP BY 1")).all())
     assert counts == {c["id"]: c["households"] for c in done["cells"]}
+
+
+def test_two_planners_proposing_at_once_get_different_ids(demo_copy):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(seed: int) -> dict:
+        return propose(demo_copy, parent_kind="village", parent_id="V102207", n=2, actor="t",
+                       seed=seed)
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(run, (1, 2))
+    ids_a, ids_b = {c["id"] for c in a["cells"]}, {c["id"] for c in b["cells"]}
+    assert a["plan_id"] != b["plan_id"] and not ids_a & ids_b
+    assert sorted(ids_a | ids_b) == [f"G10220700{i}" for i in range(3, 7)]
