@@ -159,6 +159,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
         for table, table_rows in rows.items():
             objects.insert_rows(conn, table, table_rows)
         objects.link_people(conn, links)
+        objects.analyze(conn, ["area", *rows, "person_area"])
         counts = {**{k: len(v) for k, v in cells.items()}, **{k: len(v) for k, v in rows.items()}}
         audit.record(conn, actor=actor, action="demo.load", object_kind="plan",
                      object_id=str(plan_id),

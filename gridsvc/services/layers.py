@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from gridsvc.db import areas as repo
-from gridsvc.db import audit
+from gridsvc.db import audit, objects
 from gridsvc.db.models import AREA_KINDS, PARENT_KIND
 from gridsvc.domain.cells_io import FieldMap, read_cells
 from gridsvc.errors import InvalidInput, NotFound, Problem
@@ -86,6 +86,7 @@ def import_layer(
         replaced = repo.delete_areas(conn, pid, kind) if replace else 0
         rows = [{**r, "geom": r.pop("geometry")} for r in cells.to_dict("records")]
         repo.insert_areas(conn, pid, kind, rows)
+        objects.analyze(conn, ["area"])
         repo.bump_version(conn, pid)
         audit.record(conn, actor=actor, action="layers.import", object_kind=kind,
                      object_id=f"plan:{pid}",
