@@ -114,21 +114,23 @@ def taken_ids(conn: Connection, kind: str) -> set[str]:
 
 
 def changed_cells(conn: Connection, base: int, draft: int) -> list[dict[str, Any]]:
-    """Cells that differ between two plans: ``kind, id, change`` (added, removed, changed)
-    and ``geometry`` (True when the geometry differs, exactly, vertex for vertex)."""
+    """Cells that differ between two plans, by kind and id: ``kind, id, change`` (added,
+    removed, changed) and ``geometry`` (True when the stored geometry differs)."""
+    # Geometries are compared as stored bytes: a copied cell is byte for byte its original,
+    # and comparing bytes is ten times faster on a city than ST_OrderingEquals in the SELECT
+    # list. (A cell rewritten with the same vertices may count as changed: harmless, its
+    # points are only checked again.) Sorted in Python, not dragging geometries through a sort.
     rows = conn.execute(text("""
         SELECT kind, business_id AS id,
                CASE WHEN b.pk IS NULL THEN 'added' WHEN d.pk IS NULL THEN 'removed'
                     ELSE 'changed' END AS change,
-               (b.pk IS NULL OR d.pk IS NULL OR NOT ST_OrderingEquals(b.geom, d.geom))
-                   AS geometry
+               (b.pk IS NULL OR d.pk IS NULL OR b.geom::bytea <> d.geom::bytea) AS geometry
         FROM (SELECT * FROM area WHERE plan_id = :base) b
         FULL JOIN (SELECT * FROM area WHERE plan_id = :draft) d USING (kind, business_id)
-        WHERE b.pk IS NULL OR d.pk IS NULL OR NOT ST_OrderingEquals(b.geom, d.geom)
+        WHERE b.pk IS NULL OR d.pk IS NULL OR b.geom::bytea <> d.geom::bytea
               OR b.parent_id IS DISTINCT FROM d.parent_id OR b.name IS DISTINCT FROM d.name
-              OR b.code IS DISTINCT FROM d.code
-        ORDER BY kind, business_id"""), {"base": base, "draft": draft})
-    return [dict(r._mapping) for r in rows]
+              OR b.code IS DISTINCT FROM d.code"""), {"base": base, "draft": draft})
+    return sorted((dict(r._mapping) for r in rows), key=lambda r: (r["kind"], r["id"]))
 
 
 def cells_near(conn: Connection, plan_id: int, kind: str, plans: list[int], ids: list[str],
@@ -287,3 +289,16 @@ def unassigned_ids(conn: Connection, table: str) -> list[str]:
     model = ASSIGNED[table]
     return list(conn.execute(select(model.business_id).where(model.cells_plan_id.is_(None))
                              .order_by(model.business_id)).scalars())
+
+
+def people_links(conn: Connection, cells: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """People linked to some cells (``{kind: [ids]}``): ``kind, area_id, id, name, role``."""
+    out: list[dict[str, Any]] = []
+    for kind, ids in cells.items():
+        rows = conn.execute(text("""
+            SELECT pa.kind, pa.area_id, p.business_id AS id, p.name, p.role
+            FROM person_area pa JOIN person p ON p.pk = pa.person_pk
+            WHERE pa.kind = :kind AND pa.area_id = ANY(:ids)
+            ORDER BY pa.area_id, p.role, p.business_id"""), {"kind": kind, "ids": ids})
+        out += [dict(r._mapping) for r in rows]
+    return out

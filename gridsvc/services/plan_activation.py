@@ -56,17 +56,16 @@ def sync_objects(conn: Connection, target: int) -> dict[str, list[str]]:
     """
     conn.execute(text("LOCK TABLE house, patrol_point, camera, office IN EXCLUSIVE MODE"))
     moved: dict[str, list[str]] = {t: [] for t in MOVING}
-    for table in MOVING:
-        for source in repo.source_plans(conn, table):
-            if source == target:
-                continue
-            if source is None:
+    sources = {p for t in MOVING for p in repo.source_plans(conn, t)} - {target}
+    for source in sorted(sources, key=lambda p: -1 if p is None else p):
+        if source is None:
+            for table in MOVING:
                 ids = repo.unassigned_ids(conn, table)
                 objects.assign_cells(conn, table, target, ids)
                 moved[table] += ids
-                continue
-            changed = geometry_changes(conn, source, target)
-            m = point_moves(conn, source, target, changed, (table,))[table]
+            continue
+        changed = geometry_changes(conn, source, target)
+        for table, m in point_moves(conn, source, target, changed, MOVING).items():
             mine = m.cols["cells_plan_id"] == source if len(m.cols["id"]) else m.moved
             differs = np.zeros(len(mine), dtype=bool)
             for kind, after in m.after.items():
@@ -99,11 +98,10 @@ def _check_version(plan: dict[str, Any], version: int | None) -> None:
 
 def _run(engine: Engine, commit: bool, work) -> dict[str, Any]:
     """Run ``work(conn)`` in one transaction; keep it only when ``commit`` (else a dry run)."""
-    with engine.connect() as conn:
-        with conn.begin() as tx:
-            result = work(conn)
-            if not commit:
-                tx.rollback()
+    with engine.connect() as conn, conn.begin() as tx:
+        result = work(conn)
+        if not commit:
+            tx.rollback()
     return {**result, "committed": commit}
 
 

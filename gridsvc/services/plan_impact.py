@@ -23,7 +23,6 @@ import shapely
 from sqlalchemy import Connection, Engine
 
 from gridsvc.db import areas as area_repo
-from gridsvc.db import objects
 from gridsvc.db import plans as repo
 from gridsvc.db.models import SRID
 from gridsvc.domain import staffing
@@ -55,10 +54,12 @@ class Moves:
     moved: np.ndarray
 
 
-def geometry_changes(conn: Connection, base: int, draft: int) -> dict[str, list[str]]:
-    """Ids of the cells whose geometry differs (or which exist in one plan only), by kind."""
+def geometry_changes(conn: Connection, base: int, draft: int,
+                     changes: list[dict[str, Any]] | None = None) -> dict[str, list[str]]:
+    """Ids of the cells whose geometry differs (or which exist in one plan only), by kind
+    (from ``changes``, :func:`gridsvc.db.plans.changed_cells`, when the caller has them)."""
     out: dict[str, list[str]] = defaultdict(list)
-    for change in repo.changed_cells(conn, base, draft):
+    for change in changes if changes is not None else repo.changed_cells(conn, base, draft):
         if change["geometry"]:
             out[change["kind"]].append(change["id"])
     return dict(out)
@@ -167,16 +168,20 @@ def _workload(conn: Connection, base: int, moves: Moves) -> dict[str, Any]:
     empty = {"beats": [], "grids": [], "officers": [], "grid_workers": []}
     if not moves.moved.any():
         return empty
-    links = pd.DataFrame(objects.people_links(conn),
-                         columns=["kind", "area_id", "id", "name", "role", "phone"])
+    touched_by: dict[str, list[str]] = {}
+    for kind in ("beat", "grid"):
+        if kind in moves.before:
+            m = moves.moved
+            touched_by[kind] = sorted({c for c in np.concatenate(
+                [moves.before[kind][m], moves.after[kind][m]]) if c is not None})
+    links = pd.DataFrame(repo.people_links(conn, touched_by),
+                         columns=["kind", "area_id", "id", "name", "role"])
     out: dict[str, Any] = {}
     for kind in ("beat", "grid"):
-        if kind not in moves.before:
+        if kind not in touched_by:
             out[f"{kind}s"] = []
             continue
-        m = moves.moved
-        touched = sorted({c for c in np.concatenate([moves.before[kind][m], moves.after[kind][m]])
-                          if c is not None})
+        touched = touched_by[kind]
         stored = repo.cell_sums(conn, base, kind, touched)
         before, after = _sums(moves, kind, {c: stored.get(c, (0, 0, 0)) for c in touched})
         cells = pd.DataFrame({"id": touched, "station_id": None})
@@ -300,7 +305,7 @@ def impact(engine: Engine, plan_id: int, *, months: int = DEFAULT_MONTHS,
             raise InvalidInput([Problem(f"plan {plan_id} is the plan it is compared with",
                                         field="against")])
         changes = repo.changed_cells(conn, base, plan_id)
-        changed = {k: ids for k, ids in geometry_changes(conn, base, plan_id).items()}
+        changed = geometry_changes(conn, base, plan_id, changes)
         moves = point_moves(conn, base, plan_id, changed, since=_months_ago(months))
         cells = _cell_features(conn, base, plan_id, changes)
         workload = _workload(conn, base, moves["house"])

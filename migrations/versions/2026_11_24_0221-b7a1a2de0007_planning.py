@@ -7,15 +7,28 @@ Create Date: 2026-11-24 02:21:00+00:00
 
 from collections.abc import Sequence
 
+from alembic import op
+
 revision: str = 'b7a1a2de0007'
 down_revision: str | None = 'b5c0e1a7e005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+#: Tables whose rows all get a new ``cells_plan_id`` when a plan takes effect (incidents keep
+#: theirs). With room left on each page, that UPDATE is mostly HOT (no new index entries:
+#: ``cells_plan_id`` is not indexed), about half the time on a city of 200,000 houses.
+MOVING = ("house", "patrol_point", "camera", "office")
+FILLFACTOR = 70
+
+
 def upgrade() -> None:
-    """Filled in by the planning change (no schema change needed yet)."""
+    """Plans, cells and the objects' ``cells_plan_id`` are in the initial schema; this only
+    leaves room on the pages of the point tables (applies to pages written from now on)."""
+    for table in MOVING:
+        op.execute(f"ALTER TABLE {table} SET (fillfactor = {FILLFACTOR})")
 
 
 def downgrade() -> None:
-    """Filled in by the planning change (no schema change needed yet)."""
+    for table in MOVING:
+        op.execute(f"ALTER TABLE {table} RESET (fillfactor)")
