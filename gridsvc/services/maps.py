@@ -98,7 +98,7 @@ def _source(conn: Connection, plan_id: int, kind: str, map_settings: Any, inline
                  labels=labels, width_m=math.sqrt(extent_m2 / stats["n"]), bounds=bounds)
 
 
-def coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
+def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
                   inline: bool = False) -> str:
     """HTML of the coverage page for the plan in effect on ``as_of`` (today when None).
 
@@ -183,7 +183,7 @@ def _coloured(frame: gpd.GeoDataFrame, incidents: np.ndarray, red: float, orange
     return frame
 
 
-def risk_page(engine: Engine, map_settings: Any, *, days: int | None = None,
+def _build_risk_page(engine: Engine, map_settings: Any, *, days: int | None = None,
               since: date | None = None, until: date | None = None,
               red: float | None = None, orange: float | None = None,
               category: str | None = None, as_of: date | None = None,
@@ -226,7 +226,7 @@ def risk_page(engine: Engine, map_settings: Any, *, days: int | None = None,
     return render(page, inline=inline)
 
 
-def incidents_page(engine: Engine, map_settings: Any, *, days: int | None = None,
+def _build_incidents_page(engine: Engine, map_settings: Any, *, days: int | None = None,
                    since: date | None = None, until: date | None = None,
                    category: str | None = None, as_of: date | None = None,
                    query: dict[str, str] | None = None, inline: bool = False) -> str:
@@ -266,7 +266,7 @@ def _changes(draft: gpd.GeoDataFrame, active: gpd.GeoDataFrame) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(pd.concat([draft, gone], ignore_index=True), crs=SRID)
 
 
-def plan_page(engine: Engine, map_settings: Any, plan_id: int, inline: bool = False) -> str:
+def _build_plan_page(engine: Engine, map_settings: Any, plan_id: int, inline: bool = False) -> str:
     """HTML of a plan's page: its cells over those of the plan it was based on (else the plan
     in effect today), changed, new and retired cells marked."""
     from gridsvc.maps.plan import plan_map
@@ -286,3 +286,59 @@ def plan_page(engine: Engine, map_settings: Any, plan_id: int, inline: bool = Fa
         draft = {k: f.assign(change="same") for k, f in draft.items()}
     title = f'{plan["name"]} ({plan["status"]}, v{plan["version"]})'
     return render(plan_map(draft, active, title, map_settings), inline=inline)
+
+
+#: Rendered pages (a city's coverage page takes ~1 s to build), keyed by what they show and by
+#: the data version (the newest audit entry: every change is audited) and today's date (the
+#: plan in effect and the default time windows follow the calendar), so never stale.
+_PAGES: OrderedDict[tuple, str] = OrderedDict()
+_PAGES_MAX = 16
+_PAGES_LOCK = threading.Lock()
+
+
+def _cached(engine: Engine, key: tuple, build: Any) -> str:
+    with engine.connect() as conn:
+        full = (*key, objects.data_version(conn), date.today())
+    with _PAGES_LOCK:
+        if full in _PAGES:
+            _PAGES.move_to_end(full)
+            return _PAGES[full]
+    text = build()
+    with _PAGES_LOCK:
+        _PAGES[full] = text
+        while len(_PAGES) > _PAGES_MAX:
+            _PAGES.popitem(last=False)
+    return text
+
+
+def coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
+                  inline: bool = False) -> str:
+    """HTML of the coverage page for the plan in effect on ``as_of`` (today when None).
+
+    ``inline``: one self-contained file (libraries and every layer inline); otherwise large
+    layers come from vector tiles and libraries from ``/static/maps``. Cached (see ``_PAGES``).
+    """
+    key = ("coverage", as_of, inline, map_settings.model_dump_json())
+    return _cached(engine, key,
+                   lambda: _build_coverage_page(engine, map_settings, as_of, inline))
+
+
+def risk_page(engine: Engine, map_settings: Any, **options: Any) -> str:
+    """HTML of the risk page; ``options`` as :func:`_build_risk_page`. Cached."""
+    key = ("risk", tuple(sorted(options.items())), map_settings.model_dump_json())
+    return _cached(engine, key, lambda: _build_risk_page(engine, map_settings, **options))
+
+
+def incidents_page(engine: Engine, map_settings: Any, **options: Any) -> str:
+    """HTML of the incidents page; ``options`` as :func:`_build_incidents_page`. Cached."""
+    frozen = {k: tuple(sorted(v.items())) if isinstance(v, dict) else v
+              for k, v in options.items()}
+    key = ("incidents", tuple(sorted(frozen.items())), map_settings.model_dump_json())
+    return _cached(engine, key, lambda: _build_incidents_page(engine, map_settings, **options))
+
+
+def plan_page(engine: Engine, map_settings: Any, plan_id: int, inline: bool = False) -> str:
+    """HTML of a plan's page (see :func:`_build_plan_page`). Cached."""
+    key = ("plan", plan_id, inline, map_settings.model_dump_json())
+    return _cached(engine, key,
+                   lambda: _build_plan_page(engine, map_settings, plan_id, inline))
