@@ -16,10 +16,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 #: Tables whose rows all get a new ``cells_plan_id`` when a plan takes effect (incidents keep
-#: theirs). With room left on each page, that UPDATE is mostly HOT (no new index entries:
-#: ``cells_plan_id`` is not indexed), about half the time on a city of 200,000 houses.
+#: theirs). With half of each page free, that UPDATE is HOT (``cells_plan_id`` is not indexed,
+#: so no index entry is written): 1.5 s instead of 5.8 s for 210,000 houses (bench/plans.py);
+#: at 70 only half the updates were HOT (3.3 s).
 MOVING = ("house", "patrol_point", "camera", "office")
-FILLFACTOR = 70
+FILLFACTOR = 50
 
 
 def upgrade() -> None:

@@ -277,3 +277,55 @@ def test_future_date_sync_retire_and_restore(demo_copy):
     assert again["in_effect"] == draft["id"] and grid_of_chosen() == [b]
     with pytest.raises(Conflict, match="no plan in effect"):
         plan_activation.retire(demo_copy, old, actor="planner-a", today=TODAY)
+
+
+def test_retire_and_create_cells_and_a_beat_edit_newly_splitting_a_grid(demo_copy):
+    draft = plans.create_draft(demo_copy, name="beats", actor="planner-a")
+    p = draft["id"]
+    a, _ = _pair(demo_copy, p)
+    geom = _cell(demo_copy, p, a)
+    gone = plans.edit(demo_copy, p, {"op": "retire", "id": a}, version=1, actor="planner-a")
+    gaps = [f["properties"] for f in gone["problems"]["features"]
+            if f["properties"]["kind"] == "gap"]
+    assert gone["cells"] == [{"kind": "grid", "id": a, "change": "retired"}] and gaps
+    with demo_copy.connect() as conn:
+        village = conn.execute(text("SELECT parent_id FROM area WHERE plan_id = :p AND "
+                                    "business_id = :a"), {"p": draft["based_on_id"], "a": a}
+                               ).scalar_one()
+    made = plans.edit(demo_copy, p, {"op": "create", "parent_id": village, "name": "新网格",
+                                     "geometry": shapely.geometry.mapping(geom)},
+                      version=2, actor="planner-a")
+    new_id = made["cells"][0]["id"]
+    assert made["errors"] == 0 and new_id != a and new_id.startswith(a[:7])
+    with pytest.raises(InvalidInput, match="still has grids"):
+        plans.edit(demo_copy, p, {"op": "retire", "kind": "village", "id": village},
+                   version=3, actor="planner-a")
+    with demo_copy.connect() as conn:
+        grid, beat = conn.execute(text("""
+            SELECT g.business_id, b.business_id FROM area g JOIN area b ON b.plan_id = g.plan_id
+            AND b.kind = 'beat' AND ST_Covers(b.geom, g.geom)
+            WHERE g.plan_id = :p AND g.kind = 'grid' ORDER BY g.business_id LIMIT 1"""),
+            {"p": p}).one()
+        other = conn.execute(text("""
+            SELECT o.business_id FROM area o JOIN area b ON b.plan_id = o.plan_id
+            AND b.kind = 'beat' AND b.business_id = :b
+            WHERE o.plan_id = :p AND o.kind = 'beat' AND o.business_id <> :b
+            AND ST_Intersects(o.geom, b.geom) ORDER BY o.business_id LIMIT 1"""),
+            {"p": p, "b": beat}).scalar_one()
+        wkb = conn.execute(text("SELECT ST_AsBinary(geom) FROM area WHERE plan_id = :p AND "
+                                "kind = 'grid' AND business_id = :g"), {"p": p, "g": grid}
+                           ).scalar_one()
+    x0, y0, x1, y1 = shapely.from_wkb(bytes(wkb)).bounds
+    half = shapely.box(x0 - 0.001, y0 - 0.001, (x0 + x1) / 2, y1 + 0.001)
+    plans.edit(demo_copy, p, {"op": "transfer", "kind": "beat", "from": beat, "to": other,
+                              "area": shapely.geometry.mapping(half)},
+               version=3, actor="planner-a")
+    preview = plan_impact.impact(demo_copy, p)
+    split = [s for s in preview["splits"] if s["kind"] == "grid_split" and s["cell"] == grid]
+    assert split and set(split[0]["cut_by"]) == {beat, other}
+    beats = {b["id"]: b for b in preview["workload"]["beats"]}
+    moved = [h for h in preview["houses"] if h["before"].get("beat") == beat]
+    assert moved and all(h["after"]["beat"] == other for h in moved)
+    households = sum(h["households"] for h in moved)
+    assert beats[beat]["before"]["households"] - beats[beat]["after"]["households"] == households
+    assert any(o["beat"] == beat for o in preview["workload"]["officers"])
