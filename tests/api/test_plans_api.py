@@ -122,3 +122,32 @@ def test_draft_edit_preview_activate_through_the_api(api, demo_copy):
     off = client.post(f"/api/v1/plans/{plan_id}/retire?commit=true", headers=h["planner"])
     assert off.status_code == 200 and off.json()["moved"]["house"] == len(ids)
     assert client.get(lookup, headers=h["viewer"]).json()["cells"]["grid"]["id"] == a
+    back = client.post(f"/api/v1/plans/{plan_id}/restore?commit=true", headers=h["planner"])
+    assert back.status_code == 200 and back.json()["in_effect"] == plan_id
+    assert client.get(lookup, headers=h["viewer"]).json()["cells"]["grid"]["id"] == b
+
+
+def test_a_plan_for_a_future_date_answers_from_that_date(api, demo_copy):
+    client, h = api
+    plan_id = client.post("/api/v1/plans", json={"name": "next month"},
+                          headers=h["planner"]).json()["id"]
+    a, b, houses = _neighbours_with_houses(demo_copy, plan_id)
+    lon, lat = houses[0][1], houses[0][2]
+    edit = {"op": "transfer", "from": a, "to": b, "houses": [houses[0][0]], "version": 1}
+    assert client.post(f"/api/v1/plans/{plan_id}/edits", json=edit,
+                       headers=h["planner"]).status_code == 200
+    day = (date.today() + timedelta(days=30)).isoformat()
+    assert client.post(f"/api/v1/plans/{plan_id}/activate?commit=true",
+                       json={"effective_from": day}, headers=h["viewer"]).status_code == 403
+    past = client.post(f"/api/v1/plans/{plan_id}/activate?commit=true",
+                       json={"effective_from": YESTERDAY}, headers=h["planner"])
+    assert past.status_code == 422 and "in the past" in past.text
+    on = client.post(f"/api/v1/plans/{plan_id}/activate?commit=true",
+                     json={"effective_from": day}, headers=h["planner"]).json()
+    assert on["in_effect"] is False and sum(on["moved"].values()) == 0
+    lookup = f"/api/v1/lookup?lon={lon}&lat={lat}&crs=4490"
+    assert client.get(lookup, headers=h["viewer"]).json()["cells"]["grid"]["id"] == a
+    later = client.get(f"{lookup}&as_of={day}", headers=h["viewer"]).json()
+    assert later["plan_id"] == plan_id and later["cells"]["grid"]["id"] == b
+    synced = client.post("/api/v1/plans/sync", headers=h["planner"]).json()
+    assert synced["plan_id"] == on["replaces"] and synced["committed"] is False
