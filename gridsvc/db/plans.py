@@ -302,3 +302,9 @@ def people_links(conn: Connection, cells: dict[str, list[str]]) -> list[dict[str
             ORDER BY pa.area_id, p.role, p.business_id"""), {"kind": kind, "ids": ids})
         out += [dict(r._mapping) for r in rows]
     return out
+
+
+def lock_timeline(conn: Connection) -> None:
+    """Serialise changes of the plans in effect (activate, retire, restore, sync) until the
+    transaction ends, so two activations cannot both replace the same plan."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('gridsvc.plan.timeline'))"))

@@ -72,7 +72,8 @@ def sync_objects(conn: Connection, target: int) -> dict[str, list[str]]:
                 differs |= m.cols[f"{kind}_id"] != after
             sel = mine & differs
             ids = [str(i) for i in m.cols["id"][sel]]
-            repo.set_point_cells(conn, table, ids, _cells(m.cols, m.after, sel), target)
+            if ids:
+                repo.set_point_cells(conn, table, ids, _cells(m.cols, m.after, sel), target)
             repo.repoint(conn, table, source, target)
             moved[table] += ids
     return moved
@@ -99,6 +100,7 @@ def _check_version(plan: dict[str, Any], version: int | None) -> None:
 def _run(engine: Engine, commit: bool, work) -> dict[str, Any]:
     """Run ``work(conn)`` in one transaction; keep it only when ``commit`` (else a dry run)."""
     with engine.connect() as conn, conn.begin() as tx:
+        repo.lock_timeline(conn)
         result = work(conn)
         if not commit:
             tx.rollback()

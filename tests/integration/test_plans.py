@@ -329,3 +329,25 @@ def test_retire_and_create_cells_and_a_beat_edit_newly_splitting_a_grid(demo_cop
     households = sum(h["households"] for h in moved)
     assert beats[beat]["before"]["households"] - beats[beat]["after"]["households"] == households
     assert any(o["beat"] == beat for o in preview["workload"]["officers"])
+
+
+def test_two_drafts_of_one_plan_activated_at_once_one_is_refused(demo_copy):
+    first = plans.create_draft(demo_copy, name="one", actor="planner-a")
+    second = plans.create_draft(demo_copy, name="two", actor="planner-b")
+    start = threading.Barrier(2)
+    outcome: dict[int, object] = {}
+
+    def activate(plan_id: int) -> None:
+        start.wait()
+        try:
+            outcome[plan_id] = plan_activation.activate(demo_copy, plan_id, actor="x")
+        except Conflict as err:
+            outcome[plan_id] = err
+
+    threads = [threading.Thread(target=activate, args=(d["id"],)) for d in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused = [p for p, r in outcome.items() if isinstance(r, Conflict)]
+    assert len(refused) == 1 and "make a new draft" in str(outcome[refused[0]])
