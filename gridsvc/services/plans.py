@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db import audit
 from gridsvc.db import plans as repo
+from gridsvc.db import proposals as proposals_repo
 from gridsvc.db.models import AREA_KINDS, PARENT_KIND
 from gridsvc.domain import plan_edits as edits
 from gridsvc.domain.coords import parse_input_crs, to_cgcs2000
@@ -150,6 +151,13 @@ def _cell(conn: Connection, plan_id: int, kind: str, cid: Any, field: str) -> di
     return found
 
 
+def _taken(conn: Connection, kind: str) -> set[str]:
+    """Every id of ``kind`` in use, read under the lock proposals take too: two drafts never
+    give one new id to two different cells (the lock holds until the edit commits)."""
+    proposals_repo.lock_new_ids(conn, kind)
+    return repo.taken_ids(conn, kind)
+
+
 def _new_cell(conn: Connection, plan_id: int, kind: str, parent_id: str | None,
               name: str | None, geom: shapely.Geometry, taken: set[str]) -> dict[str, Any]:
     parent = None
@@ -190,7 +198,7 @@ def _apply(conn: Connection, plan_id: int, op: dict[str, Any]
         before[cell["id"]] = cell
         geoms[cell["id"]] = pieces[0]
         names = list(op.get("names") or [])
-        taken = repo.taken_ids(conn, kind)
+        taken = _taken(conn, kind)
         for i, piece in enumerate(pieces[1:]):
             new.append(_new_cell(conn, plan_id, kind, cell["parent_id"],
                                  names[i] if i < len(names) else None, piece, taken))
@@ -229,7 +237,7 @@ def _apply(conn: Connection, plan_id: int, op: dict[str, Any]
         geom = edits.polygonal(_geometry(op.get("geometry"), crs, "geometry", where),
                                repair=repair, where=where)
         new.append(_new_cell(conn, plan_id, kind, parent_id, op.get("name"), geom,
-                             repo.taken_ids(conn, kind)))
+                             _taken(conn, kind)))
     else:  # retire
         cell = _cell(conn, plan_id, kind, op.get("id"), "id")
         child = next((k for k, p in PARENT_KIND.items() if p == kind), None)
