@@ -18,7 +18,8 @@ CELL_COLUMNS = ("town_id", "village_id", "grid_id", "station_id", "beat_id")
 #: Extra columns read per table for the impact preview.
 EXTRA = {"house": ("address_village_id", "number", "households", "residents"),
          "incident": ("occurred_at", "category"), "office": ("name",),
-         "patrol_point": ("name",), "camera": ("name",)}
+         "patrol_point": ("name",), "camera": ("name",),
+         "compound_entrance": ("name", "compound_id")}
 
 
 def list_plans(conn: Connection) -> list[dict[str, Any]]:

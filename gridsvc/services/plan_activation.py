@@ -31,7 +31,7 @@ from gridsvc.services.plan_impact import geometry_changes, point_moves
 from gridsvc.services.plan_validation import check
 
 #: Tables whose rows move to the cells of the plan in effect (incidents keep theirs).
-MOVING = ("house", "patrol_point", "camera", "office")
+MOVING = ("house", "patrol_point", "camera", "office", "compound_entrance")
 #: Most ids per table an audit entry lists (counts are always complete).
 MAX_AUDIT_IDS = 1000
 
@@ -46,15 +46,16 @@ def _cells(stored: dict[str, np.ndarray], new: dict[str, np.ndarray], sel: np.nd
 
 
 def sync_objects(conn: Connection, target: int) -> dict[str, list[str]]:
-    """Move every house, patrol point, camera and office to the cells of plan ``target``,
-    in the caller's transaction; returns the ids whose cells changed, per table.
+    """Move every house, patrol point, camera, office and compound entrance to the cells of
+    plan ``target``, in the caller's transaction; returns the ids whose cells changed, per
+    table.
 
     Rows are moved from the plan their cells came from: only rows near a cell whose geometry
     differs are assigned again (see :mod:`gridsvc.services.plan_impact`), the others are
     re-labelled in one UPDATE. Rows never assigned go through the SQL path
     (:func:`gridsvc.db.objects.assign_cells`, which agrees with the in-memory one).
     """
-    conn.execute(text("LOCK TABLE house, patrol_point, camera, office IN EXCLUSIVE MODE"))
+    conn.execute(text(f"LOCK TABLE {', '.join(MOVING)} IN EXCLUSIVE MODE"))
     moved: dict[str, list[str]] = {t: [] for t in MOVING}
     sources = {p for t in MOVING for p in repo.source_plans(conn, t)} - {target}
     for source in sorted(sources, key=lambda p: -1 if p is None else p):

@@ -33,7 +33,7 @@ from gridsvc.services.fusion import METRIC_CRS
 from gridsvc.services.plans import get_plan
 
 #: Point tables in the preview, in the order they are listed.
-TABLES = ("house", "incident", "patrol_point", "camera", "office")
+TABLES = ("house", "incident", "patrol_point", "camera", "office", "compound_entrance")
 #: Default window of the incidents listed, months back from today.
 DEFAULT_MONTHS = 12
 
@@ -281,7 +281,8 @@ def impact(engine: Engine, plan_id: int, *, months: int = DEFAULT_MONTHS,
     dict
         ``plan_id``, ``against``, ``months``, ``summary`` (counts, households and residents
         moved), ``cells`` (GeoJSON of the changed cells, ``version`` before/after, for the
-        map), ``houses``, ``incidents``, ``patrol_points``, ``cameras``, ``offices`` (each
+        map), ``houses``, ``incidents``, ``patrol_points``, ``cameras``, ``offices``,
+        ``compound_entrances`` (each
         moved row with ``before`` and ``after`` cells: only the kinds that change),
         ``workload`` (beats and grids against the standard, officers and grid workers, before
         and after), ``splits`` (grids and villages newly cut by 2+ beats) and ``standard``.

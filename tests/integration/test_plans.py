@@ -208,6 +208,10 @@ def test_impact_then_activation_moves_what_was_previewed_and_incidents_stay(demo
         assert all(r[1] == r[2] for r in rows) and len(rows) > 1000
         plans_of = set(conn.execute(text("SELECT DISTINCT cells_plan_id FROM house")).scalars())
         assert plans_of == {draft["id"]}
+        # Compound entrances move with the other point objects.
+        gates = set(conn.execute(text(
+            "SELECT DISTINCT cells_plan_id FROM compound_entrance")).scalars())
+        assert gates == {draft["id"]}
     kept = incidents.get_incident(demo_copy, before["id"])
     assert kept["cells"]["grid"] == a and kept["cells"]["plan_id"] == old
     assert lookups.lookup(x, y, "4490", as_of=TODAY - timedelta(days=1))["cells"]["grid"][
