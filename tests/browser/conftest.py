@@ -25,9 +25,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(pg, extra_env: dict[str, str]) -> Iterator[str]:
+def serve(database_url: str, extra_env: dict[str, str]) -> Iterator[str]:
+    """Run ``gridsvc serve`` on a database as a user would; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "GRIDSVC_DATABASE_URL": pg.url(), **extra_env}
+    env = {**os.environ, "GRIDSVC_DATABASE_URL": database_url, **extra_env}
     exe = Path(sys.executable).parent / "gridsvc"
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -52,13 +53,13 @@ def _serve(pg, extra_env: dict[str, str]) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def live_url(pg, engine) -> Iterator[str]:
     """Base URL of ``gridsvc serve`` on the suite's database (demo town loaded)."""
-    yield from _serve(pg, {})
+    yield from serve(pg.url(), {})
 
 
 @pytest.fixture(scope="session")
 def live_url_tiled(pg, engine) -> Iterator[str]:
     """The same, drawing every cell layer from vector tiles (as for a city)."""
-    yield from _serve(pg, {"GRIDSVC_MAP_TILE_ABOVE": "0"})
+    yield from serve(pg.url(), {"GRIDSVC_MAP_TILE_ABOVE": "0"})
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +73,15 @@ def browser():
         yield driver
     finally:
         driver.quit()
+
+
+def sign_in(browser, base_url: str, token: str) -> None:
+    """Sign in through the /login form, as a person would."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.delete_all_cookies()
+    browser.get(f"{base_url}/login?next=/healthz")
+    browser.find_element(By.ID, "token").send_keys(token)
+    browser.find_element(By.ID, "submit").click()
+    WebDriverWait(browser, 20).until(lambda b: "/login" not in b.current_url)
