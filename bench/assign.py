@@ -44,10 +44,9 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import loadgen  # noqa: E402  (bench/ is not a package)
+from cluster import private_cluster, private_dir  # noqa: E402
 
 console = Console(highlight=False, width=150)
 LOADGEN_CPU, SERVER_CPU = 0, 1
@@ -74,31 +74,6 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def _rate(n: int, seconds: float) -> str:
     return f"{n / seconds:,.0f}" if seconds > 0 else "-"
-
-
-def _private_dir(prefix: str) -> Path:
-    """A temp folder the database server can enter (it runs as 'postgres' when we are root)."""
-    d = Path(tempfile.mkdtemp(prefix=prefix))
-    d.chmod(0o755)
-    return d
-
-
-@contextlib.contextmanager
-def _cluster(prefix: str) -> Iterator[Any]:
-    """A private embedded PostGIS in a temp dir, stopped and removed on exit."""
-    from gridsvc.db.embedded import EmbeddedPostgres
-
-    d = _private_dir(prefix)
-    pg = EmbeddedPostgres(d)
-    try:
-        pg.start()
-        yield pg
-    finally:
-        with contextlib.suppress(Exception):
-            pg.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        if pg.socket_dir != d / "run":
-            shutil.rmtree(pg.socket_dir, ignore_errors=True)
 
 
 def _loadavg() -> str:
@@ -253,7 +228,7 @@ def _postgis(city: Any, x: np.ndarray, y: np.ndarray, ids: np.ndarray
     import shapely
 
     srid = city.crs.to_epsg()
-    with _cluster("gridsvc-bench-bulk-") as pg:
+    with private_cluster("gridsvc-bench-bulk-") as pg:
         pg.create_database("bench")
         with psycopg.connect(pg.conninfo("bench"), autocommit=True) as conn:
             conn.execute(f"CREATE TABLE cells (cell_id text NOT NULL, "
@@ -389,7 +364,7 @@ def http(rates: list[float], duration: float, warmup: float, connections: int, s
     from gridsvc.db.embedded import EmbeddedPostgres
 
     exe = str(Path(sys.executable).parent / "gridsvc")
-    data_dir = _private_dir("gridsvc-bench-http-")
+    data_dir = private_dir("gridsvc-bench-http-")
     env = {**os.environ, "GRIDSVC_DATA_DIR": str(data_dir), "GRIDSVC_DATABASE_URL": ""}
     env.pop("GRIDSVC_HOST", None)
     env.pop("GRIDSVC_PORT", None)

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -32,9 +30,10 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cluster import private_cluster  # noqa: E402  (bench/cluster.py)
+
 from gridsvc.db import migrate  # noqa: E402
 from gridsvc.db.areas import create_plan, insert_areas  # noqa: E402
-from gridsvc.db.embedded import EmbeddedPostgres  # noqa: E402
 from gridsvc.db.objects import analyze, insert_rows, link_people  # noqa: E402
 from gridsvc.domain.auth import Role  # noqa: E402
 from gridsvc.domain.synthetic import synthetic_city  # noqa: E402
@@ -210,50 +209,45 @@ def main() -> None:
     parser.add_argument("--grids", type=int, default=10_000)
     parser.add_argument("--beats", type=int, default=2_000)
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="gridsvc-bench-maps-"))
-    data.chmod(0o755)
-    cluster = EmbeddedPostgres(data)
-    cluster.start()
     procs = []
-    try:
-        from sqlalchemy import create_engine
+    with private_cluster("gridsvc-bench-maps-") as cluster:
+        try:
+            from sqlalchemy import create_engine
 
-        engines = {}
-        for name in ("demo", "city"):
-            cluster.create_database(name)
-            engines[name] = create_engine(cluster.url(name))
-            migrate.upgrade(engines[name])
-        t0 = time.perf_counter()
-        load_demo(engines["demo"], Settings().demo_dir, actor="bench")
-        load_city(engines["city"], args.grids, args.beats)
-        print(f"loaded demo town and city in {time.perf_counter() - t0:.0f} s")
-        static_dir = ROOT / "gridsvc/maps/static"
-        naive = static_dir / "bench-naive.html"  # served by the static route, like the assets
-        naive_page(engines["city"], naive)
-        driver = chromium.start()
-        print(f"{'page (cold load: bytes, server, render; warm render)':52s} "
-              f"{'transfer MB':>11s} {'decoded MB':>10s} {'server ms':>9s} {'render ms':>9s} "
-              f"{'warm ms':>8s} {'external':>8s} {'errors':>6s}")
-        for i, name in enumerate(("demo", "city")):
-            port = 8700 + i
-            procs.append(serve(cluster.url(name), port))
-            token = create_token(engines[name], role=Role.viewer, name="bench", actor="bench")
-            paths = ["/maps/coverage", "/maps/risk?since=2026-08-02&until=2026-10-31",
-                     "/maps/incidents?since=2026-08-02&until=2026-10-31"]
-            if name == "city":
-                paths.append("/static/maps/bench-naive.html")
-            for row in measure(driver, f"http://127.0.0.1:{port}", token, paths):
-                label = f"{name} {row[0].split('?')[0]}"
-                print(f"{label:52s} {row[1]:11.2f} {row[2]:10.2f} {row[3]:9.0f} {row[4]:9.0f} "
-                      f"{row[5]:8.0f} {row[6]:8d} {row[7]:6d}")
-        driver.quit()
-        naive.unlink()
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait()
-        cluster.stop()
-        shutil.rmtree(data, ignore_errors=True)
+            engines = {}
+            for name in ("demo", "city"):
+                cluster.create_database(name)
+                engines[name] = create_engine(cluster.url(name))
+                migrate.upgrade(engines[name])
+            t0 = time.perf_counter()
+            load_demo(engines["demo"], Settings().demo_dir, actor="bench")
+            load_city(engines["city"], args.grids, args.beats)
+            print(f"loaded demo town and city in {time.perf_counter() - t0:.0f} s")
+            static_dir = ROOT / "gridsvc/maps/static"
+            naive = static_dir / "bench-naive.html"  # served by the static route, like the assets
+            naive_page(engines["city"], naive)
+            driver = chromium.start()
+            print(f"{'page (cold load: bytes, server, render; warm render)':52s} "
+                  f"{'transfer MB':>11s} {'decoded MB':>10s} {'server ms':>9s} {'render ms':>9s} "
+                  f"{'warm ms':>8s} {'external':>8s} {'errors':>6s}")
+            for i, name in enumerate(("demo", "city")):
+                port = 8700 + i
+                procs.append(serve(cluster.url(name), port))
+                token = create_token(engines[name], role=Role.viewer, name="bench", actor="bench")
+                paths = ["/maps/coverage", "/maps/risk?since=2026-08-02&until=2026-10-31",
+                         "/maps/incidents?since=2026-08-02&until=2026-10-31"]
+                if name == "city":
+                    paths.append("/static/maps/bench-naive.html")
+                for row in measure(driver, f"http://127.0.0.1:{port}", token, paths):
+                    label = f"{name} {row[0].split('?')[0]}"
+                    print(f"{label:52s} {row[1]:11.2f} {row[2]:10.2f} {row[3]:9.0f} {row[4]:9.0f} "
+                          f"{row[5]:8.0f} {row[6]:8d} {row[7]:6d}")
+            driver.quit()
+            naive.unlink()
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait()
 
 
 if __name__ == "__main__":

@@ -21,18 +21,15 @@ assigning every house; and PostGIS assigning every house under the draft
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
-import shutil
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import orjson
 import shapely
+from cluster import private_cluster  # bench/cluster.py (run as a script: bench/ is on the path)
 from sqlalchemy import create_engine, text
 
 from gridsvc.db import areas as area_repo
@@ -170,22 +167,6 @@ def _timed(fn):
     return out, time.perf_counter() - t
 
 
-@contextlib.contextmanager
-def _cluster():
-    from gridsvc.db.embedded import EmbeddedPostgres
-
-    d = Path(tempfile.mkdtemp(prefix="gridsvc-bench-plans-"))
-    d.chmod(0o755)
-    pg = EmbeddedPostgres(d)
-    try:
-        pg.start()
-        yield pg
-    finally:
-        with contextlib.suppress(Exception):
-            pg.stop()
-        shutil.rmtree(d, ignore_errors=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--houses", type=int, default=200_000, help="houses spread uniformly")
@@ -193,7 +174,7 @@ def main() -> None:
     parser.add_argument("--skip-postgis", action="store_true", help="skip the PostGIS peer")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
-    with _cluster() as pg:
+    with private_cluster("gridsvc-bench-plans-") as pg:
         pg.create_database("bench")
         engine = create_engine(pg.url("bench"))
         migrate.upgrade(engine)
