@@ -17,14 +17,15 @@ from sqlalchemy import Connection, Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db import maps as repo
 from gridsvc.db import objects
-from gridsvc.db.models import AREA_KINDS, SRID
+from gridsvc.db.models import SRID
 from gridsvc.domain import risk
 from gridsvc.domain.office_coverage import walk_radius_m
 from gridsvc.errors import InvalidInput, NotFound, Problem
-from gridsvc.maps.coverage import coverage_map
+from gridsvc.maps.coverage import SHOWN, coverage_map
 from gridsvc.maps.geometry import METRES_PER_DEGREE
 from gridsvc.maps.page import render
 from gridsvc.maps.tiles import Tiled
+from gridsvc.services import map_tiles
 from gridsvc.services.assignment import current_plan
 
 
@@ -98,6 +99,15 @@ def _source(conn: Connection, plan_id: int, kind: str, map_settings: Any, inline
                  labels=labels, width_m=math.sqrt(extent_m2 / stats["n"]), bounds=bounds)
 
 
+def _source_warmed(engine: Engine, conn: Connection, plan_id: int, kind: str, map_settings: Any,
+                   inline: bool, show: bool = True) -> gpd.GeoDataFrame | Tiled:
+    """:func:`_source`, and for a tiled layer shown at once, its first view's tiles started."""
+    layer = _source(conn, plan_id, kind, map_settings, inline)
+    if isinstance(layer, Tiled) and show:
+        map_tiles.warm(engine, plan_id, kind, layer.bounds)
+    return layer
+
+
 def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
                   inline: bool = False) -> str:
     """HTML of the coverage page for the plan in effect on ``as_of`` (today when None).
@@ -107,7 +117,8 @@ def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None =
     """
     plan_id = current_plan(engine, as_of)
     with engine.connect() as conn:
-        cells = {kind: _source(conn, plan_id, kind, map_settings, inline)
+        cells = {kind: _source_warmed(engine, conn, plan_id, kind, map_settings, inline,
+                                      show=kind in SHOWN)
                  for kind in ("town", "village", "grid", "beat")}
         # People for the layers drawn inline (tiles carry their own) and the station totals.
         people = _people(conn, [k for k, v in cells.items() if not isinstance(v, Tiled)]
@@ -125,36 +136,6 @@ def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None =
         patrol = _point_frame(repo.point_layer(conn, "patrol_point"))
     page = coverage_map(cells, offices, walk_radius_m(), cameras, patrol, map_settings)
     return render(page, inline=inline)
-
-
-#: Tiles kept in memory (key: plan, its version, data version, kind, z, x, y); a tile is a few
-#: KB to a few hundred, so this stays under ~100 MB, and a wall of screens shares it.
-_TILES: OrderedDict[tuple, bytes] = OrderedDict()
-_TILES_MAX = 2000
-_TILES_LOCK = threading.Lock()
-
-
-def cell_tile(engine: Engine, plan_id: int, kind: str, z: int, x: int, y: int) -> bytes:
-    """A vector tile of a plan's cells (see :func:`gridsvc.db.maps.cell_tile`), cached."""
-    if kind not in AREA_KINDS:
-        raise InvalidInput([Problem(f"unknown kind {kind!r}", field="kind")])
-    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
-        raise InvalidInput([Problem(f"no tile {z}/{x}/{y}", field="z")])
-    with engine.connect() as conn:
-        version = area_repo.plan_version(conn, plan_id)
-        if version is None:
-            raise NotFound(f"no plan with id {plan_id}")
-        key = (plan_id, version, objects.data_version(conn), kind, z, x, y)
-        with _TILES_LOCK:
-            if key in _TILES:
-                _TILES.move_to_end(key)
-                return _TILES[key]
-        tile = repo.cell_tile(conn, plan_id, kind, z, x, y)
-    with _TILES_LOCK:
-        _TILES[key] = tile
-        while len(_TILES) > _TILES_MAX:
-            _TILES.popitem(last=False)
-    return tile
 
 
 def window(days: int | None, since: date | None, until: date | None, default_days: int
@@ -199,7 +180,7 @@ def _build_risk_page(engine: Engine, map_settings: Any, *, days: int | None = No
     w = words(map_settings.language)
     plan_id = current_plan(engine, as_of)
     with engine.connect() as conn:
-        grids = _source(conn, plan_id, "grid", map_settings, inline)
+        grids = _source_warmed(engine, conn, plan_id, "grid", map_settings, inline)
         attrs = pd.DataFrame(repo.house_totals_only(conn, plan_id, "grid"),
                              columns=["id", "name", "code", "houses", "households", "residents",
                                       "registered", "floating", "rentals"])

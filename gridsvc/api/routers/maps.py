@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import SESSION_COOKIE, authenticate
 from gridsvc.domain.auth import Role
+from gridsvc.services import map_tiles, tokens
 from gridsvc.services import maps as service
-from gridsvc.services import tokens
 
 router = APIRouter(tags=["maps"])
 pages = APIRouter(prefix="/maps", tags=["maps"])
@@ -163,7 +163,7 @@ async def plan(request: Request, plan_id: int) -> Response:
            summary="A vector tile (Mapbox Vector Tile, layer 'cells') of one cell layer",
            response_class=Response)
 async def tile(request: Request, plan_id: int, kind: str, z: int, x: int, y: int) -> Response:
-    body = await run_in_threadpool(service.cell_tile, request.app.state.engine, plan_id, kind,
+    body = await run_in_threadpool(map_tiles.cell_tile, request.app.state.engine, plan_id, kind,
                                    z, x, y)
     # The page's tile URL carries the plan and data version, so a cached tile is never stale.
     return _compressed(request, body, "application/vnd.mapbox-vector-tile",
