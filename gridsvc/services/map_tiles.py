@@ -84,11 +84,12 @@ def cell_tile(engine: Engine, plan_id: int, kind: str, z: int, x: int, y: int) -
 
 def first_view_tiles(bounds: tuple[float, float, float, float],
                      viewport: tuple[int, int] = WARM_VIEWPORT) -> list[tuple[int, int, int]]:
-    """The 512-pixel tiles (as standard ``z, x, y``) a map fitted to ``bounds`` (lon/lat)
-    loads first: Leaflet's fitBounds zoom (snapped down to a quarter), rounded, one zoom up.
+    """The 512-pixel tiles (as standard ``z, x, y``) a map of ``viewport`` pixels fitted to
+    ``bounds`` (lon/lat) loads first, as Leaflet does it: the fitBounds zoom (snapped down to a
+    quarter) centred on the bounds, tiles of the rounded zoom covering the whole map.
 
-    >>> first_view_tiles((118.74, 27.97, 119.26, 28.43))[:2]
-    [(10, 849, 427), (10, 849, 428)]
+    >>> first_view_tiles((118.92, 28.13, 119.06, 28.25), (1600, 884))[:2]
+    [(12, 3400, 1712), (12, 3400, 1713)]
     """
     x0, y0, x1, y1 = bounds
 
@@ -101,12 +102,15 @@ def first_view_tiles(bounds: tuple[float, float, float, float],
     width, height = mx(x1) - mx(x0), my(y0) - my(y1)
     scale = min(viewport[0] / (256.0 * max(width, 1e-12)),
                 viewport[1] / (256.0 * max(height, 1e-12)))
-    zoom = math.floor(math.log2(scale) * 4) / 4
-    z = max(0, min(22, round(zoom) - 1))
+    zoom = min(22.0, math.floor(math.log2(scale) * 4) / 4)
+    z = max(0, round(zoom) - 1)
+    cx, cy = (mx(x0) + mx(x1)) / 2, (my(y0) + my(y1)) / 2
+    # Half the map in world units (the world is 256 * 2**zoom pixels wide).
+    hw, hh = (v / 2 / (256.0 * 2**zoom) for v in viewport)
     n = 2**z
-    xs = range(int(mx(x0) * n), int(mx(x1) * n) + 1)
-    ys = range(int(my(y1) * n), int(my(y0) * n) + 1)
-    return [(z, x, y) for x in xs for y in ys]
+    xs = range(math.floor((cx - hw) * n), math.ceil((cx + hw) * n))
+    ys = range(math.floor((cy - hh) * n), math.ceil((cy + hh) * n))
+    return [(z, x % n, y) for x in xs for y in ys if 0 <= y < n]
 
 
 def warm(engine: Engine, plan_id: int, kind: str,

@@ -62,7 +62,9 @@ def test_page_loads_offline_with_every_layer(signed_in, live_url, engine, name):
 
 @pytest.mark.parametrize("name", ["coverage", "risk"])
 def test_tiled_pages_draw_every_cell_from_vector_tiles(browser, live_url_tiled, make_token,
-                                                        name):
+                                                        engine, name):
+    from gridsvc.db.areas import current_plan_id
+
     browser.delete_all_cookies()
     browser.get(f"{live_url_tiled}/login")
     browser.find_element(By.ID, "token").send_keys(make_token("viewer"))
@@ -77,6 +79,19 @@ def test_tiled_pages_draw_every_cell_from_vector_tiles(browser, live_url_tiled, 
     assert visit.layers[grid] == 39  # every grid id seen in the loaded tiles
     if name == "coverage":
         assert visit.layers["警务区"] == 5
+        # The server warms exactly the tiles Leaflet asks for first (for this map's size).
+        from gridsvc.db.maps import layer_stats
+        from gridsvc.services.map_tiles import first_view_tiles
+
+        with engine.connect() as conn:
+            plan = current_plan_id(conn)
+            s = layer_stats(conn, plan, "grid")
+        size = browser.execute_script(
+            "var m = document.querySelector('.folium-map'); return [m.clientWidth, m.clientHeight]")
+        asked = {tuple(int(v) for v in u.split("/maps/tiles/")[1].split("?")[0]
+                       .removesuffix(".pbf").split("/")[2:])
+                 for u in visit.requests if f"/maps/tiles/{plan}/grid/" in u}
+        assert asked == set(first_view_tiles((s["x0"], s["y0"], s["x1"], s["y1"]), tuple(size)))
 
 
 def test_session_cookie_is_http_only(signed_in, live_url):
