@@ -161,12 +161,6 @@ def cell_tile(conn: Connection, plan_id: int, kind: str, z: int, x: int, y: int)
     return bytes(tile or b"")
 
 
-def cell_count(conn: Connection, plan_id: int, kind: str) -> int:
-    """How many cells of ``kind`` the plan has."""
-    return conn.execute(text("SELECT count(*) FROM area WHERE plan_id = :plan AND kind = :kind"),
-                        {"plan": plan_id, "kind": kind}).scalar_one()
-
-
 def label_points(conn: Connection, plan_id: int, kind: str) -> list[dict[str, Any]]:
     """A point inside each cell of ``kind`` (``ST_PointOnSurface``): ``id, name, lon, lat``."""
     sql = """SELECT business_id AS id, name, ST_X(p) AS lon, ST_Y(p) AS lat

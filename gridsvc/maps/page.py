@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -259,8 +258,3 @@ def geojson_layer(data: dict[str, Any], style: Any, tooltip_fields: list[str] | 
         highlight_function=(lambda f: {"weight": 3, "fillOpacity": 0.35}) if highlight else None,
         tooltip=tooltip(page, tooltip_fields) if tooltip_fields else None,
         zoom_on_click=False, embed=True)
-
-
-def compact_json(value: Any) -> str:
-    """JSON without spaces (what the pages embed)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
