@@ -16,6 +16,7 @@ from typing import Any
 
 import folium
 import numpy as np
+import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
@@ -75,7 +76,7 @@ def new_page(bounds: tuple[float, float, float, float], map_settings: Any, title
         folium.TileLayer(tiles=map_settings.tiles, attr=map_settings.tiles_attribution or " ",
                          name=w["basemap"], max_zoom=geometry.MAX_ZOOM).add_to(m)
     x0, y0, x1, y1 = bounds
-    corners = page.shift(np.array([_point(x0, y0), _point(x1, y1)]))
+    corners = page.shift(shapely.points([x0, x1], [y0, y1]))
     (x0, y0), (x1, y1) = (c.coords[0] for c in corners)
     m.fit_bounds([[y0, x0], [y1, x1]])
     return page
@@ -90,12 +91,6 @@ def use(page: Page, feature: str) -> None:
     for i, path in enumerate(vendor.STYLES[feature]):
         if (f"{feature}-css-{i}", f"{STATIC_URL}/{path}") not in m.default_css:
             m.default_css.append((f"{feature}-css-{i}", f"{STATIC_URL}/{path}"))
-
-
-def _point(x: float, y: float) -> Any:
-    import shapely
-
-    return shapely.Point(x, y)
 
 
 def add_layer(page: Page, name: str, layer: Any, show: bool = True) -> Any:
