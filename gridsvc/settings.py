@@ -43,6 +43,9 @@ class MapSettings(BaseSettings):
         Incidents per 1,000 households over the window from which a compound or grid is red, or
         orange; below ``risk_orange`` it is green. They count incidents over the whole window,
         so a longer window wants higher thresholds (the defaults suit the 90-day default).
+    prewarm
+        Build the coverage page (and start its first view's tiles) in the background when the
+        service starts, so the first person to open the wall map does not wait for it.
     tile_above
         A cell layer with more cells than this is drawn from vector tiles instead of inline
         GeoJSON (pages stay light and quick for a whole city; exported files are always inline).
@@ -60,6 +63,7 @@ class MapSettings(BaseSettings):
     risk_days: int = Field(default=90, gt=0)
     risk_red: float = Field(default=30.0, gt=0)
     risk_orange: float = Field(default=15.0, gt=0)
+    prewarm: bool = True
     tile_above: int = Field(default=1500, ge=0)
     floating_red: float = Field(default=1.0, gt=0)
     floating_orange: float = Field(default=0.5, gt=0)

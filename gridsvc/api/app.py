@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,7 @@ from gridsvc.api.routers import (
     staffing,
 )
 from gridsvc.maps.vendor import STATIC_DIR
+from gridsvc.services import maps as maps_service
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
 from gridsvc.services.lookup import LookupService
@@ -59,6 +61,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.engine = ready_engine(settings) if owned else engine
         app.state.lookup = LookupService(app.state.engine)
         app.state.dispatch = DispatchService(app.state.engine, app.state.lookup)
+        if settings.map.prewarm:
+            threading.Thread(target=maps_service.prewarm, name="gridsvc-map-prewarm", daemon=True,
+                             args=(app.state.engine, settings.map)).start()
         try:
             yield
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import OrderedDict, defaultdict
@@ -27,6 +28,8 @@ from gridsvc.maps.page import render
 from gridsvc.maps.tiles import Tiled
 from gridsvc.services import map_tiles
 from gridsvc.services.assignment import current_plan
+
+log = logging.getLogger(__name__)
 
 
 def cell_frame(conn: Connection, plan_id: int, kind: str) -> gpd.GeoDataFrame:
@@ -323,3 +326,13 @@ def plan_page(engine: Engine, map_settings: Any, plan_id: int, inline: bool = Fa
     key = ("plan", plan_id, inline, map_settings.model_dump_json())
     return _cached(engine, key,
                    lambda: _build_plan_page(engine, map_settings, plan_id, inline))
+
+
+def prewarm(engine: Engine, map_settings: Any) -> None:
+    """Build today's coverage page into the cache (which also starts its tiles). Meant for a
+    background thread at start-up: any failure (no plan loaded yet, database down) is logged
+    and ignored; the first request then builds the page itself."""
+    try:
+        coverage_page(engine, map_settings)
+    except Exception:  # a warm-up must never take the service down
+        log.info("map pre-warm skipped", exc_info=True)

@@ -114,3 +114,21 @@ def test_vector_tiles(client, auth, engine):
     assert outside.status_code == 422
     assert client.get("/maps/tiles/999999/grid/12/3401/1713.pbf",
                       headers=auth("viewer")).status_code == 404
+
+
+def test_the_coverage_page_is_built_at_start_up(settings, engine):
+    import time
+
+    from gridsvc.services import maps as service
+
+    service._PAGES.clear()
+    with TestClient(create_app(settings, engine)):
+        deadline = time.monotonic() + 30
+        while not any(k[0] == "coverage" for k in service._PAGES):
+            assert time.monotonic() < deadline, "the pre-warm never built the coverage page"
+            time.sleep(0.05)
+    off = settings.model_copy(update={"map": settings.map.model_copy(update={"prewarm": False})})
+    service._PAGES.clear()
+    with TestClient(create_app(off, engine)):
+        time.sleep(1.0)
+    assert not service._PAGES
