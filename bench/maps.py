@@ -22,6 +22,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -176,9 +177,9 @@ def naive_page(engine, out: Path) -> None:
 def serve(url: str, port: int, prewarm: bool = False) -> subprocess.Popen:
     env = {**os.environ, "GRIDSVC_DATABASE_URL": url,
            "GRIDSVC_MAP_PREWARM": "true" if prewarm else "false"}
+    log = Path(tempfile.gettempdir()) / f"gridsvc-bench-maps-serve-{port}.log"
     proc = subprocess.Popen([str(ROOT / ".venv/bin/gridsvc"), "serve", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
