@@ -279,3 +279,62 @@ class RoadNetwork:
             picks = np.unique(np.linspace(0, len(nodes) - 1, max_candidates).round().astype(int))
             nodes = nodes[picks]
         return self.nodes[nodes].copy()
+
+    def reachable(self, sources_xy: np.ndarray, radius_m: float) -> np.ndarray:
+        """The stretches of road within a walk of ``radius_m`` from the nearest source.
+
+        A segment is walked in from each end the source reaches, as far as the walk left at
+        that end allows, and both ways from a source attached to it; the stretches of one
+        segment are merged. The walk counts the straight leg from a source to the road.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(k, 4)`` stretches ``x0, y0, x1, y1`` (empty with no roads or no sources).
+
+        Examples
+        --------
+        >>> net = RoadNetwork.build([shapely.LineString([(0, 0), (100, 0), (100, 100)])])
+        >>> net.reachable(np.array([[0.0, 10.0]]), 60.0).round(1).tolist()
+        [[0.0, 0.0, 50.0, 0.0]]
+        """
+        sources = np.asarray(sources_xy, dtype=float).reshape(-1, 2)
+        if len(self.seg) == 0 or len(sources) == 0:
+            return np.empty((0, 4))
+        src = self.attach(sources)
+        dist = self._from(src, radius_m)
+        left = radius_m - dist  # walk left at each node (negative or -inf: not reached)
+        u, v = self.ends[:, 0], self.ends[:, 1]
+        n = len(self.seg)
+        # Intervals along each segment (metres from its start): from the start end, from the
+        # far end, and around any source attached to the segment.
+        lo = np.full((n, 3), np.inf)
+        hi = np.full((n, 3), -np.inf)
+        start = left[u] >= 0
+        lo[start, 0], hi[start, 0] = 0.0, np.minimum(self.lengths[start], left[u][start])
+        far = left[v] >= 0
+        lo[far, 1] = np.maximum(0.0, self.lengths[far] - left[v][far])
+        hi[far, 1] = self.lengths[far]
+        for s, pos, leg in zip(src.seg.tolist(), src.pos.tolist(), src.leg.tolist(), strict=True):
+            if leg <= radius_m:
+                reach = radius_m - leg
+                lo[s, 2] = min(lo[s, 2], max(0.0, pos - reach))
+                hi[s, 2] = max(hi[s, 2], min(self.lengths[s], pos + reach))
+        out = []
+        for s in np.flatnonzero(np.isfinite(lo).any(axis=1)):
+            spans = sorted((a, b) for a, b in zip(lo[s], hi[s], strict=True) if a <= b)
+            merged: list[list[float]] = []
+            for a, b in spans:
+                if merged and a <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], b)
+                else:
+                    merged.append([a, b])
+            x0, y0, x1, y1 = self.seg[s]
+            length = self.lengths[s]
+            for a, b in merged:
+                if b - a <= 0:
+                    continue
+                ta, tb = a / length, b / length
+                out.append((x0 + (x1 - x0) * ta, y0 + (y1 - y0) * ta,
+                            x0 + (x1 - x0) * tb, y0 + (y1 - y0) * tb))
+        return np.array(out, dtype=float).reshape(-1, 4)

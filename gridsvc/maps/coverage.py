@@ -76,7 +76,8 @@ class CameraSectors(Layer):
 
 def coverage_map(cells: dict[str, Any], offices: gpd.GeoDataFrame, walk_radius_m: float,
                  cameras: gpd.GeoDataFrame, patrol_points: gpd.GeoDataFrame,
-                 map_settings: Any) -> Page:
+                 map_settings: Any, walk_roads: gpd.GeoSeries | None = None,
+                 roads: gpd.GeoSeries | None = None) -> Page:
     """Build the coverage page.
 
     Parameters
@@ -95,6 +96,11 @@ def coverage_map(cells: dict[str, Any], offices: gpd.GeoDataFrame, walk_radius_m
         Points with ``name, level``.
     map_settings
         :class:`gridsvc.settings.MapSettings`.
+    walk_roads
+        The stretches of road within the walk of an office (lines, EPSG:4490), when there is a
+        road layer: drawn, and the straight-line circles are then one click away.
+    roads
+        The road layer (lines, EPSG:4490), drawn thin under everything else.
     """
     page = new_page(layers_bounds(cells.values()), map_settings, "coverage")
     for kind in ORDER:
@@ -105,6 +111,12 @@ def coverage_map(cells: dict[str, Any], offices: gpd.GeoDataFrame, walk_radius_m
         elif layer is not None:
             add_cells(page, layer, kind, CELL_FIELDS[kind], show=kind in SHOWN)
     w = page.words
+    if roads is not None and len(roads):
+        lines = geometry.round_coords(page.shift(roads.values))
+        data = geometry.feature_collection(lines, [{} for _ in range(len(lines))])
+        style = {"color": "#757575", "weight": 2, "opacity": 0.7}
+        add_layer(page, w["road"], geojson_layer(data, lambda f: style, None, page,
+                                                 highlight=False))
     if len(cameras):
         points = page.shift(cameras.geometry.values)
         rows = [[round(p.y, geometry.DECIMALS), round(p.x, geometry.DECIMALS), float(h),
@@ -119,7 +131,14 @@ def coverage_map(cells: dict[str, Any], offices: gpd.GeoDataFrame, walk_radius_m
             folium.Circle([geom.y, geom.x], radius=walk_radius_m, color="#c62828", weight=2,
                           fill=True, fill_opacity=0.06, dash_array="4 4",
                           interactive=False).add_to(walk)
-        add_layer(page, w["walk"], walk)
+        along_roads = walk_roads is not None and len(walk_roads) > 0
+        add_layer(page, w["walk"], walk, show=not along_roads)
+        if along_roads:
+            lines = geometry.round_coords(page.shift(walk_roads.values))
+            data = geometry.feature_collection(lines, [{} for _ in range(len(lines))])
+            style = {"color": "#d50000", "weight": 4, "opacity": 0.6}
+            add_layer(page, w["walk_roads"], geojson_layer(data, lambda f: style, None, page,
+                                                           highlight=False))
         marker = folium.CircleMarker(radius=7, color="#b71c1c", fill=True, fill_opacity=1.0,
                                      weight=2)
         data = _points(page, offices, ["name", "phone", "hours"])

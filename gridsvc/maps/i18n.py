@@ -5,7 +5,8 @@ from __future__ import annotations
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "town": "乡镇/街道", "village": "村/社区", "grid": "网格", "station": "派出所",
-        "beat": "警务区", "office": "警务室", "walk": "警务室15分钟步行圈", "camera": "监控点位",
+        "beat": "警务区", "office": "警务室", "walk": "警务室15分钟步行圈",
+        "walk_roads": "15分钟步行可达道路", "road": "道路", "camera": "监控点位",
         "patrol_point": "必巡点", "compound": "小区", "incident": "警情", "heat": "警情热力",
         "cluster": "警情点", "rental": "出租房屋", "floating": "流动人口等级",
         "name": "名称", "code": "编码", "id": "编号", "officers": "社区民警",
@@ -25,6 +26,7 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         "town": "Towns", "village": "Villages", "grid": "Grids", "station": "Stations",
         "beat": "Beats", "office": "Police offices", "walk": "15-minute walk of offices",
+        "walk_roads": "Roads within a 15-minute walk", "road": "Roads",
         "camera": "Cameras", "patrol_point": "Patrol points", "compound": "Compounds",
         "incident": "Incidents", "heat": "Incident heat", "cluster": "Incident markers",
         "rental": "Rental houses", "floating": "Floating population level",

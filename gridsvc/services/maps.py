@@ -16,11 +16,13 @@ import shapely
 from sqlalchemy import Connection, Engine
 
 from gridsvc.db import areas as area_repo
+from gridsvc.db import coverage as coverage_repo
 from gridsvc.db import maps as repo
 from gridsvc.db import objects
 from gridsvc.db.models import SRID
 from gridsvc.domain import risk
 from gridsvc.domain.office_coverage import walk_radius_m
+from gridsvc.domain.road_network import RoadNetwork
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.maps.coverage import SHOWN, coverage_map
 from gridsvc.maps.geometry import METRES_PER_DEGREE
@@ -28,6 +30,7 @@ from gridsvc.maps.page import render
 from gridsvc.maps.tiles import Tiled
 from gridsvc.services import map_tiles
 from gridsvc.services.assignment import current_plan
+from gridsvc.services.fusion import METRIC_CRS
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,19 @@ def _point_frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     lon = [r.pop("lon") for r in rows]
     lat = [r.pop("lat") for r in rows]
     return gpd.GeoDataFrame(rows, geometry=gpd.points_from_xy(lon, lat, crs=SRID), crs=SRID)
+
+
+def _walk_roads(roads: gpd.GeoSeries | None, offices: gpd.GeoDataFrame
+                ) -> gpd.GeoSeries | None:
+    """The stretches of road within the 15-minute walk of an office (EPSG:4490), or None
+    without a road layer or offices."""
+    if roads is None or not len(roads) or not len(offices):
+        return None
+    network = RoadNetwork.build(list(roads.to_crs(METRIC_CRS)))
+    sites = offices.to_crs(METRIC_CRS).geometry
+    stretches = network.reachable(np.column_stack([sites.x, sites.y]), walk_radius_m())
+    lines = shapely.linestrings(stretches.reshape(-1, 2, 2))
+    return gpd.GeoSeries(lines, crs=METRIC_CRS).to_crs(SRID)
 
 
 def _source(conn: Connection, plan_id: int, kind: str, map_settings: Any, inline: bool
@@ -137,7 +153,11 @@ def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None =
         offices = offices.rename(columns={"opening_hours": "hours"})
         cameras = _point_frame(repo.point_layer(conn, "camera"))
         patrol = _point_frame(repo.point_layer(conn, "patrol_point"))
-    page = coverage_map(cells, offices, walk_radius_m(), cameras, patrol, map_settings)
+        roads = coverage_repo.road_geometries(conn)
+    road_lines = (gpd.GeoSeries(shapely.from_wkb(np.array(roads, dtype=object)), crs=SRID)
+                  if roads else None)
+    page = coverage_map(cells, offices, walk_radius_m(), cameras, patrol, map_settings,
+                        walk_roads=_walk_roads(road_lines, offices), roads=road_lines)
     return render(page, inline=inline)
 
 

@@ -116,3 +116,26 @@ def test_no_roads_no_sites():
     assert np.isinf(network.distances(houses, houses)).all()
     assert network.candidate_sites(houses, 10).shape == (0, 2)
     assert network.reach(houses, houses, RADIUS).shape == (1, 1)
+
+
+def test_reachable_stretches_agree_with_walking_distances():
+    # A street grid with a dead end; points sampled on the roads are inside a stretch exactly
+    # when their walking distance is within the radius.
+    rng = np.random.default_rng(3)
+    roads = [shapely.LineString([(0, y), (400, y)]) for y in (0, 100, 200)]
+    roads += [shapely.LineString([(x, 0), (x, 200)]) for x in (0, 150, 400)]
+    roads.append(shapely.LineString([(150, 200), (150, 260)]))
+    net = RoadNetwork.build(roads)
+    office = np.array([[140.0, 95.0]])
+    radius = 230.0
+    stretches = shapely.linestrings(net.reachable(office, radius).reshape(-1, 2, 2))
+    on_road = shapely.line_interpolate_point(
+        shapely.MultiLineString(roads), rng.uniform(0, shapely.MultiLineString(roads).length, 2000))
+    points = shapely.get_coordinates(on_road)
+    walk = net.distances(points, office)
+    near = shapely.STRtree(stretches).query(on_road, predicate="dwithin", distance=1e-6)
+    inside = np.zeros(len(points), dtype=bool)
+    inside[near[0]] = True
+    clear = np.abs(walk - radius) > 1e-3  # points right at the edge may go either way
+    assert (inside[clear] == (walk[clear] <= radius)).all()
+    assert inside.any() and not inside.all()
