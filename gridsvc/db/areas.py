@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely import MultiPolygon
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from gridsvc.db.models import SRID, Area, Plan
 
@@ -148,3 +148,12 @@ def bump_version(conn: Connection, plan_id: int) -> int:
     return conn.execute(
         update(Plan).where(Plan.id == plan_id).values(version=Plan.version + 1)
         .returning(Plan.version)).scalar_one()
+
+
+def plan_centre(conn: Connection, plan_id: int) -> tuple[float, float] | None:
+    """Centre (lon, lat) of the extent of a plan's cells, or None when it has none."""
+    row = conn.execute(text(
+        "SELECT (ST_XMin(e) + ST_XMax(e)) / 2, (ST_YMin(e) + ST_YMax(e)) / 2 "
+        "FROM (SELECT ST_Extent(geom) AS e FROM area WHERE plan_id = :plan) AS t"),
+        {"plan": plan_id}).one()
+    return None if row[0] is None else (float(row[0]), float(row[1]))

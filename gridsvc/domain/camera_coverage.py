@@ -1,7 +1,7 @@
 """Camera coverage: each camera's sector, and how much of every grid and compound it sees.
 
 Every input is in a **metric** CRS (areas in m², ranges in metres); the service projects the
-stored EPSG:4490 points and cells to EPSG:4549 before calling.
+stored EPSG:4490 points and cells to the metric CRS of their area before calling.
 
 A camera (监控点位) sees a circular sector: centred on its point, of radius ``range_m``, opening
 ``fov_deg`` degrees around ``heading_deg`` (0 = north, clockwise, as a compass). ``fov_deg`` 360

@@ -405,3 +405,28 @@ def _float_arrays(x: ArrayLike, y: ArrayLike) -> Pair:
     """Fresh, writable float64 copies of ``x, y`` broadcast to one shape."""
     bx, by = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     return bx.copy(), by.copy()
+
+
+def local_metric_crs(lon: float, lat: float) -> str:
+    """A metric CRS for measuring areas and distances around ``(lon, lat)``.
+
+    Inside China's span of longitudes, the CGCS2000 3-degree Gauss-Kruger zone of the nearest
+    central meridian (EPSG:4534, CM 75E, to EPSG:4554, CM 135E): within 1.5 degrees of its
+    meridian a zone's scale error stays under 0.03%. Elsewhere, the WGS84 UTM zone (real data
+    from other countries, e.g. Chicago's police beats). One zone for one area of work: measuring
+    a town in the zone of a meridian 16 degrees away would overstate its areas by ~6%.
+
+    >>> local_metric_crs(119.0, 28.2)    # the demo town: CM 120E
+    'EPSG:4549'
+    >>> local_metric_crs(104.07, 30.67)  # Chengdu: CM 105E
+    'EPSG:4544'
+    >>> local_metric_crs(-87.7, 41.9)    # Chicago: UTM 16N
+    'EPSG:32616'
+    >>> local_metric_crs(151.2, -33.9)   # Sydney: UTM 56S
+    'EPSG:32756'
+    """
+    if 73.5 <= lon < 136.5 and 0.0 <= lat <= 56.0:
+        meridian = min(135, max(75, 3 * round(lon / 3)))
+        return f"EPSG:{4534 + (meridian - 75) // 3}"
+    zone = min(60, int((lon + 180.0) // 6) + 1)
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"

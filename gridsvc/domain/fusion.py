@@ -1,7 +1,7 @@
 """Police grid x governance grid: the crosswalk of grids and beats, and the mismatches.
 
 Every input is in a **metric** CRS: areas are m² and lengths metres. The service projects the
-stored EPSG:4490 cells to EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E) before calling.
+stored EPSG:4490 cells to the metric CRS of their area (gridsvc.services.fusion.metric_crs).
 
 Cells come as GeoDataFrames with an ``id`` column (business ids, unique per layer) and, for
 layers with a parent (grids in villages, villages in towns), a ``parent_id`` column.
@@ -48,7 +48,7 @@ class Finding:
     ----------
     kind
         ``grid_split``, ``beat_cuts_village``, ``gap``, ``overlap``, ``sliver``,
-        ``grid_outside_village`` or ``village_outside_town``.
+        ``grid_outside_village``, ``village_outside_town`` or ``beat_outside_station``.
     layer
         The layer the finding is about (``grid``, ``beat``, ``village``, ``town``).
     cells
@@ -225,34 +225,63 @@ def _overlaps(layer: str, cells: gpd.GeoDataFrame, sliver_m2: float) -> list[Fin
 
 def _outside_parent(kind: str, layer: str, children: gpd.GeoDataFrame,
                     parents: gpd.GeoDataFrame) -> list[Finding]:
-    """Children not within their parent by more than :data:`NEST_TOLERANCE` of their area."""
+    """Children not within their parent by more than :data:`NEST_TOLERANCE` of their area.
+
+    A child naming a parent the layer lacks is outside as a whole. A child naming no parent
+    (layers imported without a parent field, e.g. real police beats) is checked against the
+    parent that holds most of it: it is reported when no single parent holds it. Without a
+    parent layer there is nothing to check.
+    """
+    if not len(children) or not len(parents):
+        return []
     by_id = dict(zip(parents["id"].astype(str), parents.geometry.values, strict=True))
     parent_layer = kind.rsplit("_", 1)[-1]
+    tree = shapely.STRtree(parents.geometry.values)
+    pids = parents["id"].astype(str).to_numpy()
     out = []
     for cid, pid, geom in zip(children["id"].astype(str), children["parent_id"],
                               children.geometry.values, strict=True):
-        parent = by_id.get(str(pid)) if pid is not None else None
+        declared = pid is not None and not (isinstance(pid, float) and np.isnan(pid))
+        if declared:
+            parent = by_id.get(str(pid))
+        else:
+            near = tree.query(geom, predicate="intersects")
+            shares = shapely.area(shapely.intersection(geom, parents.geometry.values[near]))
+            if not len(near):
+                parent, pid = None, None
+            else:
+                best = int(np.argmax(shares))
+                parent, pid = parents.geometry.values[near[best]], pids[near[best]]
         outside = geom if parent is None else shapely.difference(geom, parent)
         if shapely.area(outside) <= NEST_TOLERANCE * geom.area:
             continue
         m2 = float(shapely.area(outside))
-        why = (f"has no {parent_layer} {pid!r}" if parent is None
-               else f"sticks out of {parent_layer} {pid} by {m2:,.0f} m²")
+        if parent is None and declared:
+            why = f"has no {parent_layer} {pid!r}"
+        elif parent is None:
+            why = f"lies in no {parent_layer}"
+        elif declared:
+            why = f"sticks out of {parent_layer} {pid} by {m2:,.0f} m²"
+        else:
+            why = (f"lies in no single {parent_layer}: {m2:,.0f} m² of it are outside "
+                   f"{parent_layer} {pid}, which holds most of it")
         out.append(Finding(kind, layer, (cid,) if pid is None else (cid, str(pid)), outside,
-                           m2, f"{layer} {cid} {why}"))
+                           m2, f"{layer} {cid} {why}", {"declared_parent": declared}))
     return out
 
 
 def findings(grids: gpd.GeoDataFrame, beats: gpd.GeoDataFrame, villages: gpd.GeoDataFrame,
-             towns: gpd.GeoDataFrame, *, sliver_m2: float) -> list[Finding]:
+             towns: gpd.GeoDataFrame, *, sliver_m2: float,
+             stations: gpd.GeoDataFrame | None = None) -> list[Finding]:
     """Every mismatch of the two hierarchies.
 
     Parameters
     ----------
-    grids, villages
-        Cells with ``id`` and ``parent_id`` (a grid's village, a village's town), metric CRS.
-    beats, towns
-        Cells with ``id``, same CRS.
+    grids, villages, beats
+        Cells with ``id`` and ``parent_id`` (a grid's village, a village's town, a beat's
+        station; None where the layer was loaded without parents), metric CRS.
+    towns, stations
+        Cells with ``id``, same CRS; ``stations`` may be left out (no police nesting checks).
     sliver_m2
         Gaps and overlap pieces smaller than this are reported as ``sliver`` instead of ``gap``
         or ``overlap`` (slivers are usually digitising errors, gaps and overlaps decisions).
@@ -262,18 +291,22 @@ def findings(grids: gpd.GeoDataFrame, beats: gpd.GeoDataFrame, villages: gpd.Geo
     list of Finding
         In this order: ``grid_split`` (a grid cut by 2+ beats, each piece above
         :data:`SPLIT_SHARE` of it; the geometry is the pieces), ``beat_cuts_village`` (the same
-        for a village), then per layer (grid, village, town, beat) ``gap`` (holes in the layer's
-        union: land in no cell inside the layer's outer boundary), ``overlap`` and ``sliver``,
-        then ``grid_outside_village`` and ``village_outside_town`` (the part of the child
-        outside its parent, above :data:`NEST_TOLERANCE` of the child; a child whose parent is
-        missing is outside as a whole).
+        for a village), then per layer (grid, village, town, beat, station) ``gap`` (holes in
+        the layer's union: land in no cell inside the layer's outer boundary), ``overlap`` and
+        ``sliver``, then ``grid_outside_village``, ``village_outside_town`` and
+        ``beat_outside_station`` (the part of the child outside its parent, above
+        :data:`NEST_TOLERANCE` of the child; a child whose named parent is missing is outside
+        as a whole; a child naming no parent is checked against the parent holding most of it).
     """
     out = _splits("grid_split", "grid", grids, beats, "beat")
     out += _splits("beat_cuts_village", "village", villages, beats, "beat")
+    police = stations if stations is not None else beats.iloc[:0]
     for layer, cells in (("grid", grids), ("village", villages), ("town", towns),
-                         ("beat", beats)):
+                         ("beat", beats), ("station", police)):
         out += _gaps(layer, cells, sliver_m2)
         out += _overlaps(layer, cells, sliver_m2)
     out += _outside_parent("grid_outside_village", "grid", grids, villages)
     out += _outside_parent("village_outside_town", "village", villages, towns)
+    if "parent_id" in beats:
+        out += _outside_parent("beat_outside_station", "beat", beats, police)
     return out

@@ -1,8 +1,8 @@
 """The camera coverage report: per grid and per compound, what the cameras see.
 
 Points and cells are stored in EPSG:4490 (degrees); sectors need metres, so everything is
-projected to EPSG:4549 (as the fusion report) before :mod:`gridsvc.domain.camera_coverage`
-runs, and the blind spots are projected back for GeoJSON.
+projected to the plan's metric CRS (as the fusion report) before
+:mod:`gridsvc.domain.camera_coverage` runs, and the blind spots are projected back for GeoJSON.
 """
 
 from __future__ import annotations
@@ -24,18 +24,18 @@ from gridsvc.db import staffing as staffing_repo
 from gridsvc.db.models import SRID
 from gridsvc.domain.camera_coverage import camera_coverage
 from gridsvc.services.assignment import current_plan
-from gridsvc.services.fusion import METRIC_CRS
+from gridsvc.services.fusion import metric_crs
 
 
-def _polygons(ids: list[str], wkb: list[bytes]) -> gpd.GeoDataFrame:
+def _polygons(ids: list[str], wkb: list[bytes], crs: str) -> gpd.GeoDataFrame:
     geoms = shapely.from_wkb(np.array(wkb, dtype=object)) if ids else []
     frame = gpd.GeoDataFrame({"id": ids}, geometry=gpd.GeoSeries(geoms, crs=SRID), crs=SRID)
-    return frame.to_crs(METRIC_CRS)
+    return frame.to_crs(crs)
 
 
-def _points(cols: dict[str, list]) -> pd.DataFrame:
+def _points(cols: dict[str, list], crs: str) -> pd.DataFrame:
     points = gpd.GeoSeries(gpd.points_from_xy(cols["lon"], cols["lat"]), crs=SRID)
-    points = points.to_crs(METRIC_CRS)
+    points = points.to_crs(crs)
     frame = pd.DataFrame({k: v for k, v in cols.items() if k not in ("lon", "lat")})
     frame["x"] = points.x.to_numpy()
     frame["y"] = points.y.to_numpy()
@@ -91,24 +91,25 @@ def camera_coverage_report(engine: Engine, as_of: date | None = None) -> dict[st
     """
     plan_id = current_plan(engine, as_of)
     with engine.connect() as conn:
-        grids = _polygons(*area_repo.area_geometries(conn, plan_id, "grid"))
-        compounds = _polygons(*camera_repo.compounds(conn))
-        cameras = _points(camera_repo.cameras(conn))
-        patrol_points = _points(camera_repo.patrol_points(conn))
+        crs = metric_crs(conn, plan_id)
+        grids = _polygons(*area_repo.area_geometries(conn, plan_id, "grid"), crs)
+        compounds = _polygons(*camera_repo.compounds(conn), crs)
+        cameras = _points(camera_repo.cameras(conn), crs)
+        patrol_points = _points(camera_repo.patrol_points(conn), crs)
         entrance_cols = camera_repo.entrances(conn)
         sums = staffing_repo.house_sums(conn, plan_id)
     residents: dict[str, float] = defaultdict(float)
     for row in sums:
         if row["grid_id"] is not None:
             residents[row["grid_id"]] += float(row["residents"])
-    entrances = _points(entrance_cols)
+    entrances = _points(entrance_cols, crs)
     entrances["lon"], entrances["lat"] = entrance_cols["lon"], entrance_cols["lat"]
     result = camera_coverage(grids, cameras, patrol_points, residents, compounds,
                              entrances=entrances)
     summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.summary.items()}
     return {
         "plan_id": plan_id,
-        "area_crs": METRIC_CRS,
+        "area_crs": crs,
         "summary": summary,
         "grids": _records(result.grids),
         "compounds": _records(result.compounds),

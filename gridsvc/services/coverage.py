@@ -1,8 +1,8 @@
 """Police office coverage: the share of houses and residents within a walk of an office.
 
 Points are stored in EPSG:4490 (degrees); distances need metres, so houses, offices and roads are
-projected to EPSG:4549 (as the fusion report) before :mod:`gridsvc.domain.office_coverage` runs,
-and proposed sites are projected back for GeoJSON.
+projected to the plan's metric CRS (as the fusion report) before
+:mod:`gridsvc.domain.office_coverage` runs, and proposed sites are projected back for GeoJSON.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from gridsvc.domain import office_coverage as oc
 from gridsvc.domain.road_network import SNAP_M, RoadNetwork
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services.assignment import current_plan
-from gridsvc.services.fusion import METRIC_CRS
+from gridsvc.services.fusion import metric_crs
 
 #: Most new sites asked of MCLP.
 MAX_PROPOSE_K = 50
@@ -30,8 +30,8 @@ MAX_PROPOSE_K = 50
 MAX_SNAP_M = 50.0
 
 
-def _project(lon: list[float], lat: list[float]) -> np.ndarray:
-    points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=SRID).to_crs(METRIC_CRS)
+def _project(lon: list[float], lat: list[float], crs: str) -> np.ndarray:
+    points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=SRID).to_crs(crs)
     return np.column_stack([points.x.to_numpy(), points.y.to_numpy()]) if len(points) \
         else np.empty((0, 2))
 
@@ -50,22 +50,22 @@ def _check(speed_kmh: float, propose_k: int, snap_m: float) -> None:
         raise InvalidInput(problems)
 
 
-def _sites_geojson(proposal: oc.Proposal) -> dict[str, Any]:
-    """The proposed sites as a FeatureCollection of points in EPSG:4490."""
+def _sites_geojson(proposal: oc.Proposal, crs: str) -> dict[str, Any]:
+    """The proposed sites (metres in ``crs``) as a FeatureCollection of points in EPSG:4490."""
     xy = proposal.sites
-    points = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=METRIC_CRS).to_crs(SRID)
+    points = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=crs).to_crs(SRID)
     features = [{"type": "Feature", "id": i + 1, "properties": {"method": proposal.method},
                  "geometry": {"type": "Point", "coordinates": [round(p.x, 7), round(p.y, 7)]}}
                 for i, p in enumerate(points)]
     return {"type": "FeatureCollection", "features": features}
 
 
-def _proposal(proposal: oc.Proposal, house_ids: list[str]) -> dict[str, Any]:
+def _proposal(proposal: oc.Proposal, house_ids: list[str], crs: str) -> dict[str, Any]:
     return {"method": proposal.method, "sites": len(proposal.sites),
             "houses_covered": proposal.houses_covered,
             "residents_covered": proposal.residents_covered,
             "uncoverable_house_ids": [house_ids[i] for i in proposal.uncoverable_houses],
-            "features": _sites_geojson(proposal)}
+            "features": _sites_geojson(proposal, crs)}
 
 
 def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float = oc.SPEED_KMH,
@@ -116,15 +116,16 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
         houses = pd.DataFrame(repo.house_points(conn, plan_id),
                               columns=["id", "lon", "lat", "beat_id", "residents"])
         roads_wkb = repo.road_geometries(conn) if along_roads else []
+        crs = metric_crs(conn, plan_id)
     if along_roads and not roads_wkb:
         raise InvalidInput([Problem("no road layer is loaded", field="along_roads")])
     radius = oc.walk_radius_m(speed_kmh)
-    houses_xy = _project(houses["lon"].tolist(), houses["lat"].tolist())
-    offices_xy = _project([o["lon"] for o in offices], [o["lat"] for o in offices])
+    houses_xy = _project(houses["lon"].tolist(), houses["lat"].tolist(), crs)
+    offices_xy = _project([o["lon"] for o in offices], [o["lat"] for o in offices], crs)
     network = None
     if along_roads:
         roads = gpd.GeoSeries(shapely.from_wkb(np.array(roads_wkb, dtype=object)), crs=SRID)
-        network = RoadNetwork.build(list(roads.to_crs(METRIC_CRS)), snap_m)
+        network = RoadNetwork.build(list(roads.to_crs(crs)), snap_m)
         distance = network.distances(houses_xy, offices_xy)
     else:
         distance = oc.straight_distances(houses_xy, offices_xy)
@@ -134,7 +135,7 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
     total_h, total_r = len(houses), int(houses["residents"].sum())
     cov_r = int(houses["residents"].to_numpy()[covered].sum())
     report: dict[str, Any] = {
-        "plan_id": plan_id, "distance_crs": METRIC_CRS, "speed_kmh": speed_kmh,
+        "plan_id": plan_id, "distance_crs": crs, "speed_kmh": speed_kmh,
         "radius_m": radius, "along_roads": along_roads,
         "snap_m": snap_m if along_roads else None,
         "summary": {"offices": len(offices), "houses": total_h, "residents": total_r,
@@ -152,5 +153,6 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
                                 network=network)
         mclp = oc.propose_sites(houses_xy, residents, covered, radius, k=propose_k,
                                 candidates=cands, network=network)
-        report["proposals"] = {"lscp": _proposal(lscp, ids), "mclp": _proposal(mclp, ids)}
+        report["proposals"] = {"lscp": _proposal(lscp, ids, crs),
+                               "mclp": _proposal(mclp, ids, crs)}
     return report

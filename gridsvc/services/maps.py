@@ -30,7 +30,7 @@ from gridsvc.maps.page import render
 from gridsvc.maps.tiles import Tiled
 from gridsvc.services import map_tiles
 from gridsvc.services.assignment import current_plan
-from gridsvc.services.fusion import METRIC_CRS
+from gridsvc.services.fusion import metric_crs
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +85,17 @@ def _point_frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry=gpd.points_from_xy(lon, lat, crs=SRID), crs=SRID)
 
 
-def _walk_roads(roads: gpd.GeoSeries | None, offices: gpd.GeoDataFrame
+def _walk_roads(roads: gpd.GeoSeries | None, offices: gpd.GeoDataFrame, crs: str
                 ) -> gpd.GeoSeries | None:
-    """The stretches of road within the 15-minute walk of an office (EPSG:4490), or None
-    without a road layer or offices."""
+    """The stretches of road within the 15-minute walk of an office (EPSG:4490; measured in
+    the metric ``crs``), or None without a road layer or offices."""
     if roads is None or not len(roads) or not len(offices):
         return None
-    network = RoadNetwork.build(list(roads.to_crs(METRIC_CRS)))
-    sites = offices.to_crs(METRIC_CRS).geometry
+    network = RoadNetwork.build(list(roads.to_crs(crs)))
+    sites = offices.to_crs(crs).geometry
     stretches = network.reachable(np.column_stack([sites.x, sites.y]), walk_radius_m())
     lines = shapely.linestrings(stretches.reshape(-1, 2, 2))
-    return gpd.GeoSeries(lines, crs=METRIC_CRS).to_crs(SRID)
+    return gpd.GeoSeries(lines, crs=crs).to_crs(SRID)
 
 
 def _source(conn: Connection, plan_id: int, kind: str, map_settings: Any, inline: bool
@@ -154,10 +154,11 @@ def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None =
         cameras = _point_frame(repo.point_layer(conn, "camera"))
         patrol = _point_frame(repo.point_layer(conn, "patrol_point"))
         roads = coverage_repo.road_geometries(conn)
+        crs = metric_crs(conn, plan_id)
     road_lines = (gpd.GeoSeries(shapely.from_wkb(np.array(roads, dtype=object)), crs=SRID)
                   if roads else None)
     page = coverage_map(cells, offices, walk_radius_m(), cameras, patrol, map_settings,
-                        walk_roads=_walk_roads(road_lines, offices), roads=road_lines)
+                        walk_roads=_walk_roads(road_lines, offices, crs), roads=road_lines)
     return render(page, inline=inline)
 
 

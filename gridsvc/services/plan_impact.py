@@ -29,7 +29,7 @@ from gridsvc.domain import staffing
 from gridsvc.domain.assign.layers import Layer
 from gridsvc.domain.fusion import _splits as split_findings
 from gridsvc.errors import InvalidInput, NotFound, Problem
-from gridsvc.services.fusion import METRIC_CRS
+from gridsvc.services.fusion import metric_crs
 from gridsvc.services.plans import get_plan
 
 #: Point tables in the preview, in the order they are listed.
@@ -233,12 +233,12 @@ def _cell_features(conn: Connection, base: int, draft: int,
     return {"type": "FeatureCollection", "features": features}
 
 
-def _frame(conn: Connection, plan_id: int, kind: str, box: tuple[float, ...]
+def _frame(conn: Connection, plan_id: int, kind: str, box: tuple[float, ...], crs: str
            ) -> gpd.GeoDataFrame:
     ids, wkb = repo.cells_in_box(conn, plan_id, kind, box)
     geoms = shapely.from_wkb(np.array(wkb, dtype=object)) if ids else []
     return gpd.GeoDataFrame({"id": ids}, geometry=gpd.GeoSeries(geoms, crs=SRID),
-                            crs=SRID).to_crs(METRIC_CRS)
+                            crs=SRID).to_crs(crs)
 
 
 def _new_splits(conn: Connection, base: int, draft: int, cells: dict[str, Any]
@@ -249,10 +249,11 @@ def _new_splits(conn: Connection, base: int, draft: int, cells: dict[str, Any]
     if not geoms:
         return []
     box = tuple(shapely.total_bounds(np.array(geoms, dtype=object)))
+    crs = metric_crs(conn, draft)
     found = {}
     for plan_id in (base, draft):
-        grids, villages, beats = (_frame(conn, plan_id, k, box) for k in ("grid", "village",
-                                                                           "beat"))
+        grids, villages, beats = (_frame(conn, plan_id, k, box, crs)
+                                  for k in ("grid", "village", "beat"))
         found[plan_id] = (split_findings("grid_split", "grid", grids, beats, "beat")
                           + split_findings("beat_cuts_village", "village", villages, beats,
                                            "beat"))

@@ -31,6 +31,7 @@ from gridsvc.db.models import AREA_KINDS, PARENT_KIND
 from gridsvc.domain import plan_edits as edits
 from gridsvc.domain.coords import parse_input_crs, to_cgcs2000
 from gridsvc.errors import Conflict, InvalidInput, NotFound, Problem
+from gridsvc.services.fusion import metric_crs
 from gridsvc.services.plan_validation import base_plan, check, problems_geojson
 
 OPS = ("replace", "split", "merge", "transfer", "create", "retire")
@@ -329,7 +330,7 @@ def edit(engine: Engine, plan_id: int, op: dict[str, Any], *, version: int | Non
                    "cells": _snapshot(after_cells, geoms),
                    "validation": {"errors": errors, "warnings": len(found) - errors,
                                   "messages": [f.message for f in found[:50]]}})
-        problems = problems_geojson(found)
+        problems = problems_geojson(found, metric_crs(conn, plan_id))
         if not commit:
             tx.rollback()
     return {"plan_id": plan_id, "version": new_version if commit else version,
@@ -354,4 +355,5 @@ def validate(engine: Engine, plan_id: int, *, actor: str) -> dict[str, Any]:
         audit.record(conn, actor=actor, action="plan.validate", object_kind="plan",
                      object_id=str(plan_id),
                      after={**result, "messages": [f.message for f in found[:100]]})
-    return {**result, "problems": problems_geojson(found)}
+        crs = metric_crs(conn, plan_id)
+    return {**result, "problems": problems_geojson(found, crs)}

@@ -147,3 +147,27 @@ def test_clean_layers_have_no_findings():
     towns = cells(T1=box(0, 0, 200, 100))
     beats = cells(B1=box(0, 0, 200, 100))
     assert findings(grids, beats, villages, towns, sliver_m2=100) == []
+
+
+# --- the police tree: beats in stations ----------------------------------------------------
+
+def test_beats_are_checked_against_their_station():
+    stations = cells(S1=box(0, 0, 100, 100), S2=box(100, 0, 200, 100))
+    beats = cells(B1=(box(0, 0, 100, 100), "S1"), B2=(box(100, 0, 200, 100), "S1"))
+    found = findings(cells(), beats, cells(), cells(), sliver_m2=100, stations=stations)
+    (wrong,) = by_kind(found, "beat_outside_station").values()
+    assert (wrong.cells, wrong.area_m2) == (("B2", "S1"), 10000.0)
+
+
+def test_beats_without_parents_are_checked_against_the_station_holding_most_of_them():
+    # Real police layers often come without the parent field: nesting is then checked by area.
+    stations = cells(S1=box(0, 0, 100, 100), S2=box(100, 0, 200, 100))
+    beats = cells(B1=box(0, 0, 100, 100), B2=box(100, 0, 170, 100), B3=box(170, 0, 200, 100))
+    assert findings(cells(), beats, cells(), cells(), sliver_m2=100, stations=stations) == []
+    across = cells(B1=box(0, 0, 130, 100), B2=box(130, 0, 200, 100))
+    found = findings(cells(), across, cells(), cells(), sliver_m2=100, stations=stations)
+    (straddle,) = by_kind(found, "beat_outside_station").values()
+    assert (straddle.cells, straddle.area_m2) == (("B1", "S1"), 3000.0)
+    assert "lies in no single station" in straddle.message
+    # Without a station layer there is nothing to check.
+    assert findings(cells(), across, cells(), cells(), sliver_m2=100) == []
