@@ -17,6 +17,9 @@ code{{background:#eee;padding:0 .2em}}</style></head>
 <p>警格（派出所、警务区）与网格（乡镇、村、网格）双网融合服务。
 Police grid and governance grid, fused, on PostGIS.</p>
 <ul>
+<li><a href="/maps/coverage">指挥中心地图 command-centre map</a> (sign in with a token at
+<a href="/login">/login</a>) · <a href="/maps/risk">分色预警 risk</a> ·
+<a href="/maps/incidents">警情 incidents</a></li>
 <li><a href="/docs">API documentation (OpenAPI)</a> · <a href="/openapi.json">openapi.json</a></li>
 <li><a href="/healthz">/healthz</a>: service and database status (no token needed)</li>
 <li><code>/api/v1/areas?kind=grid</code>: grids as GeoJSON
