@@ -14,7 +14,7 @@ cat <<MSG
 
   The command-centre map: open http://${GRIDSVC_HOST:-127.0.0.1}:${GRIDSVC_PORT:-8000}/maps/coverage
   and sign in with the token (also /maps/risk, /maps/incidents).
-  e.g. curl -H "Authorization: Bearer $token" 'http://127.0.0.1:8000/api/v1/areas?kind=grid'
+  e.g. curl -H "Authorization: Bearer $token" 'http://${GRIDSVC_HOST:-127.0.0.1}:${GRIDSVC_PORT:-8000}/api/v1/areas?kind=grid'
   More tokens: .venv/bin/gridsvc token create --role dispatcher|planner|admin --name NAME
 
 MSG
