@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import typer
 
 from gridsvc.cli.common import handle_errors, settings
 
 log = logging.getLogger(__name__)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @handle_errors
@@ -31,6 +36,10 @@ def serve(
     embedded = EmbeddedPostgres(s.data_dir) if s.embedded else None
     was_running = embedded.is_running() if embedded else True
     app = create_app(s)
+    # uvicorn shuts down on SIGTERM, then raises the signal again; the default action would end
+    # the process before the finally below, leaving the embedded PostGIS running (docker stop,
+    # systemd). Exiting normally instead lets it stop the database as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info",
                     access_log=access_log)

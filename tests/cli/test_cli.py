@@ -158,3 +158,41 @@ def test_serve_answers_over_http(env):
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
+
+
+def test_sigterm_stops_the_embedded_postgis_serve_started():
+    # docker stop and systemd send SIGTERM: the database serve started must not be left running.
+    import shutil
+    import tempfile
+
+    from gridsvc.db.embedded import EmbeddedPostgres
+
+    data = Path(tempfile.mkdtemp(prefix="gridsvc-sigterm-"))
+    data.chmod(0o755)
+    port = _free_port()
+    exe = Path(sys.executable).parent / "gridsvc"
+    env = {**os.environ, "GRIDSVC_DATA_DIR": str(data), "GRIDSVC_MAP_PREWARM": "false"}
+    env.pop("GRIDSVC_DATABASE_URL", None)
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cluster = EmbeddedPostgres(data)
+    try:
+        for _ in range(240):
+            try:
+                if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("gridsvc serve did not answer /healthz")
+        assert cluster.is_running()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        assert "stopping the embedded PostGIS" in out
+        assert not cluster.is_running()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if cluster.is_running():
+            cluster.stop()
+        shutil.rmtree(data, ignore_errors=True)
