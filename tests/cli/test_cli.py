@@ -133,6 +133,18 @@ def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
+def _wait_healthy(base: str, seconds: float) -> None:
+    """Wait until ``gridsvc serve`` at ``base`` answers /healthz (fail the test after)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if _get(f"{base}/healthz")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.25)
+    pytest.fail("gridsvc serve did not answer /healthz")
+
+
 def test_serve_answers_over_http(env):
     port = _free_port()
     exe = Path(sys.executable).parent / "gridsvc"
@@ -141,14 +153,7 @@ def test_serve_answers_over_http(env):
                             stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if _get(f"{base}/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("gridsvc serve did not answer /healthz")
+        _wait_healthy(base, seconds=30)
         token = run_cli("token", "create", "--role", "viewer", "--name", "serve test",
                         env=env, check=True).stdout.strip().splitlines()[-1]
         status, body = _get(f"{base}/api/v1/areas?kind=grid", token)
@@ -177,14 +182,7 @@ def test_sigterm_stops_the_embedded_postgis_serve_started():
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     cluster = EmbeddedPostgres(data)
     try:
-        for _ in range(240):
-            try:
-                if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("gridsvc serve did not answer /healthz")
+        _wait_healthy(f"http://127.0.0.1:{port}", seconds=60)
         assert cluster.is_running()
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
