@@ -128,7 +128,7 @@ def _source_warmed(engine: Engine, conn: Connection, plan_id: int, kind: str, ma
 
 
 def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
-                  inline: bool = False) -> str:
+                         inline: bool = False) -> str:
     """HTML of the coverage page for the plan in effect on ``as_of`` (today when None).
 
     ``inline``: one self-contained file (libraries and every layer inline); otherwise large
@@ -189,10 +189,10 @@ def _coloured(frame: gpd.GeoDataFrame, incidents: np.ndarray, red: float, orange
 
 
 def _build_risk_page(engine: Engine, map_settings: Any, *, days: int | None = None,
-              since: date | None = None, until: date | None = None,
-              red: float | None = None, orange: float | None = None,
-              category: str | None = None, as_of: date | None = None,
-              inline: bool = False) -> str:
+                     since: date | None = None, until: date | None = None,
+                     red: float | None = None, orange: float | None = None,
+                     category: str | None = None, as_of: date | None = None,
+                     inline: bool = False) -> str:
     """HTML of the risk page: thresholds from the arguments, else the settings."""
     from gridsvc.maps.i18n import words
     from gridsvc.maps.risk import risk_map
@@ -232,9 +232,9 @@ def _build_risk_page(engine: Engine, map_settings: Any, *, days: int | None = No
 
 
 def _build_incidents_page(engine: Engine, map_settings: Any, *, days: int | None = None,
-                   since: date | None = None, until: date | None = None,
-                   category: str | None = None, as_of: date | None = None,
-                   query: dict[str, str] | None = None, inline: bool = False) -> str:
+                          since: date | None = None, until: date | None = None,
+                          category: str | None = None, as_of: date | None = None,
+                          query: dict[str, str] | None = None, inline: bool = False) -> str:
     """HTML of the incidents page for a window and (optionally) one category."""
     from gridsvc.maps.incidents import incidents_map
 
