@@ -104,7 +104,9 @@ async def _docs() -> HTMLResponse:
         openapi_url="/openapi.json", title="gridsvc API",
         swagger_js_url="/static/maps/swagger-ui-dist/swagger-ui-bundle.js",
         swagger_css_url="/static/maps/swagger-ui-dist/swagger-ui.css",
-        swagger_favicon_url="/static/maps/swagger-ui-dist/favicon-32x32.png")
+        swagger_favicon_url="/static/maps/swagger-ui-dist/favicon-32x32.png",
+        # Swagger UI sends the spec's URL to validator.swagger.io unless the host is local.
+        swagger_ui_parameters={"validatorUrl": None})
 
 
 def _openapi(app: FastAPI) -> dict:

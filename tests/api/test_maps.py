@@ -132,3 +132,11 @@ def test_the_coverage_page_is_built_at_start_up(settings, engine):
     with TestClient(create_app(off, engine)):
         time.sleep(1.0)
     assert not service._PAGES
+
+
+def test_openapi_page_loads_nothing_from_outside(client):
+    page = client.get("/docs").text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and all(s.startswith("/") for s in sources), sources
+    # Swagger UI would send the spec's URL to validator.swagger.io from a non-local host.
+    assert '"validatorUrl": null' in page
