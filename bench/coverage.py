@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-import assign as common  # noqa: E402  (bench/ is not a package: shared cluster helper)
+from cluster import private_cluster  # noqa: E402  (bench/cluster.py; bench/ is not a package)
 
 from gridsvc.domain import office_coverage as oc  # noqa: E402
 from gridsvc.domain.road_network import RoadNetwork  # noqa: E402
@@ -125,7 +125,7 @@ def end_to_end(repeat: int, k: int) -> None:
     from gridsvc.services.demo import load_demo
     from gridsvc.settings import Settings
 
-    with common._cluster("gridsvc-bench-coverage-") as pg:
+    with private_cluster("gridsvc-bench-coverage-") as pg:
         engine = ready_engine(Settings(data_dir=pg.data_dir, database_url=""))
         load_demo(engine, DEMO, actor="bench")
         runs = {"straight": {}, "along roads": {"along_roads": True},

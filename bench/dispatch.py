@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import assign as common  # noqa: E402  (bench/ is not a package: shared server helpers)
 import loadgen  # noqa: E402
+from cluster import private_dir  # noqa: E402
 
 
 def _forms(n_houses: int, seed: int) -> list[tuple[str, str]]:
@@ -51,7 +52,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args()
     exe = str(Path(sys.executable).parent / "gridsvc")
-    data_dir = common._private_dir("gridsvc-bench-dispatch-")
+    data_dir = private_dir("gridsvc-bench-dispatch-")
     env = {**os.environ, "GRIDSVC_DATA_DIR": str(data_dir), "GRIDSVC_DATABASE_URL": ""}
     server = None
     try:

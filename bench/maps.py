@@ -25,8 +25,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import shapely
 
@@ -37,105 +39,82 @@ from cluster import private_cluster  # noqa: E402  (bench/cluster.py)
 
 from gridsvc.db import migrate  # noqa: E402
 from gridsvc.db.areas import create_plan, insert_areas  # noqa: E402
+from gridsvc.db.models import SRID  # noqa: E402
 from gridsvc.db.objects import analyze, insert_rows, link_people  # noqa: E402
 from gridsvc.domain.auth import Role  # noqa: E402
 from gridsvc.domain.synthetic import synthetic_city  # noqa: E402
+from gridsvc.services.assignment import layers_from_frames, set_cells  # noqa: E402
 from gridsvc.services.demo import load_demo  # noqa: E402
 from gridsvc.services.tokens import create_token  # noqa: E402
 from gridsvc.settings import Settings  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 
 
-def _first_covering(cells, points):
-    """Index of the first cell (in order) covering each point, -1 if none."""
-    tree = shapely.STRtree(cells)
-    ip, ic = tree.query(points, predicate="covered_by")
-    out = np.full(len(points), -1)
-    order = np.lexsort((ic, ip))
-    ip, ic = ip[order], ic[order]
-    first = np.r_[True, ip[1:] != ip[:-1]]
-    out[ip[first]] = ic[first]
-    return out
-
-
-def _layer(n, seed, parents=None, prefix="C"):
-    frame = synthetic_city(n, seed=seed).to_crs(4490)
-    geoms = frame.geometry.values
-    ids = [f"{prefix}{i:05d}" for i in range(len(frame))]
-    parent = [None] * len(frame)
+def _layer(n: int, seed: int, prefix: str, parents=None) -> gpd.GeoDataFrame:
+    """``n`` synthetic cells (EPSG:4490) with ``business_id`` and ``parent_id`` (the parent
+    covering a point inside each cell, by gridsvc's own assignment engine)."""
+    frame = synthetic_city(n, seed=seed).to_crs(SRID)
+    frame["business_id"] = [f"{prefix}{i:05d}" for i in range(len(frame))]
+    frame["parent_id"] = None
     if parents is not None:
-        pid, pgeom = parents
-        idx = _first_covering(pgeom, shapely.point_on_surface(geoms))
-        parent = [pid[i] if i >= 0 else None for i in idx]
-    return ids, np.asarray(geoms), parent
+        inside = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.values))
+        layer = layers_from_frames({"parent": parents})
+        frame["parent_id"] = layer.assign(inside[:, 0], inside[:, 1])["parent"]
+    return frame
 
 
 def load_city(engine, grids_n: int, beats_n: int) -> None:
     rng = np.random.default_rng(7)
+    towns = _layer(20, 4, "T")
+    villages = _layer(500, 3, "V", towns)
+    frames = {"town": towns, "village": villages, "grid": _layer(grids_n, 1, "G", villages),
+              "station": (stations := _layer(20, 6, "S")),
+              "beat": _layer(beats_n, 2, "B", stations)}
+    layers = layers_from_frames(frames)
+    x0, y0, x1, y1 = frames["grid"].total_bounds
+
+    def points(n):
+        return shapely.points(rng.uniform(x0, x1, n), rng.uniform(y0, y1, n))
+
+    def rows(table: str, n: int, extra) -> list[dict]:
+        pts = points(n)
+        out = [{"business_id": f"{table[:2].upper()}{i:06d}", **extra(i), "geom": pts[i]}
+               for i in range(n)]
+        set_cells(layers, out, plan)  # the cells, as gridsvc assigns them
+        return out
+
     with engine.begin() as conn:
         plan = create_plan(conn, name="synthetic city", status="active",
-                           effective_from=__import__("datetime").date(2020, 1, 1),
-                           created_by="bench", source="bench")
-        towns = _layer(20, 4, prefix="T")
-        villages = _layer(500, 3, (towns[0], towns[1]), prefix="V")
-        grids = _layer(grids_n, 1, (villages[0], villages[1]), prefix="G")
-        stations = _layer(20, 6, prefix="S")
-        beats = _layer(beats_n, 2, (stations[0], stations[1]), prefix="B")
-        layers = {"town": towns, "village": villages, "grid": grids, "station": stations,
-                  "beat": beats}
-        for kind, (ids, geoms, parent) in layers.items():
+                           effective_from=date(2020, 1, 1), created_by="bench", source="bench")
+        for kind, frame in frames.items():
             insert_areas(conn, plan, kind, [
                 {"business_id": i, "code": i, "name": f"{kind} {i}", "parent_id": p,
                  "households": None, "residents": None, "geom": g}
-                for i, g, p in zip(ids, geoms, parent, strict=True)])
-        x0, y0, x1, y1 = shapely.total_bounds(grids[1])
-
-        def points(n):
-            return shapely.points(rng.uniform(x0, x1, n), rng.uniform(y0, y1, n))
-
-        def cells_of(pts):
-            out = {}
-            for kind, (ids, geoms, _) in layers.items():
-                idx = _first_covering(geoms, pts)
-                out[kind] = [ids[i] if i >= 0 else None for i in idx]
-            return out
-
-        houses = points(100_000)
-        cells = cells_of(houses)
-        insert_rows(conn, "house", [
-            {"business_id": f"H{i:06d}", "address_village_id": cells["village"][i] or "V00000",
-             "number": i + 1, "households": int(rng.integers(1, 4)),
-             "registered": int(rng.integers(1, 6)), "residents": int(rng.integers(1, 8)),
-             "floating": int(rng.integers(0, 3)), "is_rental": bool(i % 20 == 0),
-             "rental_stars": int(rng.integers(1, 6)) if i % 20 == 0 else None,
-             "geom": houses[i], "cells_plan_id": plan,
-             **{f"{k}_id": cells[k][i] for k in layers}} for i in range(len(houses))])
-        for table, n, extra in (
-                ("office", 100, lambda i: {"name": f"office {i}"}),
-                ("camera", 3_000, lambda i: {"name": f"cam {i}",
-                                             "heading_deg": float(rng.uniform(0, 360)),
-                                             "fov_deg": 60.0, "range_m": 60.0}),
-                ("patrol_point", 1_000, lambda i: {"name": f"pp {i}", "level": 2})):
-            pts = points(n)
-            c = cells_of(pts)
-            insert_rows(conn, table, [{"business_id": f"{table[:2].upper()}{i:05d}", **extra(i),
-                                       "geom": pts[i], "cells_plan_id": plan,
-                                       **{f"{k}_id": c[k][i] for k in layers}}
-                                      for i in range(n)])
-        pts = points(20_000)
-        c = cells_of(pts)
-        start = np.datetime64("2026-08-02T00:00")
-        insert_rows(conn, "incident", [
-            {"business_id": f"I{i:06d}", "category": ("盗窃", "纠纷", "求助")[i % 3],
-             "occurred_at": (start + np.timedelta64(int(rng.integers(0, 89 * 1440)), "m")
-                             ).astype(object).replace(tzinfo=__import__("datetime").UTC),
-             "geom": pts[i], "cells_plan_id": plan, **{f"{k}_id": c[k][i] for k in layers}}
-            for i in range(len(pts))])
+                for i, g, p in zip(frame["business_id"], frame.geometry.values,
+                                   frame["parent_id"], strict=True)])
+        houses = rows("house", 100_000, lambda i: {
+            "number": i + 1, "households": int(rng.integers(1, 4)),
+            "registered": int(rng.integers(1, 6)), "residents": int(rng.integers(1, 8)),
+            "floating": int(rng.integers(0, 3)), "is_rental": bool(i % 20 == 0),
+            "rental_stars": int(rng.integers(1, 6)) if i % 20 == 0 else None})
+        for h in houses:
+            h["address_village_id"] = h["village_id"] or "V00000"
+        insert_rows(conn, "house", houses)
+        insert_rows(conn, "office", rows("office", 100, lambda i: {"name": f"office {i}"}))
+        insert_rows(conn, "camera", rows("camera", 3_000, lambda i: {
+            "name": f"cam {i}", "heading_deg": float(rng.uniform(0, 360)), "fov_deg": 60.0,
+            "range_m": 60.0}))
+        insert_rows(conn, "patrol_point", rows("patrol_point", 1_000,
+                                               lambda i: {"name": f"pp {i}", "level": 2}))
+        start = datetime(2026, 8, 2, tzinfo=UTC)
+        insert_rows(conn, "incident", rows("incident", 20_000, lambda i: {
+            "category": ("盗窃", "纠纷", "求助")[i % 3],
+            "occurred_at": start + timedelta(minutes=int(rng.integers(0, 89 * 1440)))}))
         people, links = [], []
-        for i in beats[0]:
+        for i in frames["beat"]["business_id"]:
             people.append({"business_id": f"P{i}", "name": f"民警{i}", "role": "officer"})
             links.append((f"P{i}", "beat", i))
-        for i in grids[0]:
+        for i in frames["grid"]["business_id"]:
             for j in (1, 2):
                 people.append({"business_id": f"W{i}{j}", "name": f"网格员{i}{j}",
                                "role": "grid_worker"})
@@ -149,7 +128,6 @@ def load_city(engine, grids_n: int, beats_n: int) -> None:
 def naive_page(engine, out: Path) -> None:
     """The peer: all grids and beats unsimplified at full precision, in plain Folium."""
     import folium
-    import geopandas as gpd
 
     from gridsvc.maps.page import STATIC_URL
     from gridsvc.services.assignment import current_plan

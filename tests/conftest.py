@@ -160,3 +160,31 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
         raise AssertionError(f"gridsvc {' '.join(args)} failed ({done.returncode}):\n"
                              f"{done.stdout}\n{done.stderr}")
     return done
+
+
+def start_serve(env: dict[str, str], seconds: float = 60) -> tuple[subprocess.Popen, str]:
+    """Start ``gridsvc serve`` as a user would, on a free port, with ``env`` as its whole
+    environment; wait until /healthz answers. Returns the process (the caller stops it) and
+    the base URL. Raises RuntimeError, with the server's output, when it does not start."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).parent / "gridsvc"
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(
+                    f"gridsvc serve did not start:\n{proc.communicate()[0]}") from None
+            time.sleep(0.2)

@@ -241,7 +241,7 @@ def _outside_parent(kind: str, layer: str, children: gpd.GeoDataFrame,
     out = []
     for cid, pid, geom in zip(children["id"].astype(str), children["parent_id"],
                               children.geometry.values, strict=True):
-        declared = pid is not None and not (isinstance(pid, float) and np.isnan(pid))
+        declared = not pd.isna(pid)
         if declared:
             parent = by_id.get(str(pid))
         else:

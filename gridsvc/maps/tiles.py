@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from folium.map import Layer
 from folium.template import Template
 
-from gridsvc.domain.coords import wgs84_to_gcj02
 from gridsvc.maps import geometry
 from gridsvc.maps.page import Page, add_labels, add_layer, use
 
@@ -112,9 +112,8 @@ def add_tile_cells(page: Page, layer: Tiled, kind: str, fields: list[str],
     tiles = CellTiles(layer.url, [(f, page.words.get(f, f)) for f in fields], style, packed)
     add_layer(page, name, tiles, show=show)
     if labels and len(layer.labels):
-        points = np.column_stack([layer.labels["lon"], layer.labels["lat"]])
-        if page.gcj02:
-            points = np.column_stack(wgs84_to_gcj02(points[:, 0], points[:, 1]))
+        points = shapely.get_coordinates(page.shift(
+            shapely.points(layer.labels["lon"], layer.labels["lat"])))
         lat = float(np.mean(points[:, 1]))
         min_zoom = geometry.zoom_for(layer.width_m, geometry.LABEL_MIN_PX, lat)
         add_labels(page, name, kind, np.round(points, geometry.DECIMALS),

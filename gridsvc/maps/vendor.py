@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import io
 import shutil
 import sys
@@ -132,8 +133,7 @@ def fetch(timeout: float = 60.0) -> list[Path]:
         _check_integrity(data, package.integrity, f"{package.name}@{package.version}")
         _extract(package, data)
     for module, inner, name in FROM_PYTHON:
-        source = Path(sys.modules[module].__file__ if module in sys.modules
-                      else __import__(module).__file__).parent / inner
+        source = Path(importlib.import_module(module).__file__).parent / inner
         target = STATIC_DIR / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)

@@ -3,47 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.browser import chromium
-from tests.conftest import ARTIFACTS, ROOT
+from tests.conftest import ARTIFACTS, start_serve
 
 SCREENSHOTS = ARTIFACTS / "maps"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(database_url: str, extra_env: dict[str, str]) -> Iterator[str]:
     """Run ``gridsvc serve`` on a database as a user would; yields its base URL."""
-    port = _free_port()
-    env = {**os.environ, "GRIDSVC_DATABASE_URL": database_url, **extra_env}
-    exe = Path(sys.executable).parent / "gridsvc"
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_serve({**os.environ, "GRIDSVC_DATABASE_URL": database_url, **extra_env})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"gridsvc serve did not start:\n{proc.stdout.read()}") from None
-                time.sleep(0.2)
         yield url
     finally:
         proc.terminate()

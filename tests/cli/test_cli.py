@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,7 +14,7 @@ import pytest
 from shapely.geometry import Polygon, box
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli, start_serve
 
 
 @pytest.fixture(scope="module")
@@ -118,12 +114,6 @@ def test_import_towns_then_villages_with_parents(tmp_path, scratch_engine, scrat
     assert audited == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
@@ -133,27 +123,9 @@ def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
-def _wait_healthy(base: str, seconds: float) -> None:
-    """Wait until ``gridsvc serve`` at ``base`` answers /healthz (fail the test after)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if _get(f"{base}/healthz")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.25)
-    pytest.fail("gridsvc serve did not answer /healthz")
-
-
 def test_serve_answers_over_http(env):
-    port = _free_port()
-    exe = Path(sys.executable).parent / "gridsvc"
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve({**os.environ, **env}, seconds=30)
     try:
-        _wait_healthy(base, seconds=30)
         token = run_cli("token", "create", "--role", "viewer", "--name", "serve test",
                         env=env, check=True).stdout.strip().splitlines()[-1]
         status, body = _get(f"{base}/api/v1/areas?kind=grid", token)
@@ -174,22 +146,19 @@ def test_sigterm_stops_the_embedded_postgis_serve_started():
 
     data = Path(tempfile.mkdtemp(prefix="gridsvc-sigterm-"))
     data.chmod(0o755)
-    port = _free_port()
-    exe = Path(sys.executable).parent / "gridsvc"
     env = {**os.environ, "GRIDSVC_DATA_DIR": str(data), "GRIDSVC_MAP_PREWARM": "false"}
     env.pop("GRIDSVC_DATABASE_URL", None)
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     cluster = EmbeddedPostgres(data)
+    proc = None
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}", seconds=60)
+        proc, _ = start_serve(env)
         assert cluster.is_running()
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
         assert "stopping the embedded PostGIS" in out
         assert not cluster.is_running()
     finally:
-        if proc.poll() is None:
+        if proc is not None and proc.poll() is None:
             proc.kill()
         if cluster.is_running():
             cluster.stop()

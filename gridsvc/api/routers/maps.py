@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from gridsvc.api.auth import SESSION_COOKIE, authenticate
+from gridsvc.api.auth import SESSION_COOKIE, require
 from gridsvc.domain.auth import Role
 from gridsvc.services import map_tiles, tokens
 from gridsvc.services import maps as service
@@ -43,19 +43,21 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/maps/coverage"
 
 
+_require_viewer = require(Role.viewer)
+
+
 async def viewer(request: Request) -> None:
-    """Viewer or higher; a browser without a token is redirected to the sign-in page."""
+    """Viewer or higher (:func:`gridsvc.api.auth.require`); a browser without a valid token is
+    sent to the sign-in page instead of getting the 401."""
     try:
-        principal = await authenticate(request)
-    except HTTPException:
-        if "text/html" in request.headers.get("accept", ""):
+        await _require_viewer(request)
+    except HTTPException as exc:
+        if exc.status_code == 401 and "text/html" in request.headers.get("accept", ""):
             target = _safe_next(request.url.path + (f"?{request.url.query}"
                                                     if request.url.query else ""))
             raise HTTPException(303, "sign in first",
                                 headers={"Location": f"/login?next={target}"}) from None
         raise
-    if principal.role < Role.viewer:
-        raise HTTPException(403, "this needs the viewer role or higher")
 
 
 @router.get("/login", include_in_schema=False, response_class=HTMLResponse)
