@@ -17,18 +17,24 @@ from gridsvc import __version__
 from gridsvc.api import errors
 from gridsvc.api.auth import TokenCache
 from gridsvc.api.routers import (
+    accounts,
     areas,
     assign,
     audit,
+    bulletins,
     camera_coverage,
     coverage,
     dispatch,
+    duty,
+    events,
     fusion,
     health,
     houses,
     incidents,
     lookup,
     maps,
+    ogc,
+    open311,
     plan_proposals,
     plans,
     root,
@@ -94,6 +100,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # plan_proposals before any /api/v1/plans/{id} route, so "proposals" is not read as an id.
     for module in (root, health, areas, assign, incidents, dispatch, houses, audit, staffing,
                    fusion, camera_coverage, coverage, plan_proposals, plans):
+        app.include_router(module.router)
+    # This round's capabilities, each in its own router.
+    for module in (accounts, events, open311, duty, ogc, bulletins):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from gridsvc.cli import assign, db, demo, houses, layers, maps, plans, report, tokens
+from gridsvc.cli import (
+    accounts,
+    assign,
+    db,
+    demo,
+    duty,
+    events,
+    houses,
+    layers,
+    maps,
+    plans,
+    report,
+    tokens,
+)
 from gridsvc.cli.common import setup_logging
 from gridsvc.cli.serve import serve
 
@@ -26,5 +39,8 @@ app.add_typer(houses.app, name="houses")
 app.add_typer(report.app, name="report")
 app.add_typer(maps.app, name="map")
 app.add_typer(plans.app, name="plans")
+app.add_typer(accounts.app, name="account")
+app.add_typer(events.app, name="events")
+app.add_typer(duty.app, name="duty")
 app.command()(serve)
 app.command("assign")(assign.assign)

@@ -322,3 +322,8 @@ class AuditLog(Base):
     object_id: Mapped[str | None] = mapped_column(String(200))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+# The tables of each capability live in their own module on the same Base; importing them here
+# registers them with the metadata (migrations' drift check, create_all in tests).
+from gridsvc.db import model_accounts, model_duty, model_events, model_print  # noqa: E402, F401

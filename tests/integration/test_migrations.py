@@ -13,8 +13,8 @@ from gridsvc.db import migrate
 from gridsvc.db.models import Base
 from gridsvc.services.database import head_revision
 
-TABLES = {"plan", "area", "office", "compound", "house", "incident", "patrol_point", "camera",
-          "road", "person", "person_area", "api_token", "audit_log", "compound_entrance"}
+#: Every table of the models (each capability's module adds its own; partitions are not listed).
+TABLES = set(Base.metadata.tables)
 GEOMETRY_TABLES = {"area", "office", "compound", "house", "incident", "patrol_point", "camera",
                    "road", "compound_entrance"}
 

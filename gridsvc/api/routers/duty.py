@@ -1,0 +1,7 @@
+"""Routes of the duty work (placeholder: the router is registered in app.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

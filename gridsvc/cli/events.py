@@ -1,0 +1,7 @@
+"""``gridsvc events``: thin commands over the services (placeholder)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="events (not yet)", no_args_is_help=True)

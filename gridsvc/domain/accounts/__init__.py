@@ -1,0 +1,1 @@
+"""The accounts capability's pure rules (no database, no I/O)."""

@@ -1,0 +1,1 @@
+"""The duty capability's pure rules (no database, no I/O)."""

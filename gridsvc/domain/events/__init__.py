@@ -1,0 +1,1 @@
+"""The events capability's pure rules (no database, no I/O)."""
