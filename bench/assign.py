@@ -1,6 +1,6 @@
 """Point-in-cell assignment: gridsvc against geopandas and PostGIS, in bulk and over HTTP.
 
-Part 1, bulk. A synthetic city (``gridsvc.domain.synthetic.synthetic_city``: irregular cells of
+Part 1, bulk. A synthetic city (``gridsvc.domain.geo.synthetic.synthetic_city``: irregular cells of
 about 60 vertices tiling a 50 km square, EPSG:4549) and uniform random points over it, assigned by
 
 - gridsvc's ``CellIndex`` (build, then ``assign``);
@@ -163,7 +163,7 @@ def bulk(n_cells: int, n_points: int, seed: int, skip_postgis: bool, repeat: int
     import shapely
 
     from gridsvc.domain.assign.index import COMPLEX, MIXED, OUTSIDE, CellIndex
-    from gridsvc.domain.synthetic import synthetic_city, synthetic_points
+    from gridsvc.domain.geo.synthetic import synthetic_city, synthetic_points
 
     city, t_city = _timed(lambda: synthetic_city(n_cells, seed=seed))
     xy = synthetic_points(n_points, city.total_bounds, seed=seed + 1)

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from cluster import private_cluster  # noqa: E402  (bench/cluster.py; bench/ is not a package)
 
-from gridsvc.domain import office_coverage as oc  # noqa: E402
-from gridsvc.domain.road_network import RoadNetwork  # noqa: E402
+from gridsvc.domain.coverage import office_coverage as oc  # noqa: E402
+from gridsvc.domain.coverage.road_network import RoadNetwork  # noqa: E402
 
 DEMO = ROOT / "data" / "demo_town"
 TARGET_S = 5.0

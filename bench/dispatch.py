@@ -1,7 +1,8 @@
 """Dispatcher latency and accuracy over HTTP: ``GET /api/v1/dispatch?q=`` under steady load.
 
 Starts the real service (one uvicorn worker) on a private embedded PostGIS with the demo town,
-asks for random demo houses the ways callers say them (:func:`gridsvc.domain.address.spoken_forms`:
+asks for random demo houses the ways callers say them
+(:func:`gridsvc.domain.address.spoken_forms.spoken_forms`:
 with and without 村 and 号, town prefix, full-width digits, Chinese numerals, sub-numbers, pinyin
 initials, a typo or a homophone in the village name, extra words), first once each to count how
 often the best match is the right house, then at a steady rate with the open-loop load
@@ -34,7 +35,7 @@ from cluster import private_dir  # noqa: E402
 
 def _forms(n_houses: int, seed: int) -> list[tuple[str, str]]:
     """(house id, what a caller says) for random demo houses, every form of each."""
-    from gridsvc.domain.spoken_forms import town_queries
+    from gridsvc.domain.address.spoken_forms import town_queries
 
     data = ROOT / "data" / "demo_town"
     props = {stem: [f["properties"] for f in json.loads(

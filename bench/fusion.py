@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridsvc.domain.fusion import crosswalk, findings
-from gridsvc.domain.synthetic import synthetic_city
+from gridsvc.domain.geo.synthetic import synthetic_city
+from gridsvc.domain.reports.fusion import crosswalk, findings
 
 
 def _layer(city, parents=None):

@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 from gridsvc.db import areas as area_repo
 from gridsvc.db import migrate, objects
 from gridsvc.db.models import SRID
-from gridsvc.domain.synthetic import synthetic_city
+from gridsvc.domain.geo.synthetic import synthetic_city
 from gridsvc.services import plan_activation, plan_impact, plans
 from gridsvc.services.assignment import layers_from_frames, plan_layers
 

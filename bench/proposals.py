@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridsvc.domain import district_blocks as dbk
-from gridsvc.domain.districting import BlockGraph, partition
-from gridsvc.domain.synthetic import synthetic_city
+from gridsvc.domain.districting import blocks as dbk
+from gridsvc.domain.districting.regions import BlockGraph, partition
+from gridsvc.domain.geo.synthetic import synthetic_city
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo_town"
 

@@ -30,7 +30,7 @@ def import_(
 ) -> None:
     """Import cells from FILE. A bad file exits with code 2, naming the feature and field, and
     nothing is written."""
-    from gridsvc.domain.cells_io import FieldMap
+    from gridsvc.domain.io.cells_io import FieldMap
     from gridsvc.services.layers import import_layer
 
     result = import_layer(

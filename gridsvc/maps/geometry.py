@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from gridsvc.domain.coords import wgs84_to_gcj02
+from gridsvc.domain.geo.coords import wgs84_to_gcj02
 
 DECIMALS = 5
 METRES_PER_DEGREE = 111_320.0

@@ -9,7 +9,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from gridsvc.domain.risk import COLOURS
+from gridsvc.domain.reports.risk import COLOURS
 from gridsvc.maps import geometry
 from gridsvc.maps.cells import add_cells, layers_bounds
 from gridsvc.maps.page import Page, add_layer, add_legend, geojson_layer, new_page

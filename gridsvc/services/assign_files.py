@@ -1,6 +1,6 @@
 """Assigning every point of a file to cells, from a cells file (no database) or the plan in effect.
 
-The file is read whole into Arrow and numpy (see :mod:`gridsvc.domain.points_io`), checked
+The file is read whole into Arrow and numpy (see :mod:`gridsvc.domain.io.points_io`), checked
 before anything is assigned, converted into the cells' CRS, assigned in chunks (so a caller can
 show progress), and written with the input's columns first and the cells' ids after them. A
 point that no cell covers gets the nearest cell and its distance in metres instead. Nothing is
@@ -25,11 +25,11 @@ import pyarrow as pa
 import shapely
 from pyproj import CRS, Transformer
 
-from gridsvc.domain.arrow_io import arrow_array, row_label, row_problems, take
 from gridsvc.domain.assign.layers import Layer
-from gridsvc.domain.cells_file import Cells, read_cells_file
-from gridsvc.domain.coords import InputCRS, looks_swapped, parse_input_crs, to_cgcs2000
-from gridsvc.domain.points_io import (
+from gridsvc.domain.geo.coords import InputCRS, looks_swapped, parse_input_crs, to_cgcs2000
+from gridsvc.domain.io.arrow_io import arrow_array, row_label, row_problems, take
+from gridsvc.domain.io.cells_file import Cells, read_cells_file
+from gridsvc.domain.io.points_io import (
     Points,
     check_new_columns,
     output_format,
@@ -128,7 +128,7 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
     x, y
         Coordinate columns of a CSV (default: detected by name).
     crs
-        CRS of the points (see :func:`gridsvc.domain.coords.parse_input_crs`), overriding what
+        CRS of the points (see :func:`gridsvc.domain.geo.coords.parse_input_crs`), overriding what
         the file says; default EPSG:4326 for CSV, the file's own for GeoJSON and GeoParquet.
     progress
         Called with ``(rows done, rows)`` after each chunk.

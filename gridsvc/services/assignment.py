@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db.models import AREA_KINDS, SRID
 from gridsvc.domain.assign.layers import Layer, LayerSet
-from gridsvc.domain.coords import (
+from gridsvc.domain.geo.coords import (
     SAME_AS_CGCS2000,
     looks_swapped,
     parse_input_crs,

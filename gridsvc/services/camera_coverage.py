@@ -2,7 +2,8 @@
 
 Points and cells are stored in EPSG:4490 (degrees); sectors need metres, so everything is
 projected to the plan's metric CRS (as the fusion report) before
-:mod:`gridsvc.domain.camera_coverage` runs, and the blind spots are projected back for GeoJSON.
+:mod:`gridsvc.domain.coverage.camera_coverage` runs, and the blind spots are projected back for
+GeoJSON.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from gridsvc.db import areas as area_repo
 from gridsvc.db import cameras as camera_repo
 from gridsvc.db import staffing as staffing_repo
 from gridsvc.db.models import SRID
-from gridsvc.domain.camera_coverage import camera_coverage
+from gridsvc.domain.coverage.camera_coverage import camera_coverage
 from gridsvc.services.assignment import current_plan
 from gridsvc.services.fusion import metric_crs
 
@@ -78,7 +79,8 @@ def camera_coverage_report(engine: Engine, as_of: date | None = None) -> dict[st
     -------
     dict
         ``plan_id``, ``area_crs`` (where areas were measured), ``summary`` (see
-        :class:`gridsvc.domain.camera_coverage.CameraCoverage`), ``grids`` (one row per grid),
+        :class:`gridsvc.domain.coverage.camera_coverage.CameraCoverage`), ``grids`` (one row per
+        grid),
         ``compounds`` (one row per compound), ``blind_spots`` and ``uncovered_entrances`` (the
         compound entrances no camera sees, properties ``id, compound_id, name, kind,
         grid_id``), both GeoJSON FeatureCollections in EPSG:4490. Residents per grid are the

@@ -2,7 +2,8 @@
 
 Points are stored in EPSG:4490 (degrees); distances need metres, so houses, offices and roads are
 projected to the plan's metric CRS (as the fusion report) before
-:mod:`gridsvc.domain.office_coverage` runs, and proposed sites are projected back for GeoJSON.
+:mod:`gridsvc.domain.coverage.office_coverage` runs, and proposed sites are projected back for
+GeoJSON.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from sqlalchemy import Engine
 
 from gridsvc.db import coverage as repo
 from gridsvc.db.models import SRID
-from gridsvc.domain import office_coverage as oc
-from gridsvc.domain.road_network import SNAP_M, RoadNetwork
+from gridsvc.domain.coverage import office_coverage as oc
+from gridsvc.domain.coverage.road_network import SNAP_M, RoadNetwork
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services.assignment import current_plan
 from gridsvc.services.fusion import metric_crs
@@ -82,7 +83,7 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
     speed_kmh
         Walking speed; the walk is 15 minutes at it (4.5 km/h: 1,125 m).
     along_roads
-        Walk along the road layer (see :mod:`gridsvc.domain.road_network`) instead of in a
+        Walk along the road layer (see :mod:`gridsvc.domain.coverage.road_network`) instead of in a
         straight line; the proposals then use road nodes as candidate sites and walks along
         the roads.
     propose_k
@@ -97,7 +98,8 @@ def office_coverage(engine: Engine, as_of: date | None = None, speed_kmh: float 
         ``plan_id``, ``distance_crs``, ``speed_kmh``, ``radius_m``, ``along_roads``, ``snap_m``
         (None in a straight line), ``summary``
         (houses, residents, covered counts and shares, offices), ``beats`` (one row per beat, see
-        :func:`gridsvc.domain.office_coverage.beat_coverage`), ``uncovered_house_ids`` and, when
+        :func:`gridsvc.domain.coverage.office_coverage.beat_coverage`), ``uncovered_house_ids``
+        and, when
         ``propose_k`` > 0, ``proposals``: ``lscp`` and ``mclp``, each with its sites as a GeoJSON
         FeatureCollection (``features``) in EPSG:4490.
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from gridsvc.db import areas as area_repo
 from gridsvc.db import audit, objects
-from gridsvc.domain.cells_io import TARGET_CRS, FieldMap, read_cells
+from gridsvc.domain.io.cells_io import TARGET_CRS, FieldMap, read_cells
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services.assignment import layers_from_frames, set_cells
 

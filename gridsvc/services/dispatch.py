@@ -1,7 +1,7 @@
 """The dispatcher's answer: from what a caller said to the house, its cells and who to call.
 
 A call says "东灌底村203号着火了". :class:`DispatchService` parses it against the address register
-(:mod:`gridsvc.domain.address`), and for the best match answers in one go: where the house is
+(:mod:`gridsvc.domain.address.parser`), and for the best match answers in one go: where the house is
 (CGCS2000, and GCJ-02 for web maps), its grid, beat, village and town, the officers and grid
 workers with their phones, the nearest police office, whether it is a rental house, and the
 incidents at or near it in the last 90 days. The register lives in memory and is rebuilt when
@@ -17,8 +17,8 @@ import numpy as np
 from sqlalchemy import Engine
 
 from gridsvc.db import dispatch as repo
-from gridsvc.domain.address import AddressBook
-from gridsvc.domain.coords import wgs84_to_gcj02
+from gridsvc.domain.address.parser import AddressBook
+from gridsvc.domain.geo.coords import wgs84_to_gcj02
 from gridsvc.services.lookup import LookupService
 
 #: Incidents this close to the house (metres) and this recent (days) come with the answer.

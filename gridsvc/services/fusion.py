@@ -22,8 +22,8 @@ from sqlalchemy import Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db import fusion as fusion_repo
 from gridsvc.db.models import SRID
-from gridsvc.domain.coords import local_metric_crs
-from gridsvc.domain.fusion import Finding, crosswalk, findings
+from gridsvc.domain.geo.coords import local_metric_crs
+from gridsvc.domain.reports.fusion import Finding, crosswalk, findings
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services.assignment import current_plan
 
@@ -36,7 +36,7 @@ LAYERS = ("grid", "beat", "village", "town", "station")
 
 def metric_crs(conn: Any, plan_id: int) -> str:
     """The metric CRS areas and distances of a plan are measured in: the zone of its centre
-    (:func:`gridsvc.domain.coords.local_metric_crs`)."""
+    (:func:`gridsvc.domain.geo.coords.local_metric_crs`)."""
     centre = area_repo.plan_centre(conn, plan_id)
     return DEFAULT_METRIC_CRS if centre is None else local_metric_crs(*centre)
 
@@ -86,7 +86,7 @@ def fusion_report(engine: Engine, as_of: date | None = None,
     dict
         ``plan_id``, ``area_crs`` (where areas were measured), ``sliver_m2``, ``summary``
         (``pairs``, ``grids``, and ``findings``: the count per kind), ``crosswalk`` (one row per
-        overlapping grid and beat, see :func:`gridsvc.domain.fusion.crosswalk`) and
+        overlapping grid and beat, see :func:`gridsvc.domain.reports.fusion.crosswalk`) and
         ``findings`` (a GeoJSON FeatureCollection in EPSG:4490).
 
     Raises

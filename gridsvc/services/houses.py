@@ -1,7 +1,7 @@
 """Houses (门牌): paging through a village's houses, numbering the new ones, and importing a
-house register file (checked by :mod:`gridsvc.domain.house_register`, all or nothing).
+house register file (checked by :mod:`gridsvc.domain.address.house_register`, all or nothing).
 
-Numbering follows :mod:`gridsvc.domain.numbering`: houses that have a number keep it, houses
+Numbering follows :mod:`gridsvc.domain.address.numbering`: houses that have a number keep it, houses
 stored with number 0 ("not numbered yet": the column is NOT NULL) get the next free numbers,
 west to east and north to south in serpentine rows.
 """
@@ -16,10 +16,10 @@ from sqlalchemy import Connection, Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db import audit, objects
 from gridsvc.db import houses as repo
-from gridsvc.domain import house_register as register
-from gridsvc.domain.coords import InputCRS, parse_input_crs
-from gridsvc.domain.numbering import number_houses, to_local_metres
-from gridsvc.domain.points_io import Points, read_points
+from gridsvc.domain.address import house_register as register
+from gridsvc.domain.address.numbering import number_houses, to_local_metres
+from gridsvc.domain.geo.coords import InputCRS, parse_input_crs
+from gridsvc.domain.io.points_io import Points, read_points
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.services.assignment import current_plan, plan_layers, set_cells
 
@@ -125,7 +125,7 @@ def import_houses(engine: Engine, path: Path, *, x: str | None = None, y: str | 
                   number_field: str = "number", actor: str) -> dict[str, Any]:
     """Import a house register file (CSV, GeoJSON or GeoParquet), all or nothing.
 
-    Rows are checked by :func:`gridsvc.domain.house_register.check_register` against the
+    Rows are checked by :func:`gridsvc.domain.address.house_register.check_register` against the
     villages of the plan in effect and the houses already in the register. When every row is
     right, one transaction inserts the houses (new ids ``H00001``-style after the highest in
     use, where the file gives none), with their original coordinates and the cells of the plan

@@ -9,7 +9,7 @@ import shapely
 from sqlalchemy import Engine
 
 from gridsvc.db import audit, objects
-from gridsvc.domain.coords import parse_input_crs
+from gridsvc.domain.geo.coords import parse_input_crs
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.services.assignment import current_plan, locate, plan_layers, set_cells
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 from gridsvc.db import areas as repo
 from gridsvc.db import audit, objects
 from gridsvc.db.models import AREA_KINDS, PARENT_KIND
-from gridsvc.domain.cells_io import FieldMap, read_cells
+from gridsvc.domain.io.cells_io import FieldMap, read_cells
 from gridsvc.errors import InvalidInput, NotFound, Problem
 
 
@@ -44,7 +44,7 @@ def import_layer(
 ) -> ImportResult:
     """Import the cells of ``kind`` from a file into a plan, or nothing at all.
 
-    The file is read and checked first (see :func:`gridsvc.domain.cells_io.read_cells`). Then,
+    The file is read and checked first (see :func:`gridsvc.domain.io.cells_io.read_cells`). Then,
     in one transaction: parents named by ``fields.parent_field`` must exist in the plan as cells
     of the parent kind; ids must not clash with the plan's cells of ``kind`` unless ``replace``
     (which swaps the whole layer). The plan defaults to the one in effect; with none, an active

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db import objects
 from gridsvc.domain.assign.layers import LayerSet
-from gridsvc.domain.coords import parse_input_crs
+from gridsvc.domain.geo.coords import parse_input_crs
 from gridsvc.errors import NotFound
 from gridsvc.services.assignment import locate, plan_layers
 

@@ -20,9 +20,9 @@ from gridsvc.db import coverage as coverage_repo
 from gridsvc.db import maps as repo
 from gridsvc.db import objects
 from gridsvc.db.models import SRID
-from gridsvc.domain import risk
-from gridsvc.domain.office_coverage import walk_radius_m
-from gridsvc.domain.road_network import RoadNetwork
+from gridsvc.domain.coverage.office_coverage import walk_radius_m
+from gridsvc.domain.coverage.road_network import RoadNetwork
+from gridsvc.domain.reports import risk
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.maps.coverage import SHOWN, coverage_map
 from gridsvc.maps.geometry import METRES_PER_DEGREE

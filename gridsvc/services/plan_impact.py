@@ -25,9 +25,9 @@ from sqlalchemy import Connection, Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db import plans as repo
 from gridsvc.db.models import SRID
-from gridsvc.domain import staffing
 from gridsvc.domain.assign.layers import Layer
-from gridsvc.domain.fusion import _splits as split_findings
+from gridsvc.domain.reports import staffing
+from gridsvc.domain.reports.fusion import _splits as split_findings
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.services.fusion import metric_crs
 from gridsvc.services.plans import get_plan

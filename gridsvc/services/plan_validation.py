@@ -1,4 +1,4 @@
-"""Checking a draft where it differs from its base plan (see :mod:`gridsvc.domain.plan_checks`).
+"""Checking a draft where it differs from its base plan (:mod:`gridsvc.domain.plans.plan_checks`).
 
 Only the changed cells and the cells around them are read and checked, so a check after an
 edit costs the same on a town as on a city of 10,000 grids. Areas are measured in the plan's
@@ -18,8 +18,8 @@ from sqlalchemy import Connection
 from gridsvc.db import areas as area_repo
 from gridsvc.db import plans as repo
 from gridsvc.db.models import PARENT_KIND, SRID
-from gridsvc.domain.fusion import Finding
-from gridsvc.domain.plan_checks import DEFAULT_MIN_AREA_M2, check_layer, check_nesting
+from gridsvc.domain.plans.plan_checks import DEFAULT_MIN_AREA_M2, check_layer, check_nesting
+from gridsvc.domain.reports.fusion import Finding
 from gridsvc.services.fusion import findings_geojson, metric_crs
 
 

@@ -28,8 +28,8 @@ from gridsvc.db import audit
 from gridsvc.db import plans as repo
 from gridsvc.db import proposals as proposals_repo
 from gridsvc.db.models import AREA_KINDS, PARENT_KIND
-from gridsvc.domain import plan_edits as edits
-from gridsvc.domain.coords import parse_input_crs, to_cgcs2000
+from gridsvc.domain.geo.coords import parse_input_crs, to_cgcs2000
+from gridsvc.domain.plans import plan_edits as edits
 from gridsvc.errors import Conflict, InvalidInput, NotFound, Problem
 from gridsvc.services.fusion import metric_crs
 from gridsvc.services.plan_validation import base_plan, check, problems_geojson

@@ -5,7 +5,7 @@ What is divided, and into what:
 
 ======================  ====================================================================
 ``village`` -> grids    the village cut into house-cluster pieces along roads
-                        (:func:`~gridsvc.domain.district_blocks.house_blocks`); its grids are
+                        (:func:`~gridsvc.domain.districting.blocks.house_blocks`); its grids are
                         replaced by the N new ones
 ``town`` -> grids       a grid stays in its village (DESIGN.md), so the N grids are first shared
                         among the town's villages (:func:`~gridsvc.domain.districting.apportion`,
@@ -18,7 +18,7 @@ What is divided, and into what:
                         that part (a beat left with nothing is dropped)
 ======================  ====================================================================
 
-The regions come from :func:`gridsvc.domain.districting.partition`; when ±10% cannot be met
+The regions come from :func:`gridsvc.domain.districting.regions.partition`; when ±10% cannot be met
 (a village bigger than a beat may be, a village too small or too big for whole grids of the
 town's mean) the best partition is still written, and the summary says why
 (``within_tolerance`` false, ``reasons`` naming the village).
@@ -41,9 +41,9 @@ from gridsvc.db import areas as area_repo
 from gridsvc.db import audit
 from gridsvc.db import plans as plans_repo
 from gridsvc.db import proposals as repo
-from gridsvc.domain import district_blocks as blocks_mod
-from gridsvc.domain.districting import TOLERANCE, apportion, partition
-from gridsvc.domain.plan_edits import Identity, next_identity
+from gridsvc.domain.districting import blocks as blocks_mod
+from gridsvc.domain.districting.regions import TOLERANCE, apportion, partition
+from gridsvc.domain.plans.plan_edits import Identity, next_identity
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.services.assignment import current_plan
 

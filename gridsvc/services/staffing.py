@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from gridsvc.db import staffing as repo
-from gridsvc.domain import staffing
+from gridsvc.domain.reports import staffing
 from gridsvc.services.assignment import current_plan
 
 PEOPLE_COLUMNS = ["id", "role", "office_id", "kind", "area_id"]
@@ -20,7 +20,7 @@ def staffing_tables(engine: Engine, as_of: date | None = None
                     ) -> tuple[int, dict[str, pd.DataFrame], dict[str, Any]]:
     """The plan in effect on ``as_of``, the four staffing tables and the summary.
 
-    See :mod:`gridsvc.domain.staffing` for every definition.
+    See :mod:`gridsvc.domain.reports.staffing` for every definition.
     """
     plan_id = current_plan(engine, as_of)
     # One read-only transaction, so the houses, people and cells are one consistent snapshot.

@@ -65,7 +65,7 @@ def test_propose_one_site(client, auth):
 def test_proposals_along_roads_cover_what_they_claim(client, auth, roads):
     """Sites are road nodes; measured again along the roads (offices + sites), the houses they
     cover are the houses they claim."""
-    from gridsvc.domain.road_network import RoadNetwork
+    from gridsvc.domain.coverage.road_network import RoadNetwork
 
     response = client.get("/api/v1/coverage/offices?along_roads=true&propose_k=2",
                           headers=auth("viewer"))

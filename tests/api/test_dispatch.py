@@ -72,7 +72,7 @@ def test_roles_and_bad_query(client, auth):
 
 def test_random_houses_in_spoken_forms_through_the_api(client, auth):
     """Issue 4: top-1 correct for at least 98% of spoken forms of random demo houses."""
-    from gridsvc.domain.spoken_forms import town_queries
+    from gridsvc.domain.address.spoken_forms import town_queries
 
     data = ROOT / "data" / "demo_town"
     props = {stem: [f["properties"] for f in json.loads(

@@ -7,7 +7,7 @@ import pytest
 from pyproj import Geod
 from sqlalchemy import text
 
-from gridsvc.domain.coords import wgs84_to_bd09, wgs84_to_gcj02
+from gridsvc.domain.geo.coords import wgs84_to_bd09, wgs84_to_gcj02
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from gridsvc.api.app import create_app
 from gridsvc.db.objects import offices
-from gridsvc.domain.coords import wgs84_to_gcj02
+from gridsvc.domain.geo.coords import wgs84_to_gcj02
 
 PAGES = ["/maps/coverage", "/maps/risk", "/maps/incidents"]
 

@@ -15,7 +15,7 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from gridsvc.domain.coords import wgs84_to_gcj02
+from gridsvc.domain.geo.coords import wgs84_to_gcj02
 from tests.conftest import CHICAGO, ROOT, run_cli
 
 # A 4 x 3 block of 0.01-degree cells (about 1 km) in the demo town's part of China (WGS84).

@@ -78,7 +78,7 @@ def test_index_is_rebuilt_when_a_layer_is_replaced(scratch_engine, tmp_path):
     """Importing over a plan's layer bumps its version, so a cached index is not used stale."""
     import geopandas as gpd
 
-    from gridsvc.domain.cells_io import FieldMap
+    from gridsvc.domain.io.cells_io import FieldMap
     from gridsvc.services.layers import import_layer
 
     path = tmp_path / "grids.geojson"

@@ -1,4 +1,4 @@
-"""Reading addresses the way callers say them (gridsvc.domain.address), on the demo town."""
+"""Reading addresses the way callers say them (gridsvc.domain.address.parser), on the demo town."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gridsvc.domain.address import AddressBook, Candidate
-from gridsvc.domain.house_numbers import chinese_to_int
-from gridsvc.domain.spoken_forms import labelled_spoken_forms, spoken_forms
+from gridsvc.domain.address.house_numbers import chinese_to_int
+from gridsvc.domain.address.parser import AddressBook, Candidate
+from gridsvc.domain.address.spoken_forms import labelled_spoken_forms, spoken_forms
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo_town"
 H203, H203_1 = "H003233", "H003234"  # 东灌底村 203 and 203-1

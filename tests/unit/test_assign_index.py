@@ -16,7 +16,7 @@ from shapely import MultiPolygon, Polygon, box
 
 from gridsvc.domain.assign.index import MIXED, CellIndex
 from gridsvc.domain.assign.layers import Layer
-from gridsvc.domain.synthetic import boundary_points, synthetic_city, synthetic_points
+from gridsvc.domain.geo.synthetic import boundary_points, synthetic_city, synthetic_points
 
 BIG = np.iinfo(np.int64).max
 GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridsvc.domain.camera_coverage import camera_coverage, sectors
+from gridsvc.domain.coverage.camera_coverage import camera_coverage, sectors
 from gridsvc.errors import InvalidInput
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of gridsvc.domain.cells_io: reading and checking cell files (no database)."""
+"""Unit tests of gridsvc.domain.io.cells_io: reading and checking cell files (no database)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from gridsvc.domain.cells_io import FieldMap, parse_crs, read_cells, read_vector
+from gridsvc.domain.io.cells_io import FieldMap, parse_crs, read_cells, read_vector
 from gridsvc.errors import InvalidInput, Problem
 from tests.conftest import CHICAGO
 

@@ -1,4 +1,4 @@
-"""Unit tests of gridsvc.domain.coords: input CRSs, GCJ-02/BD-09 offsets, lon/lat checks."""
+"""Unit tests of gridsvc.domain.geo.coords: input CRSs, GCJ-02/BD-09 offsets, lon/lat checks."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from pyproj import Geod, Transformer
 
-from gridsvc.domain import coords
-from gridsvc.domain.coords import (
+from gridsvc.domain.geo import coords
+from gridsvc.domain.geo.coords import (
     InputCRS,
     bd09_to_gcj02,
     bd09_to_wgs84,

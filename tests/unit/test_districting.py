@@ -9,8 +9,8 @@ import pytest
 import shapely
 from shapely.geometry import LineString, box
 
-from gridsvc.domain import district_blocks as dbk
-from gridsvc.domain.districting import partition
+from gridsvc.domain.districting import blocks as dbk
+from gridsvc.domain.districting.regions import partition
 from gridsvc.errors import InvalidInput
 
 
@@ -184,7 +184,7 @@ def test_one_region_of_an_area_without_households_is_fine():
 
 
 def test_apportion_evens_households_per_region():
-    from gridsvc.domain.districting import apportion
+    from gridsvc.domain.districting.regions import apportion
 
     hh = np.array([2491, 226, 607, 401, 358])
     k = apportion(hh, 12)

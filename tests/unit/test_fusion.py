@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from shapely import box
 
-from gridsvc.domain.fusion import CROSSWALK_COLUMNS, crosswalk, findings
+from gridsvc.domain.reports.fusion import CROSSWALK_COLUMNS, crosswalk, findings
 
 
 def cells(**geoms) -> gpd.GeoDataFrame:

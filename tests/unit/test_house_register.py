@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import shapely
 
-from gridsvc.domain.assign.layers import Layer
-from gridsvc.domain.coords import parse_input_crs
-from gridsvc.domain.house_register import (
+from gridsvc.domain.address.house_register import (
     check_register,
     parse_bool,
     parse_house_number,
     parse_whole,
 )
+from gridsvc.domain.assign.layers import Layer
+from gridsvc.domain.geo.coords import parse_input_crs
 from gridsvc.errors import InvalidInput
 
 WGS84 = parse_input_crs(4326)

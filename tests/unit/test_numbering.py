@@ -1,4 +1,4 @@
-"""gridsvc.domain.numbering: serpentine order and next-free house numbers (no database)."""
+"""gridsvc.domain.address.numbering: serpentine order and next-free house numbers (no database)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import doctest
 import numpy as np
 import pytest
 
-from gridsvc.domain import numbering
-from gridsvc.domain.numbering import number_houses, serpentine_order, to_local_metres
+from gridsvc.domain.address import numbering
+from gridsvc.domain.address.numbering import number_houses, serpentine_order, to_local_metres
 
 # A 3 x 3 grid of houses 100 m apart, listed in a scrambled order. Walked serpentine:
 # north row W->E (a b c), middle row E->W (f e d), south row W->E (g h i).

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridsvc.domain import office_coverage as oc
+from gridsvc.domain.coverage import office_coverage as oc
 
 
 def test_straight_line_coverage_at_the_1125_m_edge():

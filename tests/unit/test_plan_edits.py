@@ -8,8 +8,8 @@ import pytest
 import shapely
 from shapely import box
 
-from gridsvc.domain import plan_edits as edits
-from gridsvc.domain.plan_checks import check_layer, check_nesting
+from gridsvc.domain.plans import plan_edits as edits
+from gridsvc.domain.plans.plan_checks import check_layer, check_nesting
 from gridsvc.errors import InvalidInput
 
 A = edits.as_multipolygon(box(0, 0, 100, 100))

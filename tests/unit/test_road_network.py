@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import shapely
 
-from gridsvc.domain import office_coverage as oc
-from gridsvc.domain.road_network import RoadNetwork, road_segments
+from gridsvc.domain.coverage import office_coverage as oc
+from gridsvc.domain.coverage.road_network import RoadNetwork, road_segments
 
 RADIUS = oc.walk_radius_m()
 EAST = shapely.LineString([(0, 0), (3000, 0)])

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from gridsvc.domain.staffing import (
+from gridsvc.domain.reports.staffing import (
     beat_table,
     grid_table,
     office_table,

@@ -1,4 +1,4 @@
-"""Unit tests of gridsvc.domain.synthetic: an exact tiling, deterministic, with the asked shape."""
+"""Unit tests of gridsvc.domain.geo.synthetic: an exact tiling, deterministic, as asked."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import shapely
 from pyproj import Transformer
 from shapely import MultiPolygon, Polygon, box
 
-from gridsvc.domain import synthetic
-from gridsvc.domain.synthetic import boundary_points, synthetic_city, synthetic_points
+from gridsvc.domain.geo import synthetic
+from gridsvc.domain.geo.synthetic import boundary_points, synthetic_city, synthetic_points
 
 SIDE = 20_000.0
 

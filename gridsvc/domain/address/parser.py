@@ -61,7 +61,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 
-from gridsvc.domain.house_numbers import ParsedNumbers, read_numbers
+from gridsvc.domain.address.house_numbers import ParsedNumbers, read_numbers
 
 __all__ = ["AddressBook", "Candidate", "strip_suffix", "syllable"]
 

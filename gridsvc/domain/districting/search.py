@@ -1,4 +1,4 @@
-"""The search behind :func:`gridsvc.domain.districting.partition`: start partitions (SKATER,
+"""The search behind :func:`gridsvc.domain.districting.regions.partition`: start partitions (SKATER,
 seeded growth) and the AZP local search on the districting objective. See that module's
 docstring for the method and its sources.
 """
@@ -8,12 +8,10 @@ from __future__ import annotations
 import warnings
 from collections import deque
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # districting imports this module
-    from gridsvc.domain.districting import BlockGraph
+from gridsvc.domain.districting.graph import BlockGraph
 
 #: SKATER's cut search grows about with the square of the blocks (40 s for 500): above this
 #: many blocks only seeded growth starts are used.

@@ -1,4 +1,4 @@
-"""Blocks for districting (:mod:`gridsvc.domain.districting`), and regions made from them.
+"""Blocks for districting (:mod:`gridsvc.domain.districting.regions`), and regions made from them.
 
 Two kinds of blocks, both a *planar partition* of the parent: every block's boundary is made of
 the same noded linework (:func:`shapely.polygonize` of the union of all the lines at once), so
@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 from shapely import Geometry
 
-from gridsvc.domain.districting import BlockGraph
+from gridsvc.domain.districting.graph import BlockGraph
 
 #: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8

@@ -2,8 +2,8 @@
 
 GeoParquet is read with pyarrow; anything else GDAL reads (GeoJSON, Shapefile, zipped Shapefile,
 GeoPackage) with ``pyogrio.read_arrow``, never as a GeoDataFrame. Cells are named
-``feature N (id 'X')`` as in :mod:`gridsvc.domain.cells_io` (N counted from 0, as GDAL does), and
-checked by the same :func:`~gridsvc.domain.cells_io.cell_problems`.
+``feature N (id 'X')`` as in :mod:`gridsvc.domain.io.cells_io` (N counted from 0, as GDAL does), and
+checked by the same :func:`~gridsvc.domain.io.cells_io.cell_problems`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pyarrow as pa
 import shapely
 from pyproj import CRS
 
-from gridsvc.domain.arrow_io import (
+from gridsvc.domain.io.arrow_io import (
     GEOMETRY,
     arrow_array,
     geo_metadata,
@@ -29,7 +29,7 @@ from gridsvc.domain.arrow_io import (
     read_ogr,
     read_parquet_file,
 )
-from gridsvc.domain.cells_io import cell_problems
+from gridsvc.domain.io.cells_io import cell_problems
 from gridsvc.errors import InvalidInput, Problem
 
 

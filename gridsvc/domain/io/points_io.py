@@ -2,7 +2,7 @@
 
 Points come from CSV (coordinates in two columns), GeoJSON or GeoParquet (point geometries);
 results go to CSV or GeoParquet with every input column kept as it was. (Cells come from
-:mod:`gridsvc.domain.cells_file`.)
+:mod:`gridsvc.domain.io.cells_file`.)
 
 Why not geopandas: importing it costs about half a second and a GeoDataFrame of a million points
 costs a million shapely objects. Here a table stays an Arrow table from reading to writing, and
@@ -10,7 +10,7 @@ coordinates are numpy arrays: GeoParquet's 2D points are decoded straight from t
 and CSV cells are parsed by Arrow's multithreaded reader. pyogrio (which imports geopandas) is
 only used for formats Arrow cannot read.
 
-Rows are named as a spreadsheet user counts data rows (see :mod:`gridsvc.domain.arrow_io`).
+Rows are named as a spreadsheet user counts data rows (see :mod:`gridsvc.domain.io.arrow_io`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pyarrow as pa
 import shapely
 from pyproj import CRS
 
-from gridsvc.domain.arrow_io import (
+from gridsvc.domain.io.arrow_io import (
     GEOMETRY,
     float_values,
     geo_metadata,

@@ -1,7 +1,7 @@
 """House numbers as people write and say them: digits, Chinese numerals, sub-numbers, flats.
 
-Shared by the dispatcher's parser (:mod:`gridsvc.domain.address`) and the house register
-(:mod:`gridsvc.domain.house_register`), so both read ``203-1``, ``203之1``, ``二百零三号``,
+Shared by the dispatcher's parser (:mod:`gridsvc.domain.address.parser`) and the house register
+(:mod:`gridsvc.domain.address.house_register`), so both read ``203-1``, ``203之1``, ``二百零三号``,
 ``7幢2单元802室`` the same way.
 """
 

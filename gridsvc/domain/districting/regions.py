@@ -2,7 +2,7 @@
 
 A *block* is the unit a region is made of: a whole village when a town or station is divided
 (so a village is never split), or a piece of a village (house clusters cut along roads, see
-:mod:`gridsvc.domain.district_blocks`) when a village is divided into grids. Blocks come as a
+:mod:`gridsvc.domain.districting.blocks`) when a village is divided into grids. Blocks come as a
 :class:`BlockGraph`: households, centroid and area in metres, and the shared boundary of each
 pair of touching blocks (its length, and how much of it runs along a road).
 
@@ -22,17 +22,17 @@ Method
    visited in an order drawn from the generator, until a full pass moves nothing.
 3. The best local optimum over all starts is returned. When none meets the band, up to
    :data:`EXTRA_ROUNDS` more rounds of seeded-growth starts are tried first. SKATER is skipped
-   above :data:`~gridsvc.domain.district_search.SKATER_MAX_BLOCKS` blocks (its cut search is
+   above :data:`~gridsvc.domain.districting.search.SKATER_MAX_BLOCKS` blocks (its cut search is
    about quadratic in the blocks).
 
-The starts and the search live in :mod:`gridsvc.domain.district_search`.
+The starts and the search live in :mod:`gridsvc.domain.districting.search`.
 
 The objective is lexicographic: first the **excess**, the households outside the band
 ``[mean * (1 - tolerance), mean * (1 + tolerance)]`` summed over regions (0 when balanced); then
 the **boundary cost**: the length of the boundaries between regions, where a stretch along a road
-counts only :data:`ROAD_WEIGHT` of its length (so boundaries follow roads and regions stay
-compact), plus :data:`BALANCE_WEIGHT` x sqrt(total area) x the sum of squared relative
-deviations (so balanced regions still drift towards the mean, leaving slack).
+counts only :data:`~gridsvc.domain.districting.graph.ROAD_WEIGHT` of its length (so boundaries
+follow roads and regions stay compact), plus :data:`BALANCE_WEIGHT` x sqrt(total area) x the sum
+of squared relative deviations (so balanced regions still drift towards the mean, leaving slack).
 
 When the band cannot be met, the best partition found is returned anyway, with
 ``within_tolerance=False`` and the reasons (a block heavier than a region may be is named): the
@@ -51,60 +51,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gridsvc.domain.district_search import LocalSearch, starts
+from gridsvc.domain.districting.graph import BlockGraph
+from gridsvc.domain.districting.search import LocalSearch, starts
 from gridsvc.errors import InvalidInput, Problem
 
 #: Allowed deviation of a region's households from the mean (±10%).
 TOLERANCE = 0.10
-#: Share of a boundary's length that counts when the boundary runs along a road.
-ROAD_WEIGHT = 0.1
 #: Weight of the squared relative deviations in the boundary cost, per metre of sqrt(area).
 BALANCE_WEIGHT = 20.0
 #: Seeded-growth starts besides SKATER.
 RESTARTS = 8
 #: When no start meets the band, up to this many times ``restarts`` more starts are tried.
 EXTRA_ROUNDS = 3
-
-
-@dataclass(frozen=True)
-class BlockGraph:
-    """Blocks and their adjacency, in metres.
-
-    Attributes
-    ----------
-    ids
-        One id per block (a village id, or a piece's id); used in messages.
-    households
-        Households per block (integers >= 0).
-    x, y, area
-        Centroid (m) and area (m²) per block.
-    edges
-        ``(m, 2)`` int array of touching block pairs ``i < j``.
-    length, road
-        Per edge: metres of shared boundary, and of those the metres along a road. An edge of
-        length 0 links parts that do not touch (islands linked to their nearest block).
-    """
-
-    ids: list[str]
-    households: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    area: np.ndarray
-    edges: np.ndarray
-    length: np.ndarray
-    road: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def adjacency(self) -> list[list[tuple[int, float]]]:
-        """Per block: ``(neighbour, boundary cost)`` pairs (cost as in the module docstring)."""
-        cost = self.length - (1.0 - ROAD_WEIGHT) * np.minimum(self.road, self.length)
-        adj: list[list[tuple[int, float]]] = [[] for _ in range(len(self))]
-        for (i, j), c in zip(self.edges.tolist(), cost.tolist(), strict=True):
-            adj[i].append((j, c))
-            adj[j].append((i, c))
-        return adj
 
 
 @dataclass(frozen=True)
@@ -156,7 +114,7 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
     ----------
     blocks
         The blocks; their graph should be connected (link islands first, as
-        :func:`gridsvc.domain.district_blocks.block_graph` does), else a region may be in parts.
+        :func:`gridsvc.domain.districting.blocks.block_graph` does), else a region may be in parts.
     n
         Number of regions, ``1 <= n <= len(blocks)``.
     rng

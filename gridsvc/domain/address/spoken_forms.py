@@ -19,8 +19,8 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 from rapidfuzz.distance import Levenshtein
 
-from gridsvc.domain.address import optional_text, strip_suffix, syllable
-from gridsvc.domain.house_numbers import int_to_chinese
+from gridsvc.domain.address.house_numbers import int_to_chinese
+from gridsvc.domain.address.parser import optional_text, strip_suffix, syllable
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ deliberate gaps and overlaps a planner should not be blamed for when editing a n
 - ``too_small`` (error): a changed cell below the minimum area;
 - ``not_contiguous`` (warning): a changed cell in two or more separate parts.
 
-Findings reuse :class:`gridsvc.domain.fusion.Finding` (and its overlap / nesting checks):
+Findings reuse :class:`gridsvc.domain.reports.fusion.Finding` (and its overlap / nesting checks):
 ``kind`` is the check, ``detail["severity"]`` says error or warning, ``geometry`` shows where
 (the overlap, the gap, the part outside, the smaller parts), in the inputs' metric CRS.
 Inputs are GeoDataFrames with ``id``, ``parent_id`` and a metric geometry.
@@ -26,9 +26,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridsvc.domain.fusion import NOISE_SHARE, Finding
-from gridsvc.domain.fusion import _outside_parent as outside_parent_findings
-from gridsvc.domain.fusion import _overlaps as overlap_findings
+from gridsvc.domain.reports.fusion import NOISE_SHARE, Finding
+from gridsvc.domain.reports.fusion import _outside_parent as outside_parent_findings
+from gridsvc.domain.reports.fusion import _overlaps as overlap_findings
 
 __all__ = ["DEFAULT_MIN_AREA_M2", "ERROR", "WARNING", "check_layer", "check_nesting"]
 

@@ -7,7 +7,8 @@ distance to the nearest office is at most the walk radius, ``speed_kmh * 1000 / 
 Two distances:
 
 - **straight line** (default): the Euclidean distance to the nearest office;
-- **along roads** (:func:`road_distances`, :class:`gridsvc.domain.road_network.RoadNetwork`):
+- **along roads** (:func:`road_distances`,
+  :class:`gridsvc.domain.coverage.road_network.RoadNetwork`):
   a graph of the road segments (split where roads cross, vertices rounded to 0.1 m, dangling
   ends within ``snap_m`` of another road joined to it), each office and house connected to its
   nearest road point by a straight leg, and Dijkstra from the offices. A house whose road piece
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gridsvc.domain.road_network import SNAP_M, RoadNetwork
+from gridsvc.domain.coverage.road_network import SNAP_M, RoadNetwork
 
 #: Default walking speed (km/h) and the standard's walk (minutes).
 SPEED_KMH = 4.5
@@ -68,7 +69,7 @@ def road_distances(houses_xy: np.ndarray, offices_xy: np.ndarray,
     """Walking distance (m) along the roads from each house to its nearest office.
 
     The walk is: straight leg from the office to its nearest road point, along the road graph,
-    straight leg from the road to the house (see :mod:`gridsvc.domain.road_network`).
+    straight leg from the road to the house (see :mod:`gridsvc.domain.coverage.road_network`).
 
     Parameters
     ----------
@@ -182,7 +183,7 @@ def propose_sites(houses_xy: np.ndarray, residents: np.ndarray, covered: np.ndar
     same set of candidates within the walk are merged into one demand row (their residents
     summed, for MCLP's weights). Without ``network``, candidates cover by **straight line**
     (``radius_m``); with it, by the walk along its roads (as
-    :meth:`~gridsvc.domain.road_network.RoadNetwork.reach`), which should then also have
+    :meth:`~gridsvc.domain.coverage.road_network.RoadNetwork.reach`), which should then also have
     decided ``covered``.
 
     Parameters
@@ -199,7 +200,7 @@ def propose_sites(houses_xy: np.ndarray, residents: np.ndarray, covered: np.ndar
         None for LSCP; else the number of new sites for MCLP (at least 1).
     candidates
         ``(m, 2)`` candidate sites; by default :func:`candidate_sites` of the houses, or with
-        a ``network`` its :meth:`~gridsvc.domain.road_network.RoadNetwork.candidate_sites`
+        a ``network`` its :meth:`~gridsvc.domain.coverage.road_network.RoadNetwork.candidate_sites`
         (road nodes near the houses).
     network
         Measure the walk along these roads instead of in a straight line.

@@ -1,6 +1,7 @@
 """Arrow tables of points and cells without pandas: reading, checking, naming rows.
 
-Shared by :mod:`gridsvc.domain.points_io` (points) and :mod:`gridsvc.domain.cells_file` (cells).
+Shared by :mod:`gridsvc.domain.io.points_io` (points) and :mod:`gridsvc.domain.io.cells_file`
+(cells).
 Rows are named as a spreadsheet user counts data rows: ``row 1`` is the first row after the
 header (the first feature of a GeoJSON file, the first row of a Parquet file).
 """

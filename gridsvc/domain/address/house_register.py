@@ -2,13 +2,13 @@
 
 A register row names its village (business id, or the name as written: ``东灌底村``), its house
 number as people write it (``203``, ``203-1``, ``203之1``, ``二百零三``, ``２０３``; read with the
-address parser's number reader, see :mod:`gridsvc.domain.address`) and a point. Every other
+address parser's number reader, see :mod:`gridsvc.domain.address.parser`) and a point. Every other
 column is optional: ``sub_number, building, unit, room, aliases`` ("|"-separated),
 ``households, registered, residents, floating, is_rental, rental_stars, compound_id, id``.
 
 :func:`check_register` finds **every** problem before anything is written, one
 :class:`~gridsvc.errors.Problem` per row and field (rows counted as
-:func:`gridsvc.domain.arrow_io.row_label` does), and nothing is fixed silently: a value that is
+:func:`gridsvc.domain.io.arrow_io.row_label` does), and nothing is fixed silently: a value that is
 not what its column needs is reported, never dropped or guessed. The checks:
 
 - the village exists (by id, else by exact name; a name two villages share is ambiguous);
@@ -36,10 +36,10 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from gridsvc.domain.arrow_io import ROW_NOTE, row_label
+from gridsvc.domain.address.house_numbers import read_numbers
 from gridsvc.domain.assign.layers import Layer
-from gridsvc.domain.coords import InputCRS, check_lonlat, to_cgcs2000
-from gridsvc.domain.house_numbers import read_numbers
+from gridsvc.domain.geo.coords import InputCRS, check_lonlat, to_cgcs2000
+from gridsvc.domain.io.arrow_io import ROW_NOTE, row_label
 from gridsvc.errors import InvalidInput, Problem
 
 #: An address key: village id, number, sub-number, building, unit, room.
@@ -121,7 +121,7 @@ def check_register(
 
     Examples
     --------
-    >>> from gridsvc.domain.coords import parse_input_crs
+    >>> from gridsvc.domain.geo.coords import parse_input_crs
     >>> rows = check_register([{"village": "东灌底村", "number": "二百零三之1"}],
     ...                       np.array([119.0]), np.array([28.2]), parse_input_crs(4490),
     ...                       {"V01": "东灌底村"}, None, {})
