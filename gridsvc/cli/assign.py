@@ -30,6 +30,8 @@ def assign(
     cells: Path = typer.Option(None, help="file mode, no database: cells from a GeoParquet, "
                                "GeoJSON, Shapefile (.shp/.zip) or GeoPackage file"),
     cell_id: str = typer.Option(None, "--cell-id", help="file mode: the cells' id field"),
+    cells_crs: str = typer.Option(None, "--cells-crs", help="file mode: CRS of the cells, "
+                                  "overriding their file's (an EPSG code, gcj02 or bd09)"),
 ) -> None:
     """Write INPUT's rows to OUTPUT with the cells covering each point.
 
@@ -43,6 +45,9 @@ def assign(
     if cells is not None and layers is not None:
         raise InvalidInput([Problem("--layers is for the plan mode, not with --cells",
                                     field="layers")])
+    if cells is None and cells_crs is not None:
+        raise InvalidInput([Problem("--cells-crs is for the file mode, with --cells",
+                                    field="cells-crs")])
     if (cells is None) != (cell_id is None):
         raise InvalidInput([Problem("--cells and --cell-id go together",
                                     field="cell-id" if cells is not None else "cells")])
@@ -51,7 +56,7 @@ def assign(
             from gridsvc.services.assign_files import assign_with_cells
 
             summary = assign_with_cells(input_path, output, cells=cells, cell_id=cell_id, x=x,
-                                        y=y, crs=crs, progress=progress)
+                                        y=y, crs=crs, cells_crs=cells_crs, progress=progress)
         else:
             from gridsvc.cli.common import engine
             from gridsvc.services.assign_files import assign_with_plan

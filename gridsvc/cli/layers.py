@@ -22,7 +22,8 @@ def import_(
     code_field: str = typer.Option(None, help="field with the official code"),
     parent_field: str = typer.Option(None, help="field with the parent cell's business id"),
     crs: str = typer.Option(None, help="CRS of the coordinates if the file does not say it "
-                            "(overrides the file's), e.g. 4326, EPSG:3857"),
+                            "(overrides the file's): an EPSG code (4326, EPSG:3857), gcj02 "
+                            "(DataV GeoAtlas files) or bd09"),
     plan: int = typer.Option(None, help="plan id (default: the plan in effect)"),
     replace: bool = typer.Option(False, help="replace the plan's whole layer of this kind"),
     merge_duplicates: bool = typer.Option(

@@ -26,7 +26,13 @@ import shapely
 from pyproj import CRS, Transformer
 
 from gridsvc.domain.assign.layers import Layer
-from gridsvc.domain.geo.coords import InputCRS, looks_swapped, parse_input_crs, to_cgcs2000
+from gridsvc.domain.geo.coords import (
+    InputCRS,
+    declared_crs,
+    looks_swapped,
+    parse_input_crs,
+    to_cgcs2000,
+)
 from gridsvc.domain.io.arrow_io import arrow_array, row_label, row_problems, take
 from gridsvc.domain.io.cells_file import Cells, read_cells_file
 from gridsvc.domain.io.points_io import (
@@ -110,7 +116,8 @@ class AssignSummary:
 
 def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: str,
                       x: str | None = None, y: str | None = None, crs: str | None = None,
-                      progress: Progress | None = None) -> AssignSummary:
+                      cells_crs: str | None = None, progress: Progress | None = None
+                      ) -> AssignSummary:
     """Assign the points of ``input_path`` to the cells of a vector file; no database.
 
     Parameters
@@ -130,6 +137,9 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
     crs
         CRS of the points (see :func:`gridsvc.domain.geo.coords.parse_input_crs`), overriding what
         the file says; default EPSG:4326 for CSV, the file's own for GeoJSON and GeoParquet.
+    cells_crs
+        CRS of the cells, overriding what their file says (the same forms as ``crs``: a
+        GCJ-02 boundary file is ``gcj02``); default: the file's own.
     progress
         Called with ``(rows done, rows)`` after each chunk.
 
@@ -142,11 +152,13 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
     started = time.perf_counter()
     output_format(output)
     given = parse_input_crs(crs) if crs is not None else None
+    if cells_crs is not None:
+        parse_input_crs(cells_crs)  # a bad --cells-crs fails before the points are read
     names = ("cell_id", "nearest_id", "distance_m")
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Indexing the cells takes longest: it runs while the points are read (numpy and
         # Arrow release the GIL, so the two really overlap on a machine with two cores).
-        cells_job = pool.submit(_cells_target, cells, cell_id, names)
+        cells_job = pool.submit(_cells_target, cells, cell_id, cells_crs, names)
         points = read_points(input_path, x, y)
         check_new_columns(points.table, names)
         source = _source_crs(points, given)
@@ -155,10 +167,10 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
     return replace(summary, merged_cells=found.merged)
 
 
-def _cells_target(cells: Path, cell_id: str, names: tuple[str, str, str]
+def _cells_target(cells: Path, cell_id: str, crs: str | None, names: tuple[str, str, str]
                   ) -> tuple[Target, Cells]:
     """Read, check and index the cells of a file."""
-    found = read_cells_file(cells, cell_id)
+    found = read_cells_file(cells, cell_id, crs)
     layer = Layer.build(cells.stem, found.ids, found.geoms, found.crs, one_off=True)
     # The output says each id as the file typed it; the layer keeps its ids sorted as text.
     position = {ident: k for k, ident in enumerate(found.ids.tolist())}
@@ -225,7 +237,7 @@ def _source_crs(points: Points, given: InputCRS | None) -> InputCRS:
     if given is not None:
         return given
     if points.crs is not None:
-        return InputCRS(points.crs.to_string(), geographic=points.crs.is_geographic)
+        return declared_crs(points.crs)
     if points.geometry is not None:
         raise InvalidInput([Problem("the file does not say the CRS of its geometries: give it "
                                     "with --crs", field="crs")])

@@ -18,7 +18,7 @@ from gridsvc.db import audit, objects
 from gridsvc.db import houses as repo
 from gridsvc.domain.address import house_register as register
 from gridsvc.domain.address.numbering import number_houses, to_local_metres
-from gridsvc.domain.geo.coords import InputCRS, parse_input_crs
+from gridsvc.domain.geo.coords import InputCRS, declared_crs, parse_input_crs
 from gridsvc.domain.io.points_io import Points, read_points
 from gridsvc.errors import InvalidInput, NotFound, Problem
 from gridsvc.services.assignment import current_plan, plan_layers, set_cells
@@ -202,9 +202,7 @@ def _points_crs(points: Points, given: InputCRS | None) -> InputCRS:
     if given is not None:
         return given
     if points.crs is not None:
-        epsg = points.crs.to_epsg()
-        name = f"EPSG:{epsg}" if epsg is not None else points.crs.to_string()
-        return InputCRS(name, geographic=points.crs.is_geographic)
+        return declared_crs(points.crs)
     if points.geometry is not None:
         raise InvalidInput([Problem("the file does not say the CRS of its geometries: give it "
                                     "with --crs", field="crs")])

@@ -28,7 +28,7 @@ from gridsvc.db import audit
 from gridsvc.db import plans as repo
 from gridsvc.db import proposals as proposals_repo
 from gridsvc.db.models import AREA_KINDS, PARENT_KIND
-from gridsvc.domain.geo.coords import parse_input_crs, to_cgcs2000
+from gridsvc.domain.geo.coords import geometries_to_cgcs2000
 from gridsvc.domain.plans import plan_edits as edits
 from gridsvc.errors import Conflict, InvalidInput, NotFound, Problem
 from gridsvc.services.fusion import metric_crs
@@ -136,11 +136,7 @@ def _geometry(value: Any, crs: str, field: str, where: str) -> shapely.Geometry:
     except Exception as exc:  # shapely raises several types for bad GeoJSON
         raise _bad(f"not a readable GeoJSON geometry: {exc}", field=field,
                    feature=where) from None
-    source = parse_input_crs(crs)
-    if source.name in ("EPSG:4490", "EPSG:4326"):
-        return geom
-    return shapely.transform(geom, lambda xy: np.column_stack(
-        to_cgcs2000(xy[:, 0], xy[:, 1], source)))
+    return geometries_to_cgcs2000(geom, crs)
 
 
 def _cell(conn: Connection, plan_id: int, kind: str, cid: Any, field: str) -> dict[str, Any]:

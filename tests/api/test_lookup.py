@@ -95,6 +95,9 @@ def test_outside_reports_nearest_cells_with_distance(client, auth):
 
 @pytest.mark.parametrize(("params", "field"), [
     ({"lon": 119, "lat": 28.2, "crs": "EPSG:999999"}, "crs"),
+    # A fuzzer's find: a superscript digit passes str.isdigit() and then fails int().
+    ({"lon": 1, "lat": 1, "crs": "³"}, "crs"),
+    ({"lon": 1, "lat": 1, "crs": "٣"}, "crs"),
     ({"lon": 119, "lat": 95}, "lon,lat"),
     ({"lon": "abc", "lat": 28.2}, "lon"),
 ])
@@ -102,6 +105,15 @@ def test_bad_input_is_422_naming_the_field(client, auth, params, field):
     r = client.get("/api/v1/lookup", params=params, headers=auth())
     assert r.status_code == 422
     assert field in r.text
+
+
+def test_unknown_crs_lists_the_accepted_forms(client, auth):
+    r = _get(client, auth(), lon=1, lat=1, crs="³")
+    assert r.status_code == 422
+    [problem] = r.json()["problems"]
+    assert problem["field"] == "crs"
+    for form in ("EPSG code", "4326", "gcj02", "bd09", "amap", "baidu"):
+        assert form in problem["message"]
 
 
 def test_as_of_before_any_plan_is_404(client, auth):

@@ -180,6 +180,25 @@ def test_gcj02_point_lands_in_its_cell(files, tmp_path):
     assert pd.read_csv(out, dtype=str)["cell_id"].tolist() == ["C11"]
 
 
+def test_gcj02_cells_with_cells_crs(files, tmp_path):
+    # The cells file in GCJ-02 (as DataV GeoAtlas boundaries are), the points in WGS84: with
+    # --cells-crs gcj02 every point gets the same cell as against the WGS84 cells.
+    cells = _cells()
+    shifted = cells.geometry.apply(lambda g: shapely.transform(
+        g, lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1]))))
+    gcj = tmp_path / "cells_gcj.geojson"
+    gpd.GeoDataFrame(cells[["cell_id"]], geometry=shifted, crs="EPSG:4326").to_file(gcj)
+    out = tmp_path / "out.csv"
+    _ok(str(files["csv"]), "--cells", str(gcj), "--cell-id", "cell_id", "--cells-crs", "gcj02",
+        "-o", str(out))
+    source = pd.read_csv(files["csv"], dtype=str, keep_default_na=False)
+    lon, lat = (pd.to_numeric(source[c], errors="coerce").to_numpy() for c in ("lon", "lat"))
+    _check(pd.read_csv(out, dtype=str, keep_default_na=False), lon, lat)
+    err = _fails(tmp_path, str(files["csv"]), "--cells", str(gcj), "--cell-id", "cell_id",
+                 "--cells-crs", "mars")
+    assert "unknown CRS 'mars'" in err and "gcj02" in err and "bd09" in err
+
+
 # -- Chicago: real data, official beats ---------------------------------------------------------
 @pytest.mark.skipif(not (CHICAGO / "police_beats.geojson").exists(), reason="no Chicago data")
 @pytest.mark.parametrize(("cells", "field", "official", "expected"), [

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 import shapely
 from sqlalchemy import exc, text
 
 from gridsvc.db import areas as area_repo
+from gridsvc.domain.geo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from gridsvc.errors import Conflict, InvalidInput
 from gridsvc.services import incidents, plan_activation, plan_impact, plans
 from gridsvc.services.lookup import LookupService
@@ -107,6 +109,22 @@ def test_invalid_geometry_is_rejected_unless_repair_and_nothing_is_written(demo_
     done = plans.edit(demo_copy, draft["id"], {"op": "replace", "id": a, "geometry": bowtie,
                                                "repair": True}, version=1, actor="planner-a")
     assert done["version"] == 2 and done["errors"] > 0  # the bow tie leaves gaps
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_an_edit_in_a_web_map_offset_lands_on_its_truth(demo_copy, system):
+    # A planner draws on AMap (GCJ-02) or Baidu (BD-09): the edit says so with "crs" and the
+    # cell is stored where the same outline is in CGCS2000.
+    shift = wgs84_to_gcj02 if system == "gcj02" else wgs84_to_bd09
+    draft = plans.create_draft(demo_copy, name="drawn on a web map", actor="planner-a")
+    a, _ = _pair(demo_copy, draft["id"])
+    truth = _cell(demo_copy, draft["id"], a).buffer(-0.0002)
+    drawn = shapely.transform(truth, lambda xy: np.column_stack(shift(xy[:, 0], xy[:, 1])))
+    assert drawn.hausdorff_distance(truth) > 0.002  # hundreds of metres off as drawn
+    plans.edit(demo_copy, draft["id"], {"op": "replace", "id": a, "crs": system,
+                                        "geometry": shapely.geometry.mapping(drawn)},
+               version=1, actor="planner-a")
+    assert _cell(demo_copy, draft["id"], a).hausdorff_distance(truth) < 1e-7  # about 1 cm
 
 
 def test_validation_names_the_cells_and_where(demo_copy):

@@ -13,7 +13,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from gridsvc.domain.io.cells_io import FieldMap, parse_crs, read_cells, read_vector
+from gridsvc.domain.io.cells_io import FieldMap, read_cells, read_vector
 from gridsvc.errors import InvalidInput, Problem
 from tests.conftest import CHICAGO
 
@@ -326,21 +326,6 @@ def test_integer_crs_override(tmp_path: Path) -> None:
     assert dist < 1e-7
 
 
-# -- parse_crs ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", [4326, "4326", "EPSG:4326", " epsg:4326 "])
-def test_parse_crs_known(value: str | int) -> None:
-    assert parse_crs(value).to_epsg() == 4326
-
-
-def test_parse_crs_unknown_epsg() -> None:
-    with pytest.raises(InvalidInput) as exc:
-        parse_crs("EPSG:999999")
-    [problem] = problems_of(exc)
-    assert problem.field == "crs"
-    assert "EPSG:999999" in problem.message
-    assert "unknown CRS" in problem.message
-
-
 def test_read_cells_with_unknown_crs(tmp_path: Path) -> None:
     path = tmp_path / "cells.geojson"
     good_gdf().to_file(path, driver="GeoJSON")
@@ -349,6 +334,25 @@ def test_read_cells_with_unknown_crs(tmp_path: Path) -> None:
         read_cells(path, FieldMap(id_field="gid"), crs="nonsense")
     problems = find(problems_of(exc), field="crs")
     assert problems and "nonsense" in problems[0].message
+    # The message lists what is accepted, as every door that takes a CRS says it.
+    for form in ("EPSG code", "gcj02", "bd09", "baidu", "amap"):
+        assert form in problems[0].message
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_crs_override_for_web_map_offsets(tmp_path: Path, system: str) -> None:
+    from gridsvc.domain.geo.coords import wgs84_to_bd09, wgs84_to_gcj02
+
+    shift = wgs84_to_gcj02 if system == "gcj02" else wgs84_to_bd09
+    truth = box(120.10, 30.25, 120.11, 30.26)
+    x, y = shift(*shapely.get_coordinates(truth).T)
+    path = write_geojson(tmp_path / "cells.geojson", [
+        feature({"id": "W1"}, polygon([[a, b] for a, b in zip(x, y, strict=True)]))])
+
+    cells = read_cells(path, FieldMap(id_field="id"), crs=system)
+
+    got = shapely.get_coordinates(cells.geometry.iloc[0])
+    assert abs(got - shapely.get_coordinates(truth)).max() < 1e-8  # about 1 mm
 
 
 # -- problems -----------------------------------------------------------------------------------

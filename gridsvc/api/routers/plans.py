@@ -47,7 +47,7 @@ def _version(if_match: str | None, body_version: int | None) -> int | None:
     if if_match is None:
         return body_version
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "³" is a digit to isdigit(), not to int()
         raise InvalidInput([Problem(f"If-Match must be the plan's version, like \"3\", "
                                     f"not {if_match!r}", field="If-Match")])
     return int(text)

@@ -31,9 +31,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -49,6 +51,16 @@ _ALIASES = {
     **dict.fromkeys(("gcj02", "gcj-02", "gcj", "amap", "gaode", "tencent"), GCJ02),
     **dict.fromkeys(("bd09", "bd-09", "baidu"), BD09),
 }
+
+
+def _also(system: str) -> str:
+    return ", ".join(a for a, s in _ALIASES.items() if s == system and a != system)
+
+
+#: The forms a CRS may be given in: every "unknown CRS" message lists them.
+ACCEPTED_CRS_FORMS = (
+    "an EPSG code (4326, EPSG:4490, 3857, ...), any other CRS pyproj knows (a PROJ string, "
+    f"WKT), {GCJ02} (also {_also(GCJ02)}) or {BD09} (also {_also(BD09)})")
 
 # GCJ-02 constants, as published: the Krasovsky 1940 ellipsoid (semi-major axis and first
 # eccentricity squared) and the rough box around mainland China outside which there is no offset.
@@ -90,7 +102,9 @@ class InputCRS:
 
 @lru_cache(maxsize=256, typed=True)  # a lookup names its CRS on every request
 def parse_input_crs(value: str | int) -> InputCRS:
-    """The input CRS named by a user.
+    """The input CRS named by a user: the one parser of every door that takes a CRS (the
+    lookup, incidents, layer import, file-mode assignment's points and cells, house import,
+    plan edits), so each accepts the same forms.
 
     Parameters
     ----------
@@ -109,9 +123,10 @@ def parse_input_crs(value: str | int) -> InputCRS:
     Raises
     ------
     InvalidInput
-        Field ``crs``: the value is empty, unknown to pyproj (``"EPSG:999999"``, ``"nonsense"``),
-        a bool, or a CRS that is neither geographic nor projected (geocentric, vertical), which
-        cannot give a 2D position.
+        Field ``crs``: the value is empty, unknown to pyproj (``"EPSG:999999"``, ``"nonsense"``,
+        ``"³"``: only ASCII digits make an EPSG code), a bool, or a CRS that is neither
+        geographic nor projected (geocentric, vertical), which cannot give a 2D position. The
+        message lists the accepted forms (:data:`ACCEPTED_CRS_FORMS`).
 
     Examples
     --------
@@ -123,6 +138,10 @@ def parse_input_crs(value: str | int) -> InputCRS:
     'gcj02'
     >>> parse_input_crs("Baidu").name
     'bd09'
+    >>> parse_input_crs("³")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    gridsvc.errors.InvalidInput: 1 problem(s) in the input
+    - field 'crs': unknown CRS '³': say an EPSG code (4326, EPSG:4490, 3857, ...), any other ...
     """
     text = str(value).strip()
     if isinstance(value, bool) or not text:  # True is an int to Python, not an EPSG code
@@ -130,20 +149,31 @@ def parse_input_crs(value: str | int) -> InputCRS:
     if (alias := _ALIASES.get(text.lower())) is not None:
         return InputCRS(alias, geographic=True)
     try:
-        crs = CRS.from_user_input(int(text) if text.isdigit() else text)
+        # ASCII only: "³" and "٣" pass str.isdigit() but are no EPSG code (int() fails on
+        # the first); as text, pyproj rejects them like any other unknown name.
+        crs = CRS.from_user_input(int(text) if text.isascii() and text.isdigit() else text)
     except CRSError:
         raise _unknown(text) from None
     if not (crs.is_geographic or crs.is_projected):
         raise InvalidInput([Problem(
-            f"CRS {text!r} is a {crs.type_name}, which gives no position on a map: say an EPSG "
-            "code (4326, 4490, 3857, ...), gcj02 or bd09", field="crs")])
-    return InputCRS(crs.to_string(), geographic=crs.is_geographic)
+            f"CRS {text!r} is a {crs.type_name}, which gives no position on a map: say "
+            f"{ACCEPTED_CRS_FORMS}", field="crs")])
+    return declared_crs(crs)
 
 
 def _unknown(text: str) -> InvalidInput:
-    return InvalidInput([Problem(
-        f"unknown CRS {text!r}: say an EPSG code (4326, 4490, 3857, ...), gcj02 or bd09",
-        field="crs")])
+    return InvalidInput([Problem(f"unknown CRS {text!r}: say {ACCEPTED_CRS_FORMS}", field="crs")])
+
+
+def declared_crs(crs: CRS) -> InputCRS:
+    """The input CRS a file declares (a pyproj CRS read from its metadata).
+
+    Examples
+    --------
+    >>> declared_crs(CRS.from_epsg(4549))
+    InputCRS(name='EPSG:4549', geographic=False)
+    """
+    return InputCRS(crs.to_string(), geographic=crs.is_geographic)
 
 
 # -- conversion to CGCS2000 -----------------------------------------------------------------------
@@ -192,6 +222,32 @@ def to_cgcs2000(x: ArrayLike, y: ArrayLike, crs: InputCRS | str | int) -> Pair:
         return xs, ys
     lon, lat = _transformer(source).transform(xs, ys)
     return _float_arrays(lon, lat)
+
+
+def geometries_to_cgcs2000(geoms: Any, crs: InputCRS | str | int) -> Any:
+    """Convert shapely geometries (one, or an array) to CGCS2000 lon/lat (EPSG:4490).
+
+    Every vertex goes through :func:`to_cgcs2000`, so GCJ-02 and BD-09 polygons are unshifted
+    vertex by vertex (the offsets vary by well under a centimetre along a 100 m edge, so
+    straight edges stay right). Empty and missing geometries pass through.
+
+    Raises
+    ------
+    InvalidInput
+        When ``crs`` is not a known CRS (field ``crs``).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> moved = geometries_to_cgcs2000(shapely.Point(116.38404722, 39.91334546), "gcj02")
+    >>> print(f"{moved.x:.6f} {moved.y:.6f}")
+    116.377817 39.911954
+    """
+    parsed = crs if isinstance(crs, InputCRS) else parse_input_crs(crs)
+    if parsed.name in SAME_AS_CGCS2000:
+        return geoms
+    return shapely.transform(geoms, lambda xy: np.column_stack(
+        to_cgcs2000(xy[:, 0], xy[:, 1], parsed)))
 
 
 # PROJ knows no transformation between WGS84 and CGCS2000 (they agree to a few centimetres):

@@ -18,6 +18,7 @@ import pyarrow as pa
 import shapely
 from pyproj import CRS
 
+from gridsvc.domain.geo.coords import TARGET_EPSG, geometries_to_cgcs2000, parse_input_crs
 from gridsvc.domain.io.arrow_io import (
     GEOMETRY,
     arrow_array,
@@ -60,24 +61,35 @@ class Cells:
     merged: int = 0
 
 
-def read_cells_file(path: Path, id_field: str) -> Cells:
+def read_cells_file(path: Path, id_field: str, crs: str | int | None = None) -> Cells:
     """Read cells from GeoParquet, GeoJSON, Shapefile (``.shp`` or ``.zip``) or GeoPackage.
 
     Features sharing an id are parts of one cell, as Chicago's beat 3100 (three features): they
     are merged into one MultiPolygon (their union), which is what such a file means.
 
+    Parameters
+    ----------
+    path, id_field
+        The file, and the field with the cells' ids.
+    crs
+        The cells' CRS when the file does not say it, or says it wrongly (it overrides the
+        file's), in any form :func:`~gridsvc.domain.geo.coords.parse_input_crs` takes. GCJ-02
+        and BD-09, which no pyproj CRS names, are converted to CGCS2000 (EPSG:4490) here.
+
     Raises
     ------
     InvalidInput
         Listing every problem: the file is missing or unreadable, has no features or does not
-        say its CRS; ``id_field`` is missing (the message lists the fields); per feature a
-        missing id, or a geometry that is missing, empty, not polygonal, not finite, out of range
-        for degrees, or invalid (self-intersecting: with GEOS's reason and place).
+        say its CRS; ``id_field`` is missing (the message lists the fields); ``crs`` is unknown;
+        per feature a missing id, or a geometry that is missing, empty, not polygonal, not
+        finite, out of range for degrees, or invalid (self-intersecting: with GEOS's reason and
+        place).
     """
+    given = None if crs is None else parse_input_crs(crs)
     if not path.exists():
         raise missing_file(path)
     if path.suffix.lower() in (".parquet", ".geoparquet"):
-        table, wkb, crs = _read_parquet_cells(path)
+        table, wkb, declared = _read_parquet_cells(path)
     else:
         meta, table = read_ogr(path)
         geometry = meta.get("geometry_name") or "wkb_geometry"
@@ -85,26 +97,35 @@ def read_cells_file(path: Path, id_field: str) -> Cells:
             raise InvalidInput([Problem(f"{path.name} has no geometries")])
         wkb = table.column(geometry)
         table = table.drop_columns([geometry])
-        crs = ogr_crs(path, meta.get("crs"))
+        declared = ogr_crs(path, meta.get("crs"))
     problems: list[Problem] = []
     if id_field not in table.column_names:
         fields = ", ".join(table.column_names) or "none"
         problems.append(Problem(f"no such field in {path.name}; the fields are: {fields}",
                                 field=id_field))
-    if crs is None:
-        problems.append(Problem(f"{path.name} does not say its CRS", field="crs"))
+    if given is None and declared is None:
+        problems.append(Problem(f"{path.name} does not say its CRS; give it with --cells-crs",
+                                field="crs"))
     if table.num_rows == 0:
         problems.append(Problem(f"{path.name} has no features"))
     if problems:
         raise InvalidInput(problems)
-    assert crs is not None
+    assert given is not None or declared is not None
     values = table.column(id_field).combine_chunks()
     ids = np.array([_id_text(v) for v in values.to_pylist()], dtype=object)
     geoms = shapely.from_wkb(np.array(wkb.to_pylist(), dtype=object), on_invalid="ignore")
-    problems = cell_problems(ids.tolist(), geoms, crs.is_geographic, id_field)
+    geographic = given.geographic if given is not None else declared.is_geographic
+    problems = cell_problems(ids.tolist(), geoms, geographic, id_field)
     if problems:
         raise InvalidInput(problems)
-    return _merge_duplicates(ids, values, geoms, crs)
+    if given is None:
+        crs_of_cells = declared
+    elif given.is_offset:  # no pyproj CRS names GCJ-02 or BD-09: index such cells in CGCS2000
+        geoms = geometries_to_cgcs2000(geoms, given)
+        crs_of_cells = CRS.from_epsg(TARGET_EPSG)
+    else:
+        crs_of_cells = CRS.from_user_input(given.name)
+    return _merge_duplicates(ids, values, geoms, crs_of_cells)
 
 
 def _read_parquet_cells(path: Path) -> tuple[pa.Table, pa.ChunkedArray, CRS | None]:

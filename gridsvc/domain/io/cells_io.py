@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
+from gridsvc.domain.geo.coords import declared_crs, geometries_to_cgcs2000, parse_input_crs
 from gridsvc.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:  # imported where used: the assign CLI needs cell_problems, not pandas
@@ -36,21 +36,6 @@ class FieldMap:
     name_field: str | None = None
     code_field: str | None = None
     parent_field: str | None = None
-
-
-def parse_crs(value: str | int) -> CRS:
-    """A CRS from an EPSG code (``4326``, ``"EPSG:3857"``) or any string pyproj understands.
-
-    Raises
-    ------
-    InvalidInput
-        When pyproj does not know the CRS (field ``crs``).
-    """
-    text = str(value).strip()
-    try:
-        return CRS.from_user_input(int(text) if text.isdigit() else text)
-    except CRSError as exc:
-        raise InvalidInput([Problem(f"unknown CRS {text!r}: {exc}", field="crs")]) from None
 
 
 def read_vector(path: Path) -> gpd.GeoDataFrame:
@@ -141,7 +126,9 @@ def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
         Which columns hold the business id, name, official code and parent's business id.
     crs
         The CRS of the coordinates when the file does not say, or says wrongly (it overrides the
-        file's). GeoJSON without a ``crs`` member is WGS84 by the standard.
+        file's), in any form :func:`~gridsvc.domain.geo.coords.parse_input_crs` takes: an EPSG
+        code, gcj02 (as the DataV GeoAtlas boundary files are), bd09... GeoJSON without a
+        ``crs`` member is WGS84 by the standard.
     merge_duplicates
         Features sharing an id are parts of one cell (as Chicago's beat 3100, in three
         features): merge them into one MultiPolygon, keeping the first feature's attributes.
@@ -171,14 +158,15 @@ def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
             known = ", ".join(c for c in gdf.columns if c != "geometry") or "none"
             problems.append(Problem(f"no such field in {path.name}; fields are: {known}",
                                     field=name))
+    # --crs overrides what the file says (GDAL calls every plain GeoJSON WGS84, GCJ-02 too).
     if crs is not None:
-        source_crs = parse_crs(crs)
-    elif gdf.crs is None:
+        source_crs = parse_input_crs(crs)
+    elif gdf.crs is not None:
+        source_crs = declared_crs(CRS.from_user_input(gdf.crs))
+    else:
         problems.append(Problem(f"{path.name} does not say its CRS; give it with --crs",
                                 field="crs"))
         source_crs = None
-    else:
-        source_crs = CRS.from_user_input(gdf.crs)
     if len(gdf) == 0:
         problems.append(Problem(f"{path.name} has no features"))
     if problems:
@@ -187,7 +175,7 @@ def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
     assert source_crs is not None
     ids = [_text(v) for v in gdf[fields.id_field]]
     problems = cell_problems(ids, np.asarray(gdf.geometry.values, dtype=object),
-                             source_crs.is_geographic, fields.id_field)
+                             source_crs.geographic, fields.id_field)
     first_seen: dict[str, int] = {}
     for i, ident in enumerate(ids):
         label = _label(i, ident)
@@ -204,8 +192,7 @@ def read_cells(path: Path, fields: FieldMap, crs: str | int | None = None, *,
     if problems:
         raise InvalidInput(problems)
 
-    # --crs overrides what the file says (GDAL calls every plain GeoJSON WGS84).
-    geoms = gdf.geometry.set_crs(source_crs, allow_override=True).to_crs(TARGET_CRS)
+    geoms = geometries_to_cgcs2000(np.asarray(gdf.geometry.values, dtype=object), source_crs)
     own = set(wanted) | {"geometry", *ATTRIBUTE_FIELDS}
     extra = [c for c in gdf.columns if c not in own]
 

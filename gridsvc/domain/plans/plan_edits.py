@@ -205,7 +205,7 @@ def _sequences(parent_code: str | None, codes: Iterable[str | None]) -> tuple[li
         if not code or not parent_code or not code.startswith(parent_code):
             continue
         rest = code[len(parent_code):]
-        if rest.isdigit():
+        if rest.isascii() and rest.isdigit():  # a code from a file may hold "³": no int
             seqs.append(int(rest))
             widths[len(rest)] += 1
     return seqs, (widths.most_common(1)[0][0] if widths else 0)
