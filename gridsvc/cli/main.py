@@ -19,6 +19,7 @@ from gridsvc.cli import (
     tokens,
 )
 from gridsvc.cli.common import setup_logging
+from gridsvc.cli.help_text import reflow_help
 from gridsvc.cli.serve import serve
 
 app = typer.Typer(
@@ -44,3 +45,5 @@ app.add_typer(events.app, name="events")
 app.add_typer(duty.app, name="duty")
 app.command()(serve)
 app.command("assign")(assign.assign)
+# Last, so every command above is covered: help paragraphs wrap at the terminal's width.
+reflow_help(app)

@@ -125,9 +125,10 @@ class CameraRows(StrEnum):
 def cameras(
     output: Path = OUTPUT,
     as_of: datetime | None = AS_OF,
-    rows: CameraRows = typer.Option(CameraRows.grids, "--rows",
+    rows: CameraRows = typer.Option(CameraRows.grids, "--rows", metavar="ROWS",
                                     help="what the CSV or GeoJSON holds: grids (GeoJSON: blind "
-                                         "spots), compounds, or the uncovered entrances"),
+                                         "spots), compounds or entrances (the uncovered "
+                                         "ones)"),
 ) -> None:
     """Camera coverage (CSV: one row per grid, compound or uncovered entrance; JSON: the whole
     report; GeoJSON: blind spots or uncovered entrances)."""
