@@ -124,7 +124,5 @@ def _openapi(app: FastAPI) -> dict:
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
                              routes=app.routes)
         schema["paths"][lookup.PATH] = lookup.OPENAPI
-        schema.setdefault("components", {})["securitySchemes"] = {
-            "bearer": {"type": "http", "scheme": "bearer"}}
         app.openapi_schema = openapi.finish(schema)
     return app.openapi_schema

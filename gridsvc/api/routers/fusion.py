@@ -21,8 +21,10 @@ router = APIRouter(
 async def report(
     request: Request,
     as_of: Annotated[date | None, Query(description="the plan in effect on this date")] = None,
-    sliver_m2: Annotated[float, Query(ge=0, description="gaps and overlaps under this area "
-                                      "(m²) are reported as slivers")] = fusion.DEFAULT_SLIVER_M2,
+    sliver_m2: Annotated[float, Query(ge=0, allow_inf_nan=False,
+                                      description="gaps and overlaps under this area (m²) are "
+                                                  "reported as slivers")]
+    = fusion.DEFAULT_SLIVER_M2,
 ) -> dict[str, Any]:
     return await run_in_threadpool(fusion.fusion_report, request.app.state.engine, as_of,
                                    sliver_m2)
