@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from gridsvc import __version__
-from gridsvc.api import errors
+from gridsvc.api import errors, openapi
 from gridsvc.api.auth import TokenCache
 from gridsvc.api.routers import (
     accounts,
@@ -119,12 +119,10 @@ async def _docs() -> HTMLResponse:
 
 
 def _openapi(app: FastAPI) -> dict:
-    """FastAPI's schema, plus the hand-written routes and the bearer security scheme."""
+    """FastAPI's schema, plus the hand-written routes, finished by :mod:`gridsvc.api.openapi`."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
                              routes=app.routes)
         schema["paths"][lookup.PATH] = lookup.OPENAPI
-        schema.setdefault("components", {})["securitySchemes"] = {
-            "bearer": {"type": "http", "scheme": "bearer"}}
-        app.openapi_schema = schema
+        app.openapi_schema = openapi.finish(schema)
     return app.openapi_schema

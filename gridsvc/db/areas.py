@@ -12,6 +12,12 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from gridsvc.db.models import SRID, Area, Plan
 
+#: The plan id bound as ``integer``. psycopg binds a small Python int as ``smallint``, and the
+#: GiST index over ``area (plan_id, kind, geom)`` (btree_gist) has no smallint-integer operator:
+#: with ``a.plan_id = :plan`` PostgreSQL falls back to the plan-blind geometry search, whose
+#: cost grows with the number of plans stored. Every spatial query on ``area`` uses this.
+PLAN = "CAST(:plan AS integer)"
+
 AREA_PROPERTIES = ("id", "kind", "code", "name", "parent_id", "households", "residents")
 
 

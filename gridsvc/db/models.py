@@ -1,9 +1,10 @@
 """The data model: SQLAlchemy 2 + GeoAlchemy2 tables.
 
-Every geometry is stored in EPSG:4490 (CGCS2000) with a GiST index. Cells (towns, villages,
-grids, stations, beats) live in one table, ``area``, keyed by the plan they belong to: a plan is a
-versioned set of boundaries, so redrawing a boundary writes a new plan instead of editing one in
-place, and a cell's business id (``area.business_id``) stays the same across plans.
+Every geometry is stored in EPSG:4490 (CGCS2000) with a GiST index (``area``'s includes the
+plan and kind). Cells (towns, villages, grids, stations, beats) live in one table, ``area``,
+keyed by the plan they belong to: a plan is a versioned set of boundaries, so redrawing a
+boundary writes a new plan instead of editing one in place, and a cell's business id
+(``area.business_id``) stays the same across plans.
 
 Point objects (offices, houses, incidents, patrol points, cameras, compound entrances) carry the
 ids of the cells they were assigned to and the plan those came from; an incident keeps the cells
@@ -99,6 +100,10 @@ class Area(Base):
         UniqueConstraint("plan_id", "kind", "business_id"),
         CheckConstraint(_in("kind", AREA_KINDS), name="kind"),
         Index(None, "plan_id", "kind", "parent_id"),
+        # The spatial index includes the plan (btree_gist), so finding a plan's cells near a
+        # point costs the same however many plans are stored (migration c11a0c5f0001). SQL
+        # must bind the plan id as integer for it: CAST(:plan AS integer) (see cell_sql).
+        Index(None, "plan_id", "kind", "geom", postgresql_using="gist"),
     )
 
     pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -113,7 +118,7 @@ class Area(Base):
     residents: Mapped[int | None] = mapped_column(Integer)
     attrs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     geom: Mapped[Any] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False)
 
 
 class AssignedCells:

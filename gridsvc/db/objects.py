@@ -7,7 +7,9 @@ from typing import Any
 from geoalchemy2.shape import from_shape
 from sqlalchemy import BigInteger, Connection, delete, func, insert, select, text
 
+from gridsvc.db.areas import PLAN
 from gridsvc.db.models import (
+    AREA_KINDS,
     SRID,
     Camera,
     Compound,
@@ -56,21 +58,13 @@ def link_people(conn: Connection, links: list[tuple[str, str, str]]) -> None:
 
 
 # The tie-break of "which cell": among cells covering the point, the lowest business id in
-# code-point order (COLLATE "C"), as the in-memory engine (gridsvc.domain.assign) does.
-_ASSIGN = """
-UPDATE {table} AS t SET
-    town_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'town'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    village_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'village'
-                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    grid_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'grid'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    station_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'station'
-                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    beat_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'beat'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    cells_plan_id = :plan
-"""
+# code-point order (COLLATE "C"), as the in-memory engine (gridsvc.domain.assign) does. The
+# plan is bound as integer so the plan-keyed GiST index is used (see gridsvc.db.staffing.PLAN).
+_ASSIGN = "UPDATE {table} AS t SET " + ", ".join(
+    f"""{kind}_id = (SELECT a.business_id FROM area a WHERE a.plan_id = {PLAN}
+        AND a.kind = '{kind}' AND ST_Covers(a.geom, t.geom)
+        ORDER BY a.business_id COLLATE "C" LIMIT 1)""" for kind in AREA_KINDS
+) + ", cells_plan_id = :plan"
 
 
 def assign_cells(conn: Connection, table: str, plan_id: int, ids: list[str] | None = None) -> int:

@@ -25,6 +25,8 @@ from gridsvc.errors import InvalidInput, NotFound, Problem
 
 #: Tiles kept (a few KB to a few hundred each: under ~100 MB).
 MAX_TILES = 2000
+#: The deepest zoom a tile is made for.
+MAX_Z = 22
 #: The map size the first view is warmed for, in CSS pixels.
 WARM_VIEWPORT = (1920, 960)
 
@@ -37,7 +39,7 @@ _pool: ThreadPoolExecutor | None = None
 def _key(engine: Engine, plan_id: int, kind: str, z: int, x: int, y: int) -> tuple:
     if kind not in AREA_KINDS:
         raise InvalidInput([Problem(f"unknown kind {kind!r}", field="kind")])
-    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
+    if not (0 <= z <= MAX_Z and 0 <= x < 2**z and 0 <= y < 2**z):
         raise InvalidInput([Problem(f"no tile {z}/{x}/{y}", field="z")])
     with engine.connect() as conn:
         version = area_repo.plan_version(conn, plan_id)

@@ -9,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
+from gridsvc.api.fields import Text
 from gridsvc.domain.auth import Role
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"],
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["dispatch"],
 @router.get("/dispatch", summary="Find a numbered house the way callers say it")
 async def dispatch(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=200,
+    q: Annotated[Text, Query(min_length=1, max_length=200,
                             description="what the caller said, e.g. 东灌底村203号着火了")],
     limit: Annotated[int, Query(ge=1, le=20, description="candidates to return")] = 5,
 ) -> dict[str, Any]:

@@ -9,12 +9,14 @@ from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
+from gridsvc.api.fields import BIGINT_MAX, ID_LENGTH, Text
 from gridsvc.domain.auth import Role
 from gridsvc.services import houses
 
 router = APIRouter(prefix="/api/v1/houses", tags=["houses"])
 
-VillageId = Annotated[str, Query(min_length=1, description="the village's business id")]
+VillageId = Annotated[Text, Query(min_length=1, max_length=ID_LENGTH,
+                                  description="the village's business id")]
 
 
 @router.get("", summary="One page of a village's houses, in register order",
@@ -23,7 +25,7 @@ async def list_houses(
     request: Request,
     village_id: VillageId,
     limit: Annotated[int, Query(ge=1, le=houses.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> dict[str, Any]:
     page = await run_in_threadpool(houses.list_houses, request.app.state.engine, village_id,
                                    limit, offset)

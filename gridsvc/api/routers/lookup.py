@@ -8,6 +8,7 @@ parameters are parsed here and their documentation is written out in :data:`OPEN
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 import orjson
@@ -16,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gridsvc.api.auth import require
+from gridsvc.api.fields import CRS_LENGTH, CRS_PATTERN
 from gridsvc.domain.auth import Role
 from gridsvc.errors import InvalidInput, Problem
 
@@ -52,9 +54,13 @@ async def lookup(request: Request) -> Response:
     problems: list[Problem] = []
     lon, lat = _number(request, "lon", problems), _number(request, "lat", problems)
     as_of = _date(request, problems)
+    crs = request.query_params.get("crs") or "4326"
+    if len(crs) > CRS_LENGTH or not re.fullmatch(CRS_PATTERN, crs):
+        problems.append(Problem(f"crs must be an EPSG code, gcj02, bd09, a PROJ string or WKT "
+                                f"(printable ASCII, up to {CRS_LENGTH:,} characters), not "
+                                f"{crs[:50]!r}", field="crs"))
     if problems:
         raise InvalidInput(problems)
-    crs = request.query_params.get("crs") or "4326"
     answer = request.app.state.lookup.lookup(lon, lat, crs, as_of)
     if principal.role < Role.dispatcher:  # phones are for dispatchers and above
         answer["people"] = {kind: [{**p, "phone": None} for p in people]
@@ -87,7 +93,8 @@ OPENAPI = {"get": {
         _param("lon", "longitude (or easting), in `crs`", {"type": "number"}, True),
         _param("lat", "latitude (or northing), in `crs`", {"type": "number"}, True),
         _param("crs", "EPSG code, any CRS pyproj knows, gcj02 or bd09",
-               {"type": "string", "default": "4326"}),
+               {"type": "string", "default": "4326", "minLength": 1,
+                "maxLength": CRS_LENGTH, "pattern": CRS_PATTERN}),
         _param("as_of", "answer with the boundaries in effect on this date",
                {"type": "string", "format": "date"}),
     ],

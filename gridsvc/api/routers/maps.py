@@ -12,11 +12,12 @@ import html
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import SESSION_COOKIE, require
+from gridsvc.api.fields import ID_LENGTH, Kind, PlanId, Text
 from gridsvc.domain.auth import Role
 from gridsvc.services import map_tiles, tokens
 from gridsvc.services import maps as service
@@ -116,7 +117,8 @@ Days = Annotated[int | None, Query(gt=0, le=3660, description="window length in 
 Since = Annotated[date | None, Query(description="first day of the window (overrides days)")]
 Until = Annotated[date | None, Query(description="last day of the window (default: today)")]
 AsOf = Annotated[date | None, Query(description="the plan in effect on this date")]
-Category = Annotated[str | None, Query(description="only incidents of this category")]
+Category = Annotated[Text | None, Query(max_length=ID_LENGTH,
+                                        description="only incidents of this category")]
 
 
 @pages.get("/risk", response_class=HTMLResponse, dependencies=[Depends(viewer)],
@@ -124,10 +126,12 @@ Category = Annotated[str | None, Query(description="only incidents of this categ
                    "floating-population levels; rental houses by stars")
 async def risk(
     request: Request, days: Days = None, since: Since = None, until: Until = None,
-    red: Annotated[float | None, Query(gt=0, description="red from this many incidents per "
-                                       "1,000 households (default: settings)")] = None,
-    orange: Annotated[float | None, Query(gt=0, description="orange from this many "
-                                          "(default: settings)")] = None,
+    red: Annotated[float | None, Query(
+        gt=0, allow_inf_nan=False, description="red from this many incidents per 1,000 "
+                                               "households (default: settings)")] = None,
+    orange: Annotated[float | None, Query(
+        gt=0, allow_inf_nan=False, description="orange from this many (default: settings)")]
+    = None,
     category: Category = None, as_of: AsOf = None,
 ) -> Response:
     settings = request.app.state.settings
@@ -154,17 +158,23 @@ async def incidents(request: Request, days: Days = None, since: Since = None,
 
 @pages.get("/plan/{plan_id}", response_class=HTMLResponse, dependencies=[Depends(viewer)],
            summary="A plan's boundaries over those it was based on, changed cells marked")
-async def plan(request: Request, plan_id: int) -> Response:
+async def plan(request: Request, plan_id: PlanId) -> Response:
     settings = request.app.state.settings
     text = await run_in_threadpool(service.plan_page, request.app.state.engine, settings.map,
                                    plan_id)
     return _html(request, text)
 
 
+TileZ = Annotated[int, Path(ge=0, le=map_tiles.MAX_Z, description="zoom")]
+TileXY = Annotated[int, Path(ge=0, lt=2**map_tiles.MAX_Z, description="column or row, "
+                             "below 2 to the power of z")]
+
+
 @pages.get("/tiles/{plan_id}/{kind}/{z}/{x}/{y}.pbf", dependencies=[Depends(viewer)],
            summary="A vector tile (Mapbox Vector Tile, layer 'cells') of one cell layer",
            response_class=Response)
-async def tile(request: Request, plan_id: int, kind: str, z: int, x: int, y: int) -> Response:
+async def tile(request: Request, plan_id: PlanId, kind: Kind, z: TileZ, x: TileXY, y: TileXY
+               ) -> Response:
     body = await run_in_threadpool(map_tiles.cell_tile, request.app.state.engine, plan_id, kind,
                                    z, x, y)
     # The page's tile URL carries the plan and data version, so a cached tile is never stale.
