@@ -20,9 +20,12 @@ edges ending at a vertex of the outline are kept too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
+
+if TYPE_CHECKING:  # scipy.spatial takes 0.16 s to import: only points outside need it
+    from scipy.spatial import cKDTree
 
 
 @dataclass
@@ -115,6 +118,8 @@ pieces of at most ``2 * half`` (twice the median edge length), with the edge of 
 
     @classmethod
     def build(cls, edges: OutlineEdges, scale: float = 1.0) -> OutlineTree:
+        from scipy.spatial import cKDTree
+
         ax, bx = edges.ax * scale, edges.bx * scale
         length = np.hypot(bx - ax, edges.by - edges.ay)
         # Pieces of up to twice the median edge: on the 10,000-cell city's outline none is cut,
