@@ -22,7 +22,7 @@ import logging
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,16 @@ class DaskRunner(Runner):
     def run(self, job: Job, head: Points, path: Path) -> Iterator[tuple[pa.Table, Counts]]:
         parts = plan_parts(dataset_files(path), self.rows)
         self._parts = len(parts)
-        yield from self.map(assign_task, parts, job)
+        yield from self.map(assign_task, parts, self.shareable(job))
+
+    def shareable(self, job: Job) -> Job:
+        """``job`` as sent to the workers: a cached index travels as its folder to the workers
+        of a local cluster (each opens it once, memory-mapped, sharing its pages), and whole to
+        a remote cluster's, which may not see this machine's disk."""
+        if getattr(self.client, "cluster", None) is not None:
+            return job
+        return replace(job, targets=tuple(replace(t, layer=t.layer.detached())
+                                          for t in job.targets))
 
     def map(self, task: Any, parts: list[Part], job: Any) -> Iterator[Any]:
         """``task(part, job)`` for every part on the cluster, results in order. ``job`` is

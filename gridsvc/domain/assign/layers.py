@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -33,6 +34,21 @@ class Layer:
     kind: str
     crs: CRS
     index: CellIndex
+    #: The folder the layer was opened from (:func:`gridsvc.domain.assign.store.load`), if any:
+    #: a pickled layer then travels as this path and is opened (once per process) where it
+    #: lands, sharing the saved arrays' pages with every process on that machine.
+    source: Path | None = field(default=None, compare=False)
+
+    def __reduce__(self) -> tuple:
+        if self.source is None:
+            return (Layer, (self.kind, self.crs, self.index))
+        from gridsvc.domain.assign.store import opened
+
+        return (opened, (self.source,))
+
+    def detached(self) -> Layer:
+        """The same layer pickled whole (for processes that cannot see :attr:`source`)."""
+        return Layer(self.kind, self.crs, self.index)
 
     @classmethod
     def build(cls, kind: str, ids: Sequence[str], geoms: Sequence[shapely.Geometry],

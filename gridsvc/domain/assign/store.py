@@ -15,6 +15,7 @@ renames into place, so a folder is whole or absent); :func:`load` trusts it.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -89,5 +90,19 @@ def load(folder: Path) -> tuple[Layer, pa.Array, int]:
                       int(meta["nx"]), int(meta["ny"]),
                       *(array(name) for name in _INDEX_ARRAYS), edges)
     index._outline = OutlineEdges(*(array(f"outline_{n}") for n in _OUTLINE_ARRAYS))
-    layer = Layer(meta["kind"], CRS.from_json_dict(meta["crs"]), index)
+    layer = Layer(meta["kind"], CRS.from_json_dict(meta["crs"]), index, source=folder)
     return layer, cells.column("value").combine_chunks(), int(meta["merged"])
+
+
+_opened: dict[Path, Layer] = {}
+_opened_lock = threading.Lock()
+
+
+def opened(folder: Path) -> Layer:
+    """The layer saved in ``folder``, opened once per process (how a pickled layer with a
+    ``source`` is unpickled: a Dask worker opens a cached index once, whatever the tasks)."""
+    with _opened_lock:
+        layer = _opened.get(folder)
+        if layer is None:
+            layer = _opened[folder] = load(folder)[0]
+        return layer
