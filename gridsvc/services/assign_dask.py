@@ -29,12 +29,11 @@ from typing import Any
 import pyarrow as pa
 
 from gridsvc.domain.arrow_io import shift_rows
-from gridsvc.domain.assign.kernel import Counts
 from gridsvc.domain.points_io import Points, read_parquet_part
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services.assign_files import (
     PARQUET_SUFFIXES,
-    Job,
+    Kernel,
     Runner,
     dataset_files,
     run_part,
@@ -132,9 +131,10 @@ def read_part(part: Part, x: str | None, y: str | None) -> Points:
         raise shift_rows(exc, part.first_row) from None
 
 
-def assign_task(part: Part, job: Job) -> tuple[pa.Table, Counts]:
-    """What a worker does with one part (a module-level function: workers import it)."""
-    return run_part(job, read_part(part, job.x, job.y), part.first_row)
+def part_task(part: Part, job: Any, kernel: Kernel) -> Any:
+    """What a worker does with one part: read it, run the kernel (module-level functions, so
+    workers import them rather than unpickle code)."""
+    return kernel(job, read_part(part, job.x, job.y), part.first_row)
 
 
 class DaskRunner(Runner):
@@ -168,12 +168,13 @@ class DaskRunner(Runner):
         groups = pq.ParquetFile(files[0]).metadata.num_row_groups
         return read_parquet_part(files[0], [0] if groups else [], x, y)
 
-    def run(self, job: Job, head: Points, path: Path) -> Iterator[tuple[pa.Table, Counts]]:
+    def run(self, job: Any, head: Points, path: Path, kernel: Kernel = run_part
+            ) -> Iterator[Any]:
         parts = plan_parts(dataset_files(path), self.rows)
         self._parts = len(parts)
-        yield from self.map(assign_task, parts, self.shareable(job))
+        yield from self.map(part_task, parts, self.shareable(job), kernel)
 
-    def shareable(self, job: Job) -> Job:
+    def shareable(self, job: Any) -> Any:
         """``job`` as sent to the workers: a cached index travels as its folder to the workers
         of a local cluster (each opens it once, memory-mapped, sharing its pages), and whole to
         a remote cluster's, which may not see this machine's disk."""
@@ -182,9 +183,9 @@ class DaskRunner(Runner):
         return replace(job, targets=tuple(replace(t, layer=t.layer.detached())
                                           for t in job.targets))
 
-    def map(self, task: Any, parts: list[Part], job: Any) -> Iterator[Any]:
-        """``task(part, job)`` for every part on the cluster, results in order. ``job`` is
-        sent once to every worker."""
+    def map(self, task: Any, parts: list[Part], job: Any, *args: Any) -> Iterator[Any]:
+        """``task(part, job, *args)`` for every part on the cluster, results in order. ``job``
+        is sent once to every worker."""
         client = self.client
         window = self.window or 2 * max(sum(client.nthreads().values()), 1)
         shared = client.scatter(job, broadcast=True, hash=False)
@@ -192,14 +193,14 @@ class DaskRunner(Runner):
         todo = iter(parts)
         try:
             for part in todo:
-                queue.append(client.submit(task, part, shared, pure=False))
+                queue.append(client.submit(task, part, shared, *args, pure=False))
                 if len(queue) >= window:
                     break
             while queue:
                 result = queue.popleft().result()
                 nxt = next(todo, None)
                 if nxt is not None:
-                    queue.append(client.submit(task, nxt, shared, pure=False))
+                    queue.append(client.submit(task, nxt, shared, *args, pure=False))
                 yield result
         finally:
             client.cancel([*queue, shared])

@@ -23,8 +23,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 from pyproj import CRS
 
@@ -35,6 +36,7 @@ from gridsvc.domain.assign.kernel import (
     assign_part,
     bounds_of,
     check_swapped,
+    moved_rows,
 )
 from gridsvc.domain.coords import InputCRS, parse_input_crs, to_cgcs2000
 from gridsvc.domain.points_io import (
@@ -87,6 +89,8 @@ class AssignSummary:
         File mode: whether the cells' index came from the on-disk cache.
     parts
         How many parts the input was cut into.
+    moved
+        Re-assignment: rows whose cells changed.
     """
 
     rows: int
@@ -99,6 +103,7 @@ class AssignSummary:
     timings: dict[str, float] = field(default_factory=dict)
     index_cached: bool = False
     parts: int = 1
+    moved: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,16 +120,25 @@ class Job:
     out_format: str
     x: str | None = None
     y: str | None = None
+    #: Re-assignment: (input column, output column) pairs compared into a ``moved`` column.
+    carried: tuple[tuple[str, str], ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return tuple(c for t in self.targets for c in t.columns)
+        return tuple(c for t in self.targets for c in t.columns) + (
+            ("moved",) if self.carried else ())
 
 
 def run_part(job: Job, points: Points, first_row: int) -> tuple[pa.Table, Counts]:
     """One part through the kernel: its output rows and its counts."""
     columns, counts = assign_part(points, job.targets, job.source, job.target_crs, job.bounds,
                                   first_row=first_row)
+    if job.carried:
+        moved = np.zeros(len(points), dtype=bool)
+        for old, new in job.carried:
+            moved |= moved_rows(points.table.column(old), columns[new])
+        columns["moved"] = pa.array(moved, pa.bool_())
+        counts = replace(counts, moved=int(moved.sum()))
     # The output's geometries are the points as read, in the CRS they were read in, except
     # GCJ-02 and BD-09, which no CRS can name: those are written converted to CGCS2000.
     if job.source.is_offset:
@@ -187,7 +201,7 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
         cells_job = pool.submit(cells_target, cells, cell_id, names, index_cache)
         head = runner.open(input_path, x, y)
         check_new_columns(head.table, names)
-        source = _source_crs(head, given)
+        source = source_crs(head, given)
         target, merged, cached = cells_job.result()
     job = Job((target,), source, target.layer.crs, bounds_of([target]), fmt, x, y)
     summary = _run(runner, job, head, input_path, output, progress, started)
@@ -229,8 +243,39 @@ def assign_with_plan(engine: Engine, input_path: Path, output: Path, *,
     runner = runner or LocalRunner()
     head = runner.open(input_path, x, y)
     check_new_columns(head.table, [c for t in targets for c in t.columns])
-    source = _source_crs(head, given)
+    source = source_crs(head, given)
     job = Job(tuple(targets), source, PLAN_CRS, bounds_of(targets), fmt, x, y)
+    return _run(runner, job, head, input_path, output, progress, started)
+
+
+def reassign(engine: Engine, plan_id: int, input_path: Path, output: Path, *,
+             layers: Sequence[str] | None = None, x: str | None = None, y: str | None = None,
+             crs: str | None = None, progress: Progress | None = None,
+             runner: Runner | None = None) -> AssignSummary:
+    """Re-assignment after a plan: the cells of plan ``plan_id`` for rows that carry cells
+    of their own (e.g. years of incidents exported with their ``<kind>_id``).
+
+    The output has the input's columns, then per layer ``plan_<kind>_id`` (and the nearest
+    cell for rows outside the layer), then ``moved``: whether any layer's new id differs from
+    the row's own ``<kind>_id`` (layers the input does not carry are not compared). Stored rows
+    are not touched: incidents keep the cells of their time; this says where they would fall.
+
+    Raises
+    ------
+    InvalidInput, NotFound
+        As :func:`assign_with_plan`; also an input with a ``moved`` column.
+    """
+    started = time.perf_counter()
+    fmt = output_format(output)
+    given = parse_input_crs(crs) if crs is not None else None
+    targets = plan_targets(engine, layers, None, plan_id, prefix="plan_")
+    runner = runner or LocalRunner()
+    head = runner.open(input_path, x, y)
+    check_new_columns(head.table, [*(c for t in targets for c in t.columns), "moved"])
+    carried = tuple((t.id_column.removeprefix("plan_"), t.id_column) for t in targets
+                    if t.id_column.removeprefix("plan_") in head.table.column_names)
+    source = source_crs(head, given)
+    job = Job(tuple(targets), source, PLAN_CRS, bounds_of(targets), fmt, x, y, carried)
     return _run(runner, job, head, input_path, output, progress, started)
 
 
@@ -259,15 +304,19 @@ def plan_targets(engine: Engine, layers: Sequence[str] | None, as_of: date | Non
 
 
 # -- where the parts run ----------------------------------------------------------------------
+Kernel = Callable[[Any, Points, int], Any]
+
+
 class Runner:
-    """Runs the parts of an input through :func:`run_part`, yielding outputs in input order."""
+    """Runs the parts of an input through a kernel (``kernel(job, points, first_row)``, by
+    default :func:`run_part`), yielding its results in input order."""
 
     def open(self, path: Path, x: str | None, y: str | None) -> Points:
         """The input's first rows (all of them, here): its columns, CRS and geometry."""
         raise NotImplementedError
 
-    def run(self, job: Job, head: Points, path: Path
-            ) -> Iterator[tuple[pa.Table, Counts]]:
+    def run(self, job: Any, head: Points, path: Path, kernel: Kernel = run_part
+            ) -> Iterator[Any]:
         raise NotImplementedError
 
     @property
@@ -286,7 +335,8 @@ class LocalRunner(Runner):
         files = dataset_files(path)
         return read_points(files[0], x, y)
 
-    def run(self, job: Job, head: Points, path: Path) -> Iterator[tuple[pa.Table, Counts]]:
+    def run(self, job: Any, head: Points, path: Path, kernel: Kernel = run_part
+            ) -> Iterator[Any]:
         files = dataset_files(path)
         first_row = 0
         for k, file in enumerate(files):
@@ -296,7 +346,7 @@ class LocalRunner(Runner):
             for start in range(0, max(len(points), 1), self.rows):
                 part = slice_points(points, start, start + self.rows)
                 self._parts += 1
-                yield run_part(job, part, first_row + start)
+                yield kernel(job, part, first_row + start)
             first_row += len(points)
 
     @property
@@ -342,7 +392,7 @@ def slice_points(points: Points, start: int, stop: int) -> Points:
 
 
 # -- the steps shared by both modes -----------------------------------------------------------
-def _source_crs(points: Points, given: InputCRS | None) -> InputCRS:
+def source_crs(points: Points, given: InputCRS | None) -> InputCRS:
     """The points' CRS: ``--crs``, else what the file says, else EPSG:4326 for columns."""
     if given is not None:
         return given
@@ -381,7 +431,7 @@ def _run(runner: Runner, job: Job, head: Points, input_path: Path, output: Path,
         without_coordinates=total.rows - n_has, seconds=done - started, columns=job.columns,
         timings={"read and index": read - started, "assign and write": assigned - read,
                  "finish": done - assigned},
-        parts=runner.parts)
+        parts=runner.parts, moved=total.moved)
 
 
 def _known_rows(path: Path, head: Points) -> int:

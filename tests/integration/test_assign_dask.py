@@ -6,6 +6,7 @@ many parts, with points outside every cell and rows without coordinates.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
@@ -126,3 +127,49 @@ def test_plan_mode_on_dask_is_the_single_process_output(client, engine, tmp_path
                             runner=DaskRunner(client, rows=500))
     assert local.unassigned > 0 and dask.parts == 4
     _same(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+
+
+@pytest.mark.db
+def test_reassignment_and_risk_colours_on_dask_match_one_process(client, engine, tmp_path):
+    """Houses exported with their cells: under the plan in effect none moves but the ten whose
+    grid was altered; incidents counted per grid on the cluster equal one process's counts and
+    the database's (the risk page's)."""
+    from gridsvc.db import maps as maps_repo
+    from gridsvc.services.assign_files import reassign
+    from gridsvc.services.assignment import current_plan
+    from gridsvc.services.risk_batch import risk_colours
+
+    with engine.connect() as conn:
+        houses = gpd.read_postgis("SELECT business_id, grid_id, beat_id, geom FROM house "
+                                  "ORDER BY pk", conn, geom_col="geom")
+        incidents = gpd.read_postgis("SELECT business_id, geom FROM incident ORDER BY pk", conn,
+                                     geom_col="geom")
+        plan = current_plan(engine)
+        in_db = maps_repo.incident_counts(conn, plan, "grid", datetime(1900, 1, 1, tzinfo=UTC),
+                                          datetime(2200, 1, 1, tzinfo=UTC), None)
+    houses.loc[houses.index[:10], "grid_id"] = "nowhere"
+    houses.to_parquet(tmp_path / "houses.parquet", row_group_size=1_500)
+    local = reassign(engine, plan, tmp_path / "houses.parquet", tmp_path / "local.parquet")
+    dask = reassign(engine, plan, tmp_path / "houses.parquet", tmp_path / "dask.parquet",
+                    runner=DaskRunner(client, rows=2_000))
+    assert local.moved == dask.moved == 10 and dask.parts > 2
+    _same(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+    assert pq.read_table(tmp_path / "dask.parquet")["moved"].to_pylist()[:11] == [True] * 10 + [
+        False]
+
+    incidents.to_parquet(tmp_path / "incidents.parquet", row_group_size=300)
+    one = risk_colours(engine, tmp_path / "incidents.parquet", tmp_path / "risk_local.csv",
+                       red=30, orange=15)
+    many = risk_colours(engine, tmp_path / "incidents.parquet", tmp_path / "risk_dask.csv",
+                        red=30, orange=15, runner=DaskRunner(client, rows=500))
+    assert one == many and one["incidents"] == sum(in_db.values()) > 0
+    assert (tmp_path / "risk_local.csv").read_text() == (tmp_path / "risk_dask.csv").read_text()
+    got = _csv_counts(tmp_path / "risk_dask.csv")
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in in_db.items() if v}
+
+
+def _csv_counts(path: Path) -> dict[str, int]:
+    import csv
+
+    with path.open() as f:
+        return {r["grid_id"]: int(r["incidents"]) for r in csv.DictReader(f)}

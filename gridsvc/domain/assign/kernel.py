@@ -67,6 +67,8 @@ class Counts:
         for geographic input, where swapping is the usual mistake).
     first_outside
         The first outside row (0-based, in the whole input) and its raw x and y; None if none.
+    moved
+        Re-assignment: rows whose new cells differ from the cells they carried.
     """
 
     rows: int = 0
@@ -75,12 +77,14 @@ class Counts:
     outside: int = 0
     swapped: int = 0
     first_outside: tuple[int, float, float] | None = None
+    moved: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         firsts = [f for f in (self.first_outside, other.first_outside) if f is not None]
         return Counts(self.rows + other.rows, self.with_coordinates + other.with_coordinates,
                       self.assigned + other.assigned, self.outside + other.outside,
-                      self.swapped + other.swapped, min(firsts) if firsts else None)
+                      self.swapped + other.swapped, min(firsts) if firsts else None,
+                      self.moved + other.moved)
 
 
 def converter(source: InputCRS, target: CRS) -> Convert:
@@ -163,6 +167,42 @@ def assign_part(points: Points, targets: Sequence[Target], source: InputCRS, tar
                                         float(y[rows[0]]))
     return columns, Counts(len(points), int(has.sum()), int(inside_all.sum()), len(rows),
                            swapped, first)
+
+
+def count_part(points: Points, target: Target, source: InputCRS, target_crs: CRS,
+               bounds: Bounds, *, first_row: int = 0) -> np.ndarray:
+    """Points per cell of ``target`` (``len(target.layer.ids)`` counts), checked and
+    converted as :func:`assign_part` does; points no cell covers are not counted.
+
+    Raises
+    ------
+    InvalidInput
+        As :func:`assign_part`.
+    """
+    x, y = points.x, points.y
+    has = ~(np.isnan(x) | np.isnan(y))
+    convert = converter(source, target_crs)
+    _check_raw(points, source, has, convert, target_crs, bounds, first_row)
+    cx, cy = convert(x, y)
+    _check_converted(points, source, has, cx, cy, target_crs, first_row)
+    idx = target.layer.assign(cx, cy)
+    return np.bincount(idx[idx >= 0], minlength=len(target.layer.ids))
+
+
+def moved_rows(carried: pa.Array | pa.ChunkedArray, now: pa.Array) -> np.ndarray:
+    """Which rows' cell ``now`` differs from the cell they ``carried`` (as text; a cell gained
+    or lost counts as a move, none before and none now does not).
+
+    >>> moved_rows(pa.array(["a", "b", None, None]), pa.array(["a", "c", None, "d"])).tolist()
+    [False, True, False, True]
+    """
+    import pyarrow.compute as pc
+
+    old = carried.cast(pa.string())
+    old_null = np.asarray(pc.is_null(old).to_numpy(zero_copy_only=False), dtype=bool)
+    new_null = np.asarray(pc.is_null(now).to_numpy(zero_copy_only=False), dtype=bool)
+    differ = pc.fill_null(pc.not_equal(old, now.cast(pa.string())), False)
+    return np.asarray(differ.to_numpy(zero_copy_only=False), dtype=bool) | (old_null != new_null)
 
 
 def check_swapped(counts: Counts, source: InputCRS, x_field: str, y_field: str) -> None:
