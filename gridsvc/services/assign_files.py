@@ -188,7 +188,7 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
         Anything wrong with the points, the cells or the options, naming the row or feature and
         the column or field; nothing is written.
     """
-    from gridsvc.services.index_cache import cells_target
+    from gridsvc.services.index_cache import cells_target, wait_saved
 
     started = time.perf_counter()
     fmt = output_format(output)
@@ -204,7 +204,10 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
         source = source_crs(head, given)
         target, merged, cached = cells_job.result()
     job = Job((target,), source, target.layer.crs, bounds_of([target]), fmt, x, y)
-    summary = _run(runner, job, head, input_path, output, progress, started)
+    try:
+        summary = _run(runner, job, head, input_path, output, progress, started)
+    finally:
+        wait_saved()
     return replace(summary, merged_cells=merged, index_cached=cached)
 
 

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from gridsvc.domain.cells_file import read_cells_file
 MAX_ENTRIES = 8
 _SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
 log = logging.getLogger(__name__)
+_saving: list[threading.Thread] = []
 
 
 def default_dir() -> Path:
@@ -95,8 +97,19 @@ def cells_target(path: Path, cell_id: str, names: tuple[str, str, str],
             os.utime(folder)  # recently used
             return Target(layer, values, *names), merged, True
     layer, values, merged = _build(path, cell_id, one_off=False)
-    _save(cache, folder, layer, values, merged)
+    # Saved beside the assignment (numpy and file writes release the GIL): the caller waits
+    # for it with wait_saved() before it ends.
+    saver = threading.Thread(target=_save, args=(cache, folder, layer, values, merged),
+                             name="gridsvc-index-save")
+    saver.start()
+    _saving.append(saver)
     return Target(layer, values, *names), merged, False
+
+
+def wait_saved() -> None:
+    """Wait until every index being saved by this process is on disk."""
+    while _saving:
+        _saving.pop().join()
 
 
 def _build(path: Path, cell_id: str, one_off: bool):
