@@ -562,14 +562,14 @@ class PointsWriter:
 
     def __exit__(self, *exc: Any) -> None:
         try:
+            if self._writer is None and exc[0] is None:  # no rows: an empty file all the same
+                self.write(pa.table({}))
             if self._writer is not None:
                 self._writer.close()
-            elif exc[0] is None:  # nothing written (no rows): an empty file all the same
-                self.write(pa.table({}))
-                self._writer.close()
         except BaseException:
-            self._atomic.__exit__(*sys.exc_info())
-            raise
+            if exc[0] is None:  # closing failed: that is the error (the file is removed)
+                self._atomic.__exit__(*sys.exc_info())
+                raise
         self._atomic.__exit__(*exc)
 
 
