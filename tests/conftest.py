@@ -38,6 +38,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 # The suite must not use (or migrate!) a server configured for real work.
 os.environ.pop("GRIDSVC_DATABASE_URL", None)
+# Nor fill the user's cache of cells indexes (``gridsvc assign --cells``): a private one.
+os.environ["GRIDSVC_INDEX_CACHE"] = tempfile.mkdtemp(prefix="gridsvc-test-index-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -215,9 +215,14 @@ class Incident(AssignedCells, Base):
     """A police incident (警情). Its cell ids are those valid at ``occurred_at``, kept forever."""
 
     __tablename__ = "incident"
-    pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    business_id: Mapped[str] = mapped_column(String(64), unique=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Partitioned by month of occurred_at (migration c16a0c5f0002): a partitioned table's keys
+    # must hold the partition key, so occurred_at is part of the primary key and the unique id.
+    __table_args__ = (UniqueConstraint("business_id", "occurred_at"),
+                      {"postgresql_partition_by": "RANGE (occurred_at)"})
+    pk: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True,
+                                                  index=True)
     category: Mapped[str] = mapped_column(String(64), index=True)
     summary: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = _point()

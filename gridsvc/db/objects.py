@@ -22,6 +22,7 @@ from gridsvc.db.models import (
     PersonArea,
     Road,
 )
+from gridsvc.db.partitions import ensure_incident_months
 
 #: Tables whose rows carry the cells they are in (``AssignedCells``).
 ASSIGNED = {"office": Office, "house": House, "incident": Incident,
@@ -38,6 +39,8 @@ def insert_rows(conn: Connection, table: str, rows: list[dict[str, Any]]) -> Non
     values = [
         {**r, "geom": from_shape(r["geom"], srid=SRID)} if "geom" in r else r for r in rows
     ]
+    if table == "incident":  # partitioned by month: each month's partition made first
+        ensure_incident_months(conn, (r["occurred_at"] for r in rows))
     conn.execute(insert(model), values)
 
 
