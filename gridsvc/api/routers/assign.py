@@ -16,7 +16,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services.assign_files import assign_with_plan
 
 router = APIRouter(prefix="/api/v1", tags=["assign"])

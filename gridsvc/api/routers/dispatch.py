@@ -9,7 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"],
                    dependencies=[Depends(require(Role.dispatcher))])

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gridsvc.api.auth import require
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
 
 PATH = "/api/v1/lookup"

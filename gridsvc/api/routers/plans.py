@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services import plan_activation, plan_impact, plans
 
