@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from gridsvc.errors import (
     Conflict,
@@ -37,3 +38,11 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_body(exc), status_code=code)
 
     app.add_exception_handler(GridsvcError, handle)
+
+    async def denied(_: Request, exc: Exception) -> JSONResponse:
+        # A write that row-level security refuses (a row outside the caller's scope): 403.
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+            return JSONResponse({"detail": "this row is outside your scope"}, status_code=403)
+        raise exc
+
+    app.add_exception_handler(DBAPIError, denied)

@@ -33,7 +33,8 @@ async def list_houses(
 @router.post("/numbering", summary="Number a village's unnumbered houses (dry run by default)")
 async def numbering(
     request: Request,
-    principal: Annotated[Principal, Depends(require(Role.planner))],
+    # Numbering sees a whole village's houses: only a planner who sees every row may.
+    principal: Annotated[Principal, Depends(require(Role.planner, scope_all=True))],
     village_id: VillageId,
     commit: Annotated[bool, Query(description="write the numbers; false: only report")] = False,
 ) -> dict[str, Any]:

@@ -55,7 +55,8 @@ async def lookup(request: Request) -> Response:
     if problems:
         raise InvalidInput(problems)
     crs = request.query_params.get("crs") or "4326"
-    answer = request.app.state.lookup.lookup(lon, lat, crs, as_of)
+    # People outside the caller's scope are left out (cells and offices are for everyone).
+    answer = request.app.state.lookup.lookup(lon, lat, crs, as_of, principal.scope)
     if principal.role < Role.dispatcher:  # phones are for dispatchers and above
         answer["people"] = {kind: [{**p, "phone": None} for p in people]
                             for kind, people in answer["people"].items()}
@@ -78,9 +79,10 @@ OPENAPI = {"get": {
         "Per layer (town, village, grid, station, beat) the covering cell (boundary included; "
         "on a shared edge the lowest id), or the nearest cell and its distance when none "
         "covers the point; the beat's officers and the grid's grid workers; the nearest "
-        "police office and its geodesic distance. Phone numbers are shown to dispatchers and "
-        "above; a viewer sees names and roles. Needs a bearer token (viewer or above). The "
-        "answer comes from memory: no database round trip."),
+        "police office and its geodesic distance. People outside the caller's scope are "
+        "left out. Phone numbers are shown to dispatchers and above; a viewer sees names and "
+        "roles. Needs a bearer token (viewer or above). The answer comes from memory: no "
+        "database round trip."),
     "operationId": "lookup",
     "security": [{"bearer": []}],
     "parameters": [

@@ -29,6 +29,8 @@ from gridsvc.services import plan_activation, plan_impact, plans
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
 Planner = Annotated[Principal, Depends(require(Role.planner))]
+#: Putting plans in effect moves every row's cells: only a planner who sees every row may.
+WholePlanner = Annotated[Principal, Depends(require(Role.planner, scope_all=True))]
 Commit = Annotated[bool, Query(description="make the change; false: only report (dry run)")]
 
 
@@ -148,7 +150,7 @@ def _after_change(request: Request, result: dict[str, Any]) -> Response:
 
 
 @router.post("/{plan_id}/activate", summary="Put a draft in effect on a date (dry run by default)")
-async def activate(plan_id: int, body: ActivateIn, request: Request, principal: Planner,
+async def activate(plan_id: int, body: ActivateIn, request: Request, principal: WholePlanner,
                    commit: Commit = False,
                    if_match: Annotated[str | None, Header()] = None) -> Response:
     version = _version(if_match, body.version)
@@ -159,7 +161,7 @@ async def activate(plan_id: int, body: ActivateIn, request: Request, principal: 
 
 
 @router.post("/{plan_id}/retire", summary="Retire a plan (dry run by default)")
-async def retire(plan_id: int, request: Request, principal: Planner, commit: Commit = False,
+async def retire(plan_id: int, request: Request, principal: WholePlanner, commit: Commit = False,
                  if_match: Annotated[str | None, Header()] = None) -> Response:
     version = _version(if_match, None)
     done = await run_in_threadpool(lambda: plan_activation.retire(
@@ -169,7 +171,7 @@ async def retire(plan_id: int, request: Request, principal: Planner, commit: Com
 
 
 @router.post("/{plan_id}/restore", summary="Restore a retired plan (dry run by default)")
-async def restore(plan_id: int, request: Request, principal: Planner, commit: Commit = False,
+async def restore(plan_id: int, request: Request, principal: WholePlanner, commit: Commit = False,
                   body: RestoreIn | None = None) -> Response:
     when = body.effective_from if body else None
     done = await run_in_threadpool(lambda: plan_activation.restore(
@@ -179,7 +181,7 @@ async def restore(plan_id: int, request: Request, principal: Planner, commit: Co
 
 
 @router.post("/sync", summary="Move objects to the plan in effect today (dry run by default)")
-async def sync(request: Request, principal: Planner, commit: Commit = False) -> Response:
+async def sync(request: Request, principal: WholePlanner, commit: Commit = False) -> Response:
     done = await run_in_threadpool(lambda: plan_activation.sync(
         request.app.state.engine, actor=principal.name, commit=commit))
     return _after_change(request, done)
