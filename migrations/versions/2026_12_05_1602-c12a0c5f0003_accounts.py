@@ -128,6 +128,12 @@ FUNCTIONS = [
                    AND (cells.kind, c.kind) IN (('town', 'village'), ('village', 'grid'),
                                                 ('station', 'beat')))
             SELECT coalesce(array_agg(kind || ':' || area_id), '{}') FROM cells $f$""",
+    # People in scope: linked to a cell of the scope (or below one). Their every link is then
+    # visible too (which cells they answer for: cells are public, the person is in scope).
+    """CREATE FUNCTION gridsvc_scope_people() RETURNS bigint[]
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
+        $f$ SELECT coalesce(array_agg(DISTINCT person_pk), '{}') FROM person_area
+             WHERE (kind || ':' || area_id) = ANY (gridsvc_scope_cells()) $f$""",
     # Changes of data (not sign-ins): caches keyed by it stay valid across sign-ins, and
     # an account that may not read the audit log still sees when data moved.
     """CREATE FUNCTION gridsvc_data_version() RETURNS bigint
@@ -145,11 +151,13 @@ FUNCTIONS = [
             RETURN coalesce(found, 0);
         END $f$""",
     f"""GRANT EXECUTE ON FUNCTION gridsvc_current_plan(), gridsvc_scope_cells(),
+        gridsvc_scope_people(),
         gridsvc_data_version(), gridsvc_max_business_number(regclass, text) TO {APP_ROLE}""",
 ]
 
-#: A cell of a person's link is in scope (the cell, or a cell above it, is the account's).
-LINK_IN_SCOPE = ("(kind || ':' || area_id) = ANY ((SELECT gridsvc_scope_cells())::text[])")
+#: A person (or a link of theirs) is in scope: one of their cells, or a cell above it, is the
+#: account's.
+PERSON_IN_SCOPE = "person_pk = ANY ((SELECT gridsvc_scope_people())::bigint[])"
 #: A compound: its village is in scope, or one of its houses is (house's own policy applies).
 COMPOUND_IN_SCOPE = ("('village:' || village_id) = ANY ((SELECT gridsvc_scope_cells())::text[]) "
                      "OR EXISTS (SELECT 1 FROM house h WHERE h.compound_id = compound.business_id)")
@@ -163,12 +171,11 @@ def _policies() -> list[str]:
     for table in ("house", "incident", "patrol_point", "camera", "compound_entrance"):
         out += rls.enable_statements(table)
     out += rls.enable_statements("compound", using=f"({SCOPE_ALL} OR {COMPOUND_IN_SCOPE})")
-    out += rls.enable_statements("person_area", using=f"({SCOPE_ALL} OR {LINK_IN_SCOPE})",
+    out += rls.enable_statements("person_area", using=f"({SCOPE_ALL} OR {PERSON_IN_SCOPE})",
                                  privileges="SELECT")
     out += rls.enable_statements(
         "person", privileges="SELECT",
-        using=f"({SCOPE_ALL} OR EXISTS (SELECT 1 FROM person_area pa "
-              f"WHERE pa.person_pk = person.pk))")
+        using=f"({SCOPE_ALL} OR {PERSON_IN_SCOPE.replace('person_pk', 'pk')})")
     # Cells and plans: every signed-in account reads them; planners' routes write them.
     out += [f"GRANT SELECT, INSERT, UPDATE, DELETE ON plan, area TO {APP_ROLE}",
             f"GRANT USAGE, SELECT ON SEQUENCE plan_id_seq, area_pk_seq TO {APP_ROLE}",
@@ -218,7 +225,8 @@ def downgrade() -> None:
     op.execute(f"REVOKE ALL ON plan, area, office, road FROM {APP_ROLE}")
     op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {APP_ROLE}")
     op.execute("DROP FUNCTION IF EXISTS gridsvc_max_business_number(regclass, text), "
-               "gridsvc_data_version(), gridsvc_scope_cells(), gridsvc_current_plan()")
+               "gridsvc_data_version(), gridsvc_scope_people(), gridsvc_scope_cells(), "
+               "gridsvc_current_plan()")
     op.execute("DROP INDEX ix_api_token_account_id")
     op.execute(f"DELETE FROM api_token WHERE kind = 'personal' OR role NOT IN {OLD_TOKEN_ROLES}")
     op.execute("ALTER TABLE api_token DROP CONSTRAINT ck_api_token_role, "
