@@ -158,9 +158,12 @@ FUNCTIONS = [
 #: A person (or a link of theirs) is in scope: one of their cells, or a cell above it, is the
 #: account's.
 PERSON_IN_SCOPE = "person_pk = ANY ((SELECT gridsvc_scope_people())::bigint[])"
-#: A compound: its village is in scope, or one of its houses is (house's own policy applies).
-COMPOUND_IN_SCOPE = ("('village:' || village_id) = ANY ((SELECT gridsvc_scope_cells())::text[]) "
-                     "OR EXISTS (SELECT 1 FROM house h WHERE h.compound_id = compound.business_id)")
+#: A compound: its village is in scope, or one of its houses or entrances is (their own
+#: policies apply in the subqueries): who sees a house or gate of it sees the compound.
+COMPOUND_IN_SCOPE = (
+    "('village:' || village_id) = ANY ((SELECT gridsvc_scope_cells())::text[]) "
+    "OR EXISTS (SELECT 1 FROM house h WHERE h.compound_id = compound.business_id) "
+    "OR EXISTS (SELECT 1 FROM compound_entrance e WHERE e.compound_id = compound.business_id)")
 SCOPE_ALL = "(SELECT gridsvc_scope_all())"
 
 
