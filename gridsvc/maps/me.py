@@ -41,6 +41,7 @@ a.tel{{display:inline-flex;align-items:center;min-height:44px;padding:0 .6rem;
   text-decoration:none}}
 summary{{min-height:44px;display:flex;align-items:center;cursor:pointer}}
 .later{{color:#666}} .muted{{color:#666;font-size:.9rem}}
+.leaflet-touch .leaflet-bar a{{width:44px;height:44px;line-height:44px}}
 </style></head>
 <body>
 <header><div><h1>{title}</h1><small>{subtitle}</small></div>
@@ -58,7 +59,7 @@ summary{{min-height:44px;display:flex;align-items:center;cursor:pointer}}
 <script>
 const cells = {cells_json};
 const houses = {houses_json};
-const map = L.map('map', {{tap: true, zoomControl: true}});
+const map = L.map('map', {{tap: true, zoomControl: true, attributionControl: false}});
 const layer = L.geoJSON(cells, {{style: {{color: '#0d47a1', weight: 3, fillOpacity: 0.08}},
   onEachFeature: (f, l) => l.bindPopup(f.properties.name)}}).addTo(map);
 const dots = L.layerGroup(houses.map(h => L.circleMarker([h[1], h[0]], {{radius: 6,
@@ -67,6 +68,8 @@ const bounds = layer.getBounds();
 if (bounds.isValid()) {{ map.fitBounds(bounds, {{padding: [12, 12]}}); }}
 else if (houses.length) {{ map.fitBounds(houses.map(h => [h[1], h[0]])); }}
 else {{ map.setView([28.19, 118.99], 12); }}
+window.gridsvc = {{ready: performance.now(),
+  layers: {{cells: cells.features.length, houses: houses.length}}}};
 </script>
 </body></html>
 """
