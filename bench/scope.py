@@ -14,10 +14,13 @@ Lookup: points inside grid worker gw001's grid, asked by gw001 (their scope filt
 and by a service token (scope everything: no filter), at a rate above saturation with the
 open-loop generator (``bench/loadgen.py``); throughput is what the server answered per second.
 Houses: one page of 100 houses of a village, asked by the station leader (scoped server: the
-``house`` policy; unscoped server: none) at a steady rate; latency from the scheduled send. The
-rounds alternate (scoped, unscoped, scoped, ...) and the median round is reported.
+``house`` policy; unscoped server: none), one request at a time to each server in turn (so the
+load of anything else on the machine falls on both alike); latency percentiles of each. Both
+servers run for the whole measurement; lookup rounds alternate which caller goes first and the
+median round is reported.
 
-    .venv/bin/python bench/scope.py [--rounds 3] [--duration 6] [--lookup-rate 3000]
+    .venv/bin/python bench/scope.py [--rounds 5] [--duration 6] [--lookup-rate 3000]
+                                    [--houses-requests 400]
 
 Target: scoping costs at most 10% on both.
 """
@@ -59,7 +62,8 @@ def serve_unscoped(port: int) -> None:
             yield
 
     app.router.lifespan_context = lifespan
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    # As gridsvc serve runs it (no access log).
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info", access_log=False)
 
 
 def _tokens(env: dict[str, str]) -> dict[str, str]:
@@ -113,12 +117,38 @@ def _run(cmd: list[str], env: dict[str, str], log: Path, check_url: str,
     return proc
 
 
+def _paired(servers: dict[str, tuple[int, subprocess.Popen]], paths: list[str], token: str,
+            n: int) -> dict[str, list[float]]:
+    """Latency (ms) of ``n`` requests to each server, one after the other in alternating
+    order (scoped, unscoped, unscoped, scoped, ...), so a change in the machine's load
+    (other processes) falls on both alike."""
+    import http.client
+    import time
+
+    conns = {name: http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+             for name, (port, _) in servers.items()}
+    out: dict[str, list[float]] = {name: [] for name in servers}
+    headers = {"Authorization": f"Bearer {token}"}
+    names = list(servers)
+    for i in range(n + 20):
+        for name in names if i % 2 == 0 else names[::-1]:
+            start = time.perf_counter()
+            conns[name].request("GET", paths[i % len(paths)], headers=headers)
+            reply = conns[name].getresponse()
+            reply.read()
+            if reply.status != 200:
+                raise RuntimeError(f"{name}: {reply.status}")
+            if i >= 20:  # the first ones warm the pools and caches
+                out[name].append((time.perf_counter() - start) * 1e3)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=6.0)
     parser.add_argument("--lookup-rate", type=float, default=3000.0)
-    parser.add_argument("--houses-rate", type=float, default=50.0)
+    parser.add_argument("--houses-requests", type=int, default=400)
     parser.add_argument("--serve-unscoped", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_unscoped:
@@ -137,34 +167,29 @@ def main() -> None:
         lookups, village = _targets(env)
         houses = [f"/api/v1/houses?village_id={village}&limit=100&offset={o}"
                   for o in (0, 100, 200)]
-        results: dict[str, list] = {"lookup": [], "lookup_all": [], "houses": [],
-                                    "houses_plain": []}
-        for round_no in range(args.rounds):
-            for name in ("scoped", "unscoped"):
-                port = common._free_port()
-                cmd = [c.format(port=port) for c in commands[name]]
-                proc = _run(cmd, env, data_dir / f"{name}-{round_no}.log",
-                            f"http://127.0.0.1:{port}{lookups[0]}", tokens["gw001"])
-                try:
-                    def load(targets: list[str], token: str, rate: float,
-                             port: int = port) -> loadgen.LoadResult:
-                        reqs = loadgen.build_requests("127.0.0.1", port, targets,
-                                                      {"Authorization": f"Bearer {token}"})
-                        return loadgen.load(f"http://127.0.0.1:{port}/", reqs, rate=rate,
-                                            duration=args.duration, warmup=2.0,
-                                            connections=8)
-                    if name == "scoped":
-                        results["lookup"].append(load(lookups, tokens["gw001"],
-                                                      args.lookup_rate))
-                        results["lookup_all"].append(load(lookups, tokens["service"],
-                                                          args.lookup_rate))
-                        results["houses"].append(load(houses, tokens["leader"],
-                                                      args.houses_rate))
-                    else:
-                        results["houses_plain"].append(load(houses, tokens["leader"],
-                                                            args.houses_rate))
-                finally:
-                    common._stop(proc)
+        results: dict[str, list] = {"lookup": [], "lookup_all": []}
+        servers = {}
+        for name in ("scoped", "unscoped"):
+            port = common._free_port()
+            cmd = [c.format(port=port) for c in commands[name]]
+            servers[name] = (port, _run(cmd, env, data_dir / f"{name}.log",
+                                        f"http://127.0.0.1:{port}{lookups[0]}",
+                                        tokens["gw001"]))
+        try:
+            port = servers["scoped"][0]
+            for round_no in range(args.rounds):
+                # Which caller goes first alternates: no order effect in the median.
+                order = [("lookup", "gw001"), ("lookup_all", "service")]
+                for key, who in order[:: 1 if round_no % 2 == 0 else -1]:
+                    reqs = loadgen.build_requests("127.0.0.1", port, lookups,
+                                                  {"Authorization": f"Bearer {tokens[who]}"})
+                    results[key].append(loadgen.load(
+                        f"http://127.0.0.1:{port}/", reqs, rate=args.lookup_rate,
+                        duration=args.duration, warmup=2.0, connections=8))
+            results["houses"] = _paired(servers, houses, tokens["leader"], args.houses_requests)
+        finally:
+            for _, proc in servers.values():
+                common._stop(proc)
         _report(results, args)
     finally:
         subprocess.run([exe, "db", "stop"], env=env, cwd=data_dir, capture_output=True)
@@ -180,12 +205,15 @@ def _report(results: dict[str, list], args: argparse.Namespace) -> None:
     print(f"  grid worker (scope filtered in Python): {scoped:7.0f} req/s")
     print(f"  service token (scope everything):       {plain:7.0f} req/s")
     print(f"  scoped / unscoped: {scoped / plain:.3f}  (cost {100 * (1 - scoped / plain):+.1f}%)")
-    for q in (50, 99):
-        s = med("houses", lambda r, q=q: r.pct(q))
-        p = med("houses_plain", lambda r, q=q: r.pct(q))
-        print(f"houses page p{q} at {args.houses_rate:.0f} req/s: scoped {s:6.2f} ms, "
-              f"unscoped (owner, no policies) {p:6.2f} ms: ratio {s / p:.3f} "
-              f"(cost {100 * (s / p - 1):+.1f}%)")
+    import numpy as np
+
+    houses = {k: np.asarray(v) for k, v in results.pop("houses").items()}
+    print(f"houses page (100 houses), {len(houses['scoped'])} requests to each server, "
+          "alternating:")
+    for q in (50, 90, 99):
+        sc, un = (float(np.percentile(houses[k], q)) for k in ("scoped", "unscoped"))
+        print(f"  p{q}: scoped {sc:6.2f} ms, unscoped (owner, no policies) {un:6.2f} ms: "
+              f"ratio {sc / un:.3f} (cost {100 * (sc / un - 1):+.1f}%)")
     errors = sum(r.errors for rs in results.values() for r in rs)
     print(f"errors: {errors}")
 

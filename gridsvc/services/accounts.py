@@ -154,7 +154,8 @@ def sign_in_with_token(engine: Engine, token: str, *, client: str = "") -> SignI
     ``/login``); the session has the token's role and ends when the token is revoked."""
     with engine.begin() as conn:
         found = token_repo.find_active(conn, hash_token(token))
-        if found is None:
+        owner = repo.by_id(conn, int(found["account_id"])) if found is not None else None
+        if found is None or owner is None or owner["disabled"]:
             audit.record(conn, actor="-", action="account.signin_failed", object_kind="account",
                          after={"client": client, "reason": "token"})
             return SignIn(delay_s=signin.failure_delay(1))
@@ -164,8 +165,7 @@ def sign_in_with_token(engine: Engine, token: str, *, client: str = "") -> SignI
                                role_cap=Role.parse(str(found["role"])),
                                name=None if personal else str(found["name"]), via="session",
                                session_id=session_id)
-        if principal is None:
-            return SignIn(delay_s=signin.failure_delay(1))
+        assert principal is not None  # the account was checked above, in this transaction
         audit.record(conn, actor=principal.name, action="account.signin", object_kind="account",
                      object_id=principal.username,
                      after={"client": client, "via": "token", "token_id": found["id"],

@@ -12,7 +12,6 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -60,6 +59,7 @@ class LookupService:
         self._contexts: dict[int, LookupContext] = {}
         self._lock = threading.Lock()
         self._current: tuple[float, date, int] | None = None
+        self._visible: dict[tuple, frozenset[str]] = {}
 
     def forget(self) -> None:
         """Recheck the plan in effect and every context on the next lookup (called after this
@@ -116,17 +116,24 @@ class LookupService:
         return LookupContext(plan_id, layers, labels, dict(people), offices, versions,
                              links={k: tuple(v) for k, v in linked.items()}, parents=parents)
 
-    def visible_people(self, scope: Scope) -> Callable[[str], bool]:
-        """Whether a person (business id) is in ``scope``: one of their cells, or a cell above
-        it under the plan in effect today, is the scope's (as the ``person`` policy).
+    def visible_people(self, scope: Scope) -> frozenset[str]:
+        """Business ids of the people in ``scope``: one of their cells, or a cell above it
+        under the plan in effect today, is the scope's (as the ``person`` policy). Kept per
+        scope until the data or the plan changes.
 
         The test runs on today's plan whatever plan a lookup answers with, as the database's
         ``gridsvc_scope_cells()`` does.
         """
-        if scope.everything:
-            return lambda _: True
         ctx = self.context(self.plan_for(None))
-        return lambda person: scope.covers_links(ctx.links.get(person, ()), ctx.parents)
+        key = (ctx.plan_id, ctx.versions, scope.key)
+        found = self._visible.get(key)
+        if found is None:
+            found = frozenset(person for person, links in ctx.links.items()
+                              if scope.covers_links(links, ctx.parents))
+            if len(self._visible) > 256:  # bounded: one entry per scope in use
+                self._visible.clear()
+            self._visible[key] = found
+        return found
 
     def lookup(self, lon: float, lat: float, crs: str = "4326",
                as_of: date | None = None, scope: Scope | None = None) -> dict[str, Any]:
@@ -165,7 +172,7 @@ class LookupService:
                          if p["role"] in roles] for kind, roles in RESPONSIBLE.items()}
         if scope is not None and not scope.everything:
             visible = self.visible_people(scope)
-            people = {kind: [p for p in found if visible(p["id"])]
+            people = {kind: [p for p in found if p["id"] in visible]
                       for kind, found in people.items()}
         return {
             "query": {"lon": lon, "lat": lat, "crs": parse_input_crs(crs).name,

@@ -60,17 +60,20 @@ CONTRACT = [
     )""",
     """CREATE FUNCTION gridsvc_account_id() RETURNS bigint LANGUAGE sql STABLE AS
         $f$ SELECT NULLIF(current_setting('gridsvc.account_id', true), '')::bigint $f$""",
+    # PL/pgSQL, not SQL: a SECURITY DEFINER SQL function is planned again at every call
+    # (~0.15 ms), a PL/pgSQL one keeps its plan for the session (bench/README.md, scope.py).
     """CREATE FUNCTION gridsvc_scope(cell_kind text) RETURNS text[]
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
-        $f$ SELECT coalesce(array_agg(s.area_id), '{}')
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS
+        $f$ BEGIN RETURN (SELECT coalesce(array_agg(s.area_id), '{}')
               FROM account_scope s JOIN account a ON a.id = s.account_id
              WHERE s.account_id = gridsvc_account_id() AND s.kind = cell_kind
-               AND NOT a.disabled $f$""",
+               AND NOT a.disabled); END $f$""",
     """CREATE FUNCTION gridsvc_scope_all() RETURNS boolean
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
-        $f$ SELECT EXISTS (SELECT 1 FROM account_scope s JOIN account a ON a.id = s.account_id
-                            WHERE s.account_id = gridsvc_account_id() AND s.kind = 'all'
-                              AND NOT a.disabled) $f$""",
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS
+        $f$ BEGIN RETURN EXISTS (SELECT 1 FROM account_scope s
+                                   JOIN account a ON a.id = s.account_id
+                                  WHERE s.account_id = gridsvc_account_id() AND s.kind = 'all'
+                                    AND NOT a.disabled); END $f$""",
     f"GRANT EXECUTE ON FUNCTION gridsvc_account_id(), gridsvc_scope(text), gridsvc_scope_all() "
     f"TO {APP_ROLE}",
 ]
@@ -110,13 +113,14 @@ CREDENTIALS = [
 FUNCTIONS = [
     # The plan in effect today, as gridsvc.db.areas.current_plan_id.
     """CREATE FUNCTION gridsvc_current_plan() RETURNS integer
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
-        $f$ SELECT id FROM plan WHERE status = 'active' AND effective_from <= current_date
-            ORDER BY effective_from DESC, id DESC LIMIT 1 $f$""",
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS
+        $f$ BEGIN RETURN (SELECT id FROM plan
+                           WHERE status = 'active' AND effective_from <= current_date
+                           ORDER BY effective_from DESC, id DESC LIMIT 1); END $f$""",
     # The scope's cells and every cell below them under the plan in effect, as 'kind:id'.
     """CREATE FUNCTION gridsvc_scope_cells() RETURNS text[]
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
-        $f$ WITH RECURSIVE cells(kind, area_id) AS (
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS
+        $f$ BEGIN RETURN (WITH RECURSIVE cells(kind, area_id) AS (
                 SELECT s.kind::text, s.area_id::text
                   FROM account_scope s JOIN account a ON a.id = s.account_id
                  WHERE s.account_id = gridsvc_account_id() AND NOT a.disabled
@@ -127,19 +131,19 @@ FUNCTIONS = [
                  WHERE c.plan_id = gridsvc_current_plan()
                    AND (cells.kind, c.kind) IN (('town', 'village'), ('village', 'grid'),
                                                 ('station', 'beat')))
-            SELECT coalesce(array_agg(kind || ':' || area_id), '{}') FROM cells $f$""",
+            SELECT coalesce(array_agg(kind || ':' || area_id), '{}') FROM cells); END $f$""",
     # People in scope: linked to a cell of the scope (or below one). Their every link is then
     # visible too (which cells they answer for: cells are public, the person is in scope).
     """CREATE FUNCTION gridsvc_scope_people() RETURNS bigint[]
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
-        $f$ SELECT coalesce(array_agg(DISTINCT person_pk), '{}') FROM person_area
-             WHERE (kind || ':' || area_id) = ANY (gridsvc_scope_cells()) $f$""",
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS
+        $f$ BEGIN RETURN (SELECT coalesce(array_agg(DISTINCT person_pk), '{}') FROM person_area
+             WHERE (kind || ':' || area_id) = ANY (gridsvc_scope_cells())); END $f$""",
     # Changes of data (not sign-ins): caches keyed by it stay valid across sign-ins, and
     # an account that may not read the audit log still sees when data moved.
     """CREATE FUNCTION gridsvc_data_version() RETURNS bigint
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
-        $f$ SELECT coalesce(max(id), 0) FROM audit_log
-             WHERE object_kind NOT IN ('account', 'api_token') $f$""",
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS
+        $f$ BEGIN RETURN (SELECT coalesce(max(id), 0) FROM audit_log
+             WHERE object_kind NOT IN ('account', 'api_token')); END $f$""",
     # The next free number of a business id: ids are unique over rows no account may see.
     """CREATE FUNCTION gridsvc_max_business_number(tbl regclass, prefix text) RETURNS bigint
         LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS

@@ -1,8 +1,10 @@
 """``/maps/...``: the command-centre map pages (viewer role), ``/login`` for browsers, and the
 browser libraries they load (``/static/maps``, no data in them, so served without a token).
 
-A page is asked for with the bearer token, or with the ``gridsvc_session`` cookie that
-``POST /login`` sets; a browser with neither is sent to ``/login`` instead of getting a 401.
+A page is asked for with a bearer token, or with the ``gridsvc_session`` cookie that
+``POST /login`` sets (a server-side session opened by a name and password, or by a token); a
+browser with neither is sent to ``/login`` instead of getting a 401. Pages show what the
+caller's scope holds (the database's policies decide).
 """
 
 from __future__ import annotations
