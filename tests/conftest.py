@@ -141,7 +141,7 @@ def demo_copy(demo_copy_url) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def make_token(engine):
     """Make a token with a role: ``make_token("planner") -> str``."""
-    from gridsvc.domain.auth import Role
+    from gridsvc.domain.accounts import Role
     from gridsvc.services.tokens import create_token
 
     def make(role: str = "viewer", name: str | None = None) -> str:

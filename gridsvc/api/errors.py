@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from gridsvc.errors import (
@@ -119,3 +120,11 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(GridsvcError, domain)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(HTTPException, http)
+
+    async def denied(_: Request, exc: Exception) -> JSONResponse:
+        # A write that row-level security refuses (a row outside the caller's scope): 403.
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+            return JSONResponse(body("this row is outside your scope"), status_code=403)
+        raise exc
+
+    app.add_exception_handler(DBAPIError, denied)

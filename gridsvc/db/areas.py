@@ -146,6 +146,13 @@ def area_labels(conn: Connection, plan_id: int) -> dict[tuple[str, str], dict[st
             for r in rows}
 
 
+def area_parents(conn: Connection, plan_id: int) -> dict[tuple[str, str], str | None]:
+    """``(kind, business id) -> parent's business id`` for every cell of a plan."""
+    rows = conn.execute(select(Area.kind, Area.business_id, Area.parent_id)
+                        .where(Area.plan_id == plan_id))
+    return {(r.kind, r.business_id): r.parent_id for r in rows}
+
+
 def bump_version(conn: Connection, plan_id: int) -> int:
     """Mark a plan as changed (every edit of its cells calls this); returns the new version.
 

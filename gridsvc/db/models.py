@@ -46,7 +46,9 @@ PARENT_KIND: dict[str, str | None] = {
 }
 PLAN_STATUSES = ("draft", "active", "retired")
 PERSON_ROLES = ("officer", "auxiliary", "grid_worker", "volunteer")
-TOKEN_ROLES = ("viewer", "dispatcher", "planner", "admin")
+#: The role ladder (gridsvc.domain.accounts.Role), lowest first.
+TOKEN_ROLES = ("viewer", "reporter", "handler", "dispatcher", "planner", "admin")
+TOKEN_KINDS = ("service", "personal")
 RISK_COLOURS = ("red", "orange", "green")
 ENTRANCE_KINDS = ("main", "side", "vehicle")
 
@@ -300,11 +302,19 @@ class PersonArea(Base):
 
 
 class ApiToken(Base):
-    """A bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation.
+
+    It belongs to an account: a service token (machines) to the machine account, a personal
+    token (a person's scripts) to that person's account, whose scope it has.
+    """
 
     __tablename__ = "api_token"
-    __table_args__ = (CheckConstraint(_in("role", TOKEN_ROLES), name="role"),)
+    __table_args__ = (CheckConstraint(_in("role", TOKEN_ROLES), name="role"),
+                      CheckConstraint(_in("kind", TOKEN_KINDS), name="kind"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default="service")
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -314,6 +324,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditLog(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from geoalchemy2.shape import from_shape
-from sqlalchemy import BigInteger, Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text
 
 from gridsvc.db.areas import PLAN
 from gridsvc.db.models import (
@@ -110,8 +110,10 @@ def offices(conn: Connection) -> list[dict[str, Any]]:
 
 
 def data_version(conn: Connection) -> int:
-    """A number that grows with every change: the newest audit entry (every change is audited)."""
-    return conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
+    """A number that grows with every change of data: the newest audit entry (every change is
+    audited), sign-ins and tokens left out (``gridsvc_data_version()``, which any role may call
+    whatever part of the log it may read)."""
+    return conn.execute(text("SELECT gridsvc_data_version()")).scalar_one()
 
 
 def get_row(conn: Connection, table: str, business_id: str) -> dict[str, Any] | None:
@@ -131,11 +133,10 @@ def next_business_id(conn: Connection, table: str, prefix: str) -> str:
     the same number; it is released when the caller's transaction ends.
     """
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
-    model = TABLES[table]
-    taken = conn.execute(
-        select(func.max(func.substring(model.business_id, len(prefix) + 1)
-                        .cast(BigInteger)))
-        .where(model.business_id.op("~")(f"^{prefix}[0-9]+$"))).scalar_one_or_none()
+    # Through a function that sees every row: ids are unique over rows the caller's account
+    # may not see (row-level security).
+    taken = conn.execute(text("SELECT gridsvc_max_business_number(CAST(:t AS regclass), :p)"),
+                         {"t": TABLES[table].__tablename__, "p": prefix}).scalar_one()
     return f"{prefix}{(taken or 0) + 1:05d}"
 
 

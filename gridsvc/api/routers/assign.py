@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
 from gridsvc.api.fields import crs_field, text
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services.assign_files import assign_with_plan
 
 router = APIRouter(prefix="/api/v1", tags=["assign"])

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
 from gridsvc.api.fields import plan_query
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services import fusion
 
 router = APIRouter(

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
 from gridsvc.api.fields import BIGINT_MAX, ID_LENGTH, Text
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services import houses
 
 router = APIRouter(prefix="/api/v1/houses", tags=["houses"])
@@ -35,7 +35,8 @@ async def list_houses(
 @router.post("/numbering", summary="Number a village's unnumbered houses (dry run by default)")
 async def numbering(
     request: Request,
-    principal: Annotated[Principal, Depends(require(Role.planner))],
+    # Numbering sees a whole village's houses: only a planner who sees every row may.
+    principal: Annotated[Principal, Depends(require(Role.planner, scope_all=True))],
     village_id: VillageId,
     commit: Annotated[bool, Query(description="write the numbers; false: only report")] = False,
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
 from gridsvc.api.fields import BusinessId, crs_field, text
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services import incidents
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from gridsvc.api.auth import require
 from gridsvc.api.fields import CRS_LENGTH, CRS_PATTERN
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
 
 PATH = "/api/v1/lookup"
@@ -61,7 +61,8 @@ async def lookup(request: Request) -> Response:
                                 f"{crs[:50]!r}", field="crs"))
     if problems:
         raise InvalidInput(problems)
-    answer = request.app.state.lookup.lookup(lon, lat, crs, as_of)
+    # People outside the caller's scope are left out (cells and offices are for everyone).
+    answer = request.app.state.lookup.lookup(lon, lat, crs, as_of, principal.scope)
     if principal.role < Role.dispatcher:  # phones are for dispatchers and above
         answer["people"] = {kind: [{**p, "phone": None} for p in people]
                             for kind, people in answer["people"].items()}
@@ -84,9 +85,10 @@ OPENAPI = {"get": {
         "Per layer (town, village, grid, station, beat) the covering cell (boundary included; "
         "on a shared edge the lowest id), or the nearest cell and its distance when none "
         "covers the point; the beat's officers and the grid's grid workers; the nearest "
-        "police office and its geodesic distance. Phone numbers are shown to dispatchers and "
-        "above; a viewer sees names and roles. Needs a bearer token (viewer or above). The "
-        "answer comes from memory: no database round trip."),
+        "police office and its geodesic distance. People outside the caller's scope are "
+        "left out. Phone numbers are shown to dispatchers and above; a viewer sees names and "
+        "roles. Needs a bearer token (viewer or above). The answer comes from memory: no "
+        "database round trip."),
     "operationId": "lookup",
     "security": [{"bearer": []}],
     "parameters": [

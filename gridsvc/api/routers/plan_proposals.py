@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
 from gridsvc.api.fields import BIGINT_MAX, Id
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services import proposals
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])

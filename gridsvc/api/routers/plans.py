@@ -23,13 +23,15 @@ from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
 from gridsvc.api.fields import INT32_MAX, Geometry, Id, PlanId, crs_field, plan_query, text
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services import plan_activation, plan_impact, plans
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
 Planner = Annotated[Principal, Depends(require(Role.planner))]
+#: Putting plans in effect moves every row's cells: only a planner who sees every row may.
+WholePlanner = Annotated[Principal, Depends(require(Role.planner, scope_all=True))]
 Commit = Annotated[bool, Query(description="make the change; false: only report (dry run)")]
 #: The draft's version in ``If-Match``: ``"3"``, ``W/"3"`` or ``3``.
 IfMatch = Annotated[str | None, Header(pattern=r'^(W/)?"?[0-9]{1,10}"?$',
@@ -182,7 +184,8 @@ def _after_change(request: Request, result: dict[str, Any]) -> Response:
 
 
 @router.post("/{plan_id}/activate", summary="Put a draft in effect on a date (dry run by default)")
-async def activate(plan_id: PlanId, body: ActivateIn, request: Request, principal: Planner,
+async def activate(plan_id: PlanId, body: ActivateIn, request: Request,
+                   principal: WholePlanner,
                    commit: Commit = False,
                    if_match: IfMatch = None) -> Response:
     version = _version(if_match, body.version)
@@ -193,8 +196,8 @@ async def activate(plan_id: PlanId, body: ActivateIn, request: Request, principa
 
 
 @router.post("/{plan_id}/retire", summary="Retire a plan (dry run by default)")
-async def retire(plan_id: PlanId, request: Request, principal: Planner, commit: Commit = False,
-                 if_match: IfMatch = None) -> Response:
+async def retire(plan_id: PlanId, request: Request, principal: WholePlanner,
+                 commit: Commit = False, if_match: IfMatch = None) -> Response:
     version = _version(if_match, None)
     done = await run_in_threadpool(lambda: plan_activation.retire(
         request.app.state.engine, plan_id, version=version, actor=principal.name,
@@ -203,7 +206,8 @@ async def retire(plan_id: PlanId, request: Request, principal: Planner, commit: 
 
 
 @router.post("/{plan_id}/restore", summary="Restore a retired plan (dry run by default)")
-async def restore(plan_id: PlanId, request: Request, principal: Planner, commit: Commit = False,
+async def restore(plan_id: PlanId, request: Request, principal: WholePlanner,
+                  commit: Commit = False,
                   body: RestoreIn | None = None) -> Response:
     when = body.effective_from if body else None
     done = await run_in_threadpool(lambda: plan_activation.restore(
@@ -213,7 +217,7 @@ async def restore(plan_id: PlanId, request: Request, principal: Planner, commit:
 
 
 @router.post("/sync", summary="Move objects to the plan in effect today (dry run by default)")
-async def sync(request: Request, principal: Planner, commit: Commit = False) -> Response:
+async def sync(request: Request, principal: WholePlanner, commit: Commit = False) -> Response:
     done = await run_in_threadpool(lambda: plan_activation.sync(
         request.app.state.engine, actor=principal.name, commit=commit))
     return _after_change(request, done)
