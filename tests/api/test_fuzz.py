@@ -46,7 +46,7 @@ def schemathesis_command(url: str, token: str, examples: int, seed: int) -> list
 
 @pytest.mark.parametrize("role", ["admin", "viewer"])
 def test_fuzz_finds_nothing(role, demo_copy_url):
-    from gridsvc.domain.auth import Role
+    from gridsvc.domain.accounts import Role
     from gridsvc.services.tokens import create_token
 
     eng = create_engine(demo_copy_url)
