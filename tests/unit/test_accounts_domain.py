@@ -52,7 +52,7 @@ def test_failures_slow_down_then_lock():
 
 def test_passwords_are_argon2id_and_checked():
     stored = hash_password("correct horse")
-    assert stored.startswith("$argon2id$") and "m=65536,t=3,p=1" in stored
+    assert stored.startswith("$argon2id$") and "m=65536,t=2,p=1" in stored
     assert verify_password(stored, "correct horse") and not verify_password(stored, "wrong")
     assert not verify_password("not a hash", "x") and not needs_rehash(stored)
 

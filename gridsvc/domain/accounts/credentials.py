@@ -3,8 +3,10 @@
 Tokens are 256-bit random strings, so a single SHA-256 is enough to store them safely: a slow
 password hash protects low-entropy secrets against guessing, which a random token is not.
 Passwords are hashed with Argon2id (argon2-cffi). The parameters were chosen by measurement on
-the project's 2-core machine (a check of ``time_cost=3, memory_cost=64 MiB, parallelism=1``
-took 130 ms; ``bench/README.md``): inside the 50-500 ms a sign-in may cost, and 64 MiB per guess
+the project's 2-core machine (``bench/passwords.py``, ``bench/README.md``): a check of
+``time_cost=2, memory_cost=64 MiB, parallelism=1`` takes ~100 ms idle and ~350 ms with the
+machine's two cores busy with other work, inside the 50-500 ms a sign-in may cost either way
+(``time_cost=3`` took 130 ms idle but 440 ms busy, too close to the ceiling); 64 MiB per guess
 makes a GPU farm's guessing expensive.
 """
 
@@ -19,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 TOKEN_PREFIX = "gs_"
 SESSION_PREFIX = "gss_"
 #: Argon2id parameters (see the module's docstring for how they were chosen).
-ARGON2_TIME_COST = 3
+ARGON2_TIME_COST = 2
 ARGON2_MEMORY_KIB = 64 * 1024
 ARGON2_PARALLELISM = 1
 #: Shortest password accepted when one is set or changed.
