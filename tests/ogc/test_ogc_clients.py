@@ -140,3 +140,61 @@ def test_owslib_lists_and_reads(served):
     one = api.collection_item("grids", grids["features"][0]["id"])
     assert one["id"] == grids["features"][0]["id"]
     assert api.collection_queryables("grids")["properties"]["name"]["type"] == "string"
+
+
+def _http(method: str, url: str, token: str, body: dict | None = None,
+          **headers: str) -> tuple[int, dict[str, str], dict]:
+    """One plain HTTP request (urllib, as any client sends it)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Accept": "application/geo+json",
+        **({"Content-Type": "application/geo+json"} if data else {}), **headers})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+            return resp.status, dict(resp.headers), json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"{}")
+
+
+def test_qgis_style_round_trip_over_plain_http(served):
+    """Read a draft's grids, move a vertex, PUT it back with If-Match, read it again; a stale
+    ETag is refused; a PUT without If-Match (QGIS sends none) applies to the draft as it is."""
+    url, _, engine = served
+    token = create_token(engine, role=Role.planner, name="qgis-planner", actor="test")
+    status, _, draft = _http("POST", f"{url}/api/v1/plans", token, {"name": "QGIS 调整"})
+    assert status == 201
+    service = f"{url}/ogc/plans/{draft['id']}"
+    items = f"{service}/collections/grids/items"
+    status, headers, _ = _http("OPTIONS", items, token)
+    assert status == 204 and "POST" in headers["allow"]
+    _, _, page = _http("GET", f"{items}?limit=5", token)
+    feature = page["features"][2]
+    status, headers, feature = _http("GET", f"{items}/{feature['id']}", token)
+    etag = headers["etag"]
+    ring = feature["geometry"]["coordinates"][0][0]
+    ring[1] = [ring[1][0] + 1e-5, ring[1][1] - 1e-5]
+    sent = {"type": "Feature", "geometry": feature["geometry"],
+            "properties": feature["properties"]}
+    status, headers, done = _http("PUT", f"{items}/{feature['id']}", token, sent,
+                                  **{"If-Match": etag})
+    assert status == 200, done
+    assert done["committed"] and done["version"] == 2
+    new_etag = headers["etag"]
+    _, headers, again = _http("GET", f"{items}/{feature['id']}", token)
+    assert headers["etag"] == new_etag
+    assert again["geometry"]["coordinates"][0][0][1] == pytest.approx(ring[1], abs=1e-7)
+    status, _, refused = _http("PUT", f"{items}/{feature['id']}", token, sent,
+                               **{"If-Match": etag})
+    assert status == 412, refused
+    ring[1] = [ring[1][0] + 1e-5, ring[1][1]]
+    status, _, done = _http("PUT", f"{items}/{feature['id']}", token, sent)
+    assert status == 200 and done["version"] == 3
+    # The plan in effect is never edited in place.
+    status, _, refused = _http("PUT", f"{url}/ogc/collections/grids/items/{feature['id']}",
+                               token, sent)
+    assert status == 409 and "make a draft" in refused["detail"]
