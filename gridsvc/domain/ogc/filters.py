@@ -355,7 +355,7 @@ def _same_kind(op: str, a: _Operand, b: _Operand) -> None:
     if "null" in (a.type, b.type):
         raise _bad(f"compare with NULL using IS NULL, not {op}")
     if kind(a.type) != kind(b.type) or a.type in ("geometry", "interval"):
-        raise _bad(f"{op} cannot compare a {a.type} with a {b.type}")
+        raise _bad(f"{op} cannot compare {a.type} with {b.type}")
 
 
 def _when(text: Any, *, end: bool) -> datetime:
