@@ -124,3 +124,15 @@ def extent(conn: Connection, c: Collection, plan_id: int | None
     bbox = None if row[0] is None else [round(float(v), 7) for v in row[:4]]
     interval = (row[4], row[5]) if c.temporal is not None else None
     return bbox, interval
+
+
+def created_with_key(conn: Connection, plan_id: int, actor: str, key: str) -> str | None:
+    """The id of the cell an earlier OGC create by ``actor`` with this ``Idempotency-Key`` added
+    to the plan (read from its audit entry), or None."""
+    return conn.execute(text("""
+        SELECT c->>'id' FROM audit_log, jsonb_array_elements(after->'changes') AS c
+        WHERE action = 'plan.edit' AND object_kind = 'plan' AND object_id = :plan
+          AND actor = :actor AND after->'op'->>'idempotency_key' = :key
+          AND c->>'change' = 'added'
+        ORDER BY id DESC LIMIT 1"""),
+        {"plan": str(plan_id), "actor": actor, "key": key}).scalar_one_or_none()

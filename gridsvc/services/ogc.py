@@ -295,7 +295,8 @@ def _version(conn: Connection, c: Collection, plan: dict[str, Any], feature_id: 
 
 def write(engine: Engine, collection_id: str, plan: int | None, *, action: str,
           feature_id: str | None, feature: dict[str, Any] | None, content_crs: str | None,
-          if_match: str | None, actor: str) -> dict[str, Any]:
+          if_match: str | None, actor: str, idempotency_key: str | None = None
+          ) -> dict[str, Any]:
     """Create, replace, update or delete a cell of a draft, as one plan edit.
 
     Parameters
@@ -309,13 +310,16 @@ def write(engine: Engine, collection_id: str, plan: int | None, *, action: str,
         households, ...) may be sent unchanged, as GIS clients do, but not changed.
     content_crs
         The ``Content-Crs`` header (CRS84 when None).
+    idempotency_key
+        For create: a retry with the same key (by the same caller, on the same draft) answers
+        with the cell the first request made instead of adding another.
 
     Returns
     -------
     dict
         ``id`` (the feature's, new for create), ``etag`` (its new ETag, None after delete)
         and ``edit`` (the answer of :func:`gridsvc.services.plans.edit`: new version, cells
-        changed, check results).
+        changed, check results; for a replayed create ``{"replayed": true, ...}``).
 
     Raises
     ------
@@ -332,6 +336,13 @@ def write(engine: Engine, collection_id: str, plan: int | None, *, action: str,
     c = collection_or_404(collection_id)
     with engine.connect() as conn:
         draft = _draft(conn, c, plan)
+        if action == "create" and idempotency_key:
+            made = repo.created_with_key(conn, draft["id"], actor, idempotency_key)
+            if made is not None:
+                tag = repo.etag(conn, c, draft["id"], made)
+                return {"id": made, "etag": f'"{tag}"' if tag else None, "edit": {
+                    "plan_id": draft["id"], "version": draft["version"], "replayed": True,
+                    "cells": [{"kind": c.cell_kind, "id": made, "change": "added"}]}}
         current = None
         if feature_id is not None:
             current = _current(conn, c, draft["id"], feature_id)
@@ -347,6 +358,8 @@ def write(engine: Engine, collection_id: str, plan: int | None, *, action: str,
             _check_properties(feature, None, _WRITABLE)
             props = feature.get("properties") or {}
             op.update(op="create", parent_id=props.get("parent_id"), name=props.get("name"))
+            if idempotency_key:
+                op["idempotency_key"] = idempotency_key
         else:
             _check_properties(feature, current, set())
             if action == "update" and feature.get("geometry") is None:

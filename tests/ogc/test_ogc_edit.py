@@ -72,11 +72,16 @@ def test_create_patch_delete_in_query_form(api):
     square = {"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 0.001, y0],
                                                   [x0 + 0.001, y0 + 0.001],
                                                   [x0, y0 + 0.001], [x0, y0]]]}
-    made = client.post(f"{base}?plan={plan}", headers=h["planner"], json={
-        "type": "Feature", "geometry": square,
-        "properties": {"parent_id": grid["properties"]["parent_id"], "name": "新网格",
-                       "code": None}})
+    new_cell = {"type": "Feature", "geometry": square,
+                "properties": {"parent_id": grid["properties"]["parent_id"], "name": "新网格",
+                               "code": None}}
+    once = {**h["planner"], "Idempotency-Key": "qgis-add-1"}
+    made = client.post(f"{base}?plan={plan}", headers=once, json=new_cell)
     assert made.status_code == 201, made.text
+    # A retry with the same key gives the same cell, not a second one.
+    retry = client.post(f"{base}?plan={plan}", headers=once, json=new_cell)
+    assert retry.status_code == 201 and retry.json()["replayed"]
+    assert retry.headers["location"] == made.headers["location"]
     location = made.headers["location"]
     new_id = location.rsplit("/", 1)[1].split("?")[0]
     assert f"plan={plan}" in location

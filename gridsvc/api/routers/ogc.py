@@ -257,7 +257,8 @@ async def _write(request: Request, collection_id: str, feature_id: str | None, a
         _engine(request), collection_id, _query_plan(request), action=action,
         feature_id=feature_id, feature=feature,
         content_crs=request.headers.get("content-crs"),
-        if_match=request.headers.get("if-match"), actor=principal.name))
+        if_match=request.headers.get("if-match"), actor=principal.name,
+        idempotency_key=request.headers.get("idempotency-key")))
 
 
 def _written(done: dict[str, Any], code: int = 200, **headers: str) -> Response:
