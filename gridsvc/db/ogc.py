@@ -76,9 +76,15 @@ def conditions(c: Collection, query: ItemsQuery, plan_id: int | None,
 
 def page(conn: Connection, c: Collection, where: str, params: dict[str, Any], *, crs: Crs,
          properties: tuple[str, ...] | None, limit: int, offset: int) -> list[str]:
-    """GeoJSON text of each feature of one page, ordered by business id."""
-    sql = (f"SELECT {_feature_sql(c, crs, properties)} FROM {c.table} t WHERE {where} "
-           "ORDER BY t.business_id LIMIT :limit OFFSET :offset")
+    """GeoJSON text of each feature of one page, ordered by business id.
+
+    The page's rows are picked first (by primary key) and only they are written as GeoJSON:
+    with the features in the same SELECT as OFFSET, PostgreSQL would write every skipped row
+    too (page 6 of 1,000 cells took 3 times as long as page 1).
+    """
+    sql = (f"SELECT {_feature_sql(c, crs, properties)} FROM {c.table} t JOIN ("
+           f"SELECT t.pk FROM {c.table} t WHERE {where} ORDER BY t.business_id "
+           "LIMIT :limit OFFSET :offset) p ON p.pk = t.pk ORDER BY t.business_id")
     return list(conn.execute(text(sql), {**params, "limit": limit, "offset": offset}).scalars())
 
 

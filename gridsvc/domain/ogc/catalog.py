@@ -4,7 +4,9 @@ A collection is a table (``area`` rows of one cell kind, or a layer table) with 
 its properties (JSON name, column, JSON Schema type) and, when it has one, the temporal property
 ``datetime`` filters on. Serving another layer (the events, once they exist) is one more entry:
 the SQL, the queryables, the OpenAPI description and the HTML pages all follow from it.
-Column names here are trusted identifiers written by us, never taken from a request.
+A table needs ``pk`` (its primary key), ``business_id`` (the feature id, the order of pages)
+and ``geom`` (EPSG:4490). Column names here are trusted identifiers written by us, never taken
+from a request.
 """
 
 from __future__ import annotations
