@@ -254,3 +254,12 @@ def test_plan_in_the_path_and_the_query(client, auth, engine):
     landing = client.get(f"/ogc/plans/{plan}").json()
     assert any(x["rel"] == "data" and x["href"].endswith(f"/ogc/plans/{plan}/collections")
                for x in landing["links"])
+
+
+def test_head_and_the_apps_own_openapi(client, auth):
+    r = client.head("/ogc/collections/grids/items?limit=1", headers=auth())
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    assert client.head("/ogc").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert "/ogc/collections/{collection_id}/items" in schema["paths"]
+    assert not any(p.startswith("/ogc/plans/") for p in schema["paths"])

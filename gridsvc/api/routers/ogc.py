@@ -312,8 +312,10 @@ _ROUTES: list[tuple[str, Callable[..., Any], list[str], str]] = [
 
 for _prefix in PREFIXES:
     for _path, _endpoint, _methods, _summary in _ROUTES:
-        router.add_api_route(
-            _prefix + _path, _endpoint, methods=_methods, summary=_summary,
-            # One copy in the app's OpenAPI; /ogc/api describes the OGC API itself.
-            include_in_schema=_prefix == "/ogc" and _path != "/", response_class=Response)
-
+        # One copy in the app's OpenAPI; /ogc/api describes the OGC API itself.
+        router.add_api_route(_prefix + _path, _endpoint, methods=_methods, summary=_summary,
+                             include_in_schema=_prefix == "/ogc" and _path != "/",
+                             response_class=Response)
+        if _methods == ["GET"]:  # HEAD wherever GET (/rec/core/head); the server sends no body
+            router.add_api_route(_prefix + _path, _endpoint, methods=["HEAD"],
+                                 include_in_schema=False, response_class=Response)
