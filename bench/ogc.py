@@ -123,16 +123,20 @@ def timed_gets(url: str, headers: dict[str, str], repeat: int) -> tuple[list[flo
 
 
 def all_pages(url: str, headers: dict[str, str]) -> tuple[float, int]:
-    """Seconds to fetch every page by following ``next`` links (bodies read, not parsed
-    beyond finding the link), and the number of pages."""
+    """Seconds to fetch every page by following ``next`` links, and the number of pages.
+
+    Only the head of each body (gridsvc writes the links before the features) is decoded, so
+    this is the server's and the transfer's time, not a JSON parser's.
+    """
     import json
 
     t0, pages = time.perf_counter(), 0
     while url:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as resp:
-            body = json.loads(resp.read())
+            body = resp.read()
+        head = json.loads(body[:body.index(b',"features":[')] + b"}")
         pages += 1
-        url = next((x["href"] for x in body["links"] if x["rel"] == "next"), None)
+        url = next((x["href"] for x in head["links"] if x["rel"] == "next"), None)
     return time.perf_counter() - t0, pages
 
 
@@ -222,7 +226,7 @@ def main() -> None:
                   f"{args.gdal_repeat}; target <= 5 s):")
             for server, (seconds, n) in gdal.items():
                 print(f"{server:8} {seconds:6.2f} s  {n} features")
-            print(f"(gridsvc's share: every page fetched by following next links (Python json), "
+            print(f"(gridsvc's share: every page fetched by following next links: "
                   f"{raw[0]:.2f} s for {raw[1]} pages; the rest is GDAL's GeoJSON "
                   "reading)")
             if "tipg" in gdal:
