@@ -310,11 +310,13 @@ _ROUTES: list[tuple[str, Callable[..., Any], list[str], str]] = [
      "retire a cell in a draft"),
 ]
 
+_OPEN = {"", "/", "/conformance", "/api", "/api.html"}
 for _prefix in PREFIXES:
     for _path, _endpoint, _methods, _summary in _ROUTES:
-        # One copy in the app's OpenAPI; /ogc/api describes the OGC API itself.
+        # In the app's OpenAPI: one copy of each protected route (/ogc/api describes the OGC
+        # API, open resources included; the app's guard test holds every path it lists to a 401).
         router.add_api_route(_prefix + _path, _endpoint, methods=_methods, summary=_summary,
-                             include_in_schema=_prefix == "/ogc" and _path != "/",
+                             include_in_schema=_prefix == "/ogc" and _path not in _OPEN,
                              response_class=Response)
         if _methods == ["GET"]:  # HEAD wherever GET (/rec/core/head); the server sends no body
             router.add_api_route(_prefix + _path, _endpoint, methods=["HEAD"],
