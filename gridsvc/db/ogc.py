@@ -95,11 +95,12 @@ def count(conn: Connection, c: Collection, where: str, params: dict[str, Any]) -
 
 
 def feature(conn: Connection, c: Collection, plan_id: int | None, feature_id: str, *,
-            crs: Crs) -> tuple[str, str] | None:
-    """One feature's GeoJSON text and its ETag (a hash of the stored row), or None."""
+            crs: Crs, properties: tuple[str, ...] | None = None) -> tuple[str, str] | None:
+    """One feature's GeoJSON text (``properties``: only these) and its ETag (a hash of the
+    stored row, whatever is shown), or None."""
     where, params = _base(c, plan_id)
     where.append("t.business_id = :fid")
-    sql = (f"SELECT {_feature_sql(c, crs, None)}, md5(CAST(t AS text)) FROM {c.table} t "
+    sql = (f"SELECT {_feature_sql(c, crs, properties)}, md5(CAST(t AS text)) FROM {c.table} t "
            f"WHERE {' AND '.join(where)}")
     row = conn.execute(text(sql), {**params, "fid": feature_id}).first()
     return None if row is None else (row[0], row[1])

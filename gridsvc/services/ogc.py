@@ -198,10 +198,9 @@ def item(engine: Engine, links: docs.Links, collection_id: str, feature_id: str,
     with engine.connect() as conn:
         query = parse_items({k: v for k, v in multi.items() if k != "properties"}, c,
                             _offered(conn, engine))
-        if multi.get("properties"):
-            parse_properties(multi["properties"][0], c)
+        props = parse_properties(multi["properties"][0], c) if multi.get("properties") else None
         plan_id = _plan(conn, c, _one_plan(plan, query.plan), query.datetime)
-        found = repo.feature(conn, c, plan_id, feature_id, crs=query.crs)
+        found = repo.feature(conn, c, plan_id, feature_id, crs=query.crs, properties=props)
     if found is None:
         where = f" in plan {plan_id}" if plan_id is not None else ""
         raise NotFound(f"no feature {feature_id!r} in {c.id}{where}")
@@ -352,7 +351,8 @@ def write(engine: Engine, collection_id: str, plan: int | None, *, action: str,
         op.update(op="retire", id=feature_id)
     else:
         feature = feature or {}
-        if feature.get("type") != "Feature":
+        # PATCH is a JSON merge patch ({"geometry": ...}, as QGIS sends); the others a Feature.
+        if action != "update" and feature.get("type") != "Feature":
             raise InvalidInput([Problem("send a GeoJSON Feature", field="type")])
         if action == "create":
             _check_properties(feature, None, _WRITABLE)

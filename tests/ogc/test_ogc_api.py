@@ -212,6 +212,9 @@ def test_properties_and_single_item_with_etag(client, auth):
     assert {x["rel"] for x in one.json()["links"]} >= {"self", "alternate", "collection"}
     assert client.get(f"/ogc/collections/grids/items/{fid}", headers=h).headers["etag"] == (
         one.headers["etag"])
+    slim = client.get(f"/ogc/collections/grids/items/{fid}?properties=name", headers=h)
+    assert slim.json()["properties"] == {"name": one.json()["properties"]["name"]}
+    assert slim.headers["etag"] == one.headers["etag"]
     missing = client.get("/ogc/collections/grids/items/NOPE", headers=h)
     assert missing.status_code == 404 and "NOPE" in missing.json()["detail"]
     assert client.get("/ogc/collections/nope/items", headers=h).status_code == 404

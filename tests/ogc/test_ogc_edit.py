@@ -87,12 +87,12 @@ def test_create_patch_delete_in_query_form(api):
     assert f"plan={plan}" in location
     created = client.get(location.replace("http://testserver", ""), headers=h["viewer"])
     assert created.json()["properties"]["name"] == "新网格"
-    # PATCH moves it (EPSG:4326 is lat/lon in Content-Crs).
+    # PATCH (a merge patch of the geometry, as QGIS sends) moves it (EPSG:4326 is lat/lon).
     moved = {"type": "Polygon", "coordinates": [[[y + 0.0005, x] for x, y in ring]
                                                 for ring in square["coordinates"]]}
     patch = client.patch(f"{base}/{new_id}?plan={plan}", headers={
         **h["planner"], "Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/4326>"},
-        json={"type": "Feature", "geometry": moved})
+        json={"geometry": moved})
     assert patch.status_code == 200, patch.text
     after = client.get(f"{base}/{new_id}?plan={plan}", headers=h["viewer"]).json()
     assert after["geometry"]["coordinates"][0][0][0][1] == pytest.approx(y0 + 0.0005)
