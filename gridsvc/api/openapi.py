@@ -36,7 +36,7 @@ SECURITY_SCHEMES = {"bearer": {
     "description": "a token from `gridsvc token create`; browsers may use the session cookie "
                    "that POST /login sets"}}
 _FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")
-_METHODS = ("get", "put", "post", "delete", "patch")
+_METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
 _JSON = re.compile(r"^application/(.+\+)?json$")
 
 #: Error responses and when an operation declares them (see the module's docstring).

@@ -59,7 +59,11 @@ def test_fuzz_finds_nothing(role, demo_copy_url):
                               capture_output=True, text=True, timeout=900)
     finally:
         proc.terminate()
-        server_log = proc.communicate(timeout=30)[0]
+        try:
+            server_log = proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:  # open keep-alive connections: stop it outright
+            proc.kill()
+            server_log = proc.communicate()[0]
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{role}.txt").write_text(done.stdout + done.stderr)
     (OUT / f"{role}-server.log").write_text(server_log)

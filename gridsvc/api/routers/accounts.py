@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
+from gridsvc.api.fields import INT32_MAX
 from gridsvc.api.routers.maps import viewer
 from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
@@ -111,7 +112,8 @@ async def new_token(request: Request, body: TokenIn, principal: Caller) -> dict[
 
 @router.delete("/api/v1/accounts/me/tokens/{token_id}", status_code=204,
                summary="Revoke one of my personal tokens")
-async def revoke_token(request: Request, token_id: int, principal: Caller) -> Response:
+async def revoke_token(request: Request, principal: Caller,
+                       token_id: Annotated[int, Path(ge=1, le=INT32_MAX)]) -> Response:
     await run_in_threadpool(lambda: tokens.revoke_token(
         request.app.state.system_engine, token_id, actor=principal.name,
         account_id=principal.account_id if principal.account_id is not None else -1))
