@@ -93,7 +93,10 @@ def validation_problem(error: dict[str, Any]) -> Problem:
         return Problem(f"the body is not valid JSON: {reason}".rstrip(": "), field=None)
     if loc == ("body",):
         return Problem(f"{message}: send a JSON body", field="body")
-    return Problem(f"{message} ({place})", field=_field(loc))
+    field = _field(loc)
+    if place == "header" and field:  # FastAPI lower-cases header names: "If-Match", as sent
+        field = "-".join(w.capitalize() for w in field.split("-"))
+    return Problem(f"{message} ({place})", field=field)
 
 
 def install(app: FastAPI) -> None:

@@ -31,15 +31,10 @@ Kind = Literal["town", "village", "grid", "station", "beat"]
 
 
 def clean_text(value: str) -> str:
-    """``value`` unchanged, or a ValueError when PostgreSQL could not store it.
-
-    >>> clean_text("东灌底村")
-    '东灌底村'
-    >>> clean_text("a\\x00b")
-    Traceback (most recent call last):
-    ...
-    ValueError: must not contain NUL characters (\\u0000)
-    """
+    """``value`` unchanged, or a ValueError when PostgreSQL could not store it: a NUL
+    character (text and JSONB refuse it), or a lone UTF-16 surrogate (a JSON body may carry
+    ``"\\ud800"``, which has no UTF-8 form). Any other character, control characters included,
+    is kept."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters (\\u0000)")
     try:

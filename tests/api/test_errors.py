@@ -58,3 +58,33 @@ def test_openapi_declares_the_shape_for_422(client):
             for item in spec["paths"].values() for op in item.values()
             if "422" in op.get("responses", {}) and "content" in op["responses"]["422"]}
     assert refs == {"#/components/schemas/Error"}
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "role", "field"), [
+    # Ids beyond PostgreSQL's integer: a 422 at the edge, not "integer out of range" (a 500).
+    ("get", "/api/v1/plans/157265063411606", {}, "viewer", "plan_id"),
+    ("get", "/api/v1/plans/1/impact?against=25068880598", {}, "planner", "against"),
+    ("get", "/maps/plan/232341548987", {}, "viewer", "plan_id"),
+    ("post", "/api/v1/plans", {"json": {"name": "d", "from_plan": -75427293207314}}, "planner",
+     "from_plan"),
+    ("post", "/api/v1/plans/37384741861922463744/retire", {}, "planner", "plan_id"),
+    ("post", "/api/v1/plans/1/edits", {"json": {"op": "retire", "id": "G1"},
+                                       "headers": {"If-Match": '"99999999999"'}}, "planner",
+     "If-Match"),
+    # Text PostgreSQL cannot store: NUL characters, lone surrogates.
+    ("get", "/api/v1/incidents/a%00b", {}, "viewer", "incident_id"),
+    ("get", "/api/v1/areas/grid/G%00", {}, "viewer", "area_id"),
+    ("get", "/api/v1/houses?village_id=V%00", {}, "dispatcher", "village_id"),
+    ("post", "/api/v1/plans", {"content": b'{"name": "d\\u0000"}'}, "planner", "name"),
+    ("post", "/api/v1/plans", {"content": b'{"name": "d", "note": "\\ud800"}'}, "planner",
+     "note"),
+    ("post", "/api/v1/plans/1/edits", {"json": {"op": "merge", "ids": ["G1", "G\x00"]}},
+     "planner", "ids[1]"),
+    # A CRS only in printable ASCII ("³" passed str.isdigit() and then failed int()).
+    ("get", "/api/v1/lookup?lon=1&lat=1&crs=%C2%B3", {}, "viewer", "crs"),
+])
+def test_out_of_range_ids_and_unstorable_text_are_422(client, auth, method, path, kwargs, role,
+                                                      field):
+    headers = {**auth(role), "Content-Type": "application/json", **kwargs.pop("headers", {})}
+    body = _shape(client.request(method.upper(), path, headers=headers, **kwargs), 422)
+    assert [p["field"] for p in body["problems"]] == [field]

@@ -27,7 +27,7 @@ from gridsvc.services import maps as maps_service
 from gridsvc.settings import MapSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from history import NEIGHBOURS, add_plans
+from history import NEIGHBOURS, add_plans  # bench/history.py
 
 pytestmark = pytest.mark.db
 
