@@ -122,6 +122,9 @@ class Job:
     y: str | None = None
     #: Re-assignment: (input column, output column) pairs compared into a ``moved`` column.
     carried: tuple[tuple[str, str], ...] = ()
+    #: Threads per part's assignment (None: one per core); a Dask worker's parts run one per
+    #: thread already, so there it is 1.
+    threads: int | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -132,7 +135,7 @@ class Job:
 def run_part(job: Job, points: Points, first_row: int) -> tuple[pa.Table, Counts]:
     """One part through the kernel: its output rows and its counts."""
     columns, counts = assign_part(points, job.targets, job.source, job.target_crs, job.bounds,
-                                  first_row=first_row)
+                                  first_row=first_row, threads=job.threads)
     if job.carried:
         moved = np.zeros(len(points), dtype=bool)
         for old, new in job.carried:
