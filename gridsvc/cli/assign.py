@@ -21,7 +21,8 @@ def assign(
     input_path: Path = typer.Argument(..., metavar="INPUT",
                                       help="points: .csv, .geojson or .parquet (GeoParquet)"),
     output: Path = typer.Option(..., "--output", "-o",
-                                help="result: .csv, .parquet or .geoparquet"),
+                                help="result: .csv, .parquet or .geoparquet, or a folder "
+                                "(no suffix) of GeoParquet parts, written by the workers"),
     x: str = typer.Option(None, "--x", help="CSV column with the longitude or easting "
                           "(default: lon, lng, longitude or x, case ignored)"),
     y: str = typer.Option(None, "--y", help="CSV column with the latitude or northing "

@@ -59,15 +59,23 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
                 threads: int | None = None) -> Iterator[Any]:
     """A ``distributed.Client``: to ``scheduler`` when given, else to a new ``LocalCluster`` of
     ``workers`` processes (default: one per core) with ``threads`` threads each (default: the
-    cores shared out), closed on exit. No dashboard is started."""
+    cores shared out), closed on exit. No dashboard is started.
+
+    Local workers start without Dask's default ``MALLOC_TRIM_THRESHOLD_``: with it glibc hands
+    every freed block back at once, so each of the kernel's large temporary arrays is mapped
+    and faulted in afresh, which made the same kernel 3-4 times slower on a worker than in this
+    process. (Workers of an external cluster are started by their own ``dask worker``: start
+    those with ``MALLOC_TRIM_THRESHOLD_`` unset too.)"""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
+            LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+                         dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:
         yield client
 
@@ -175,9 +183,11 @@ class DaskRunner(Runner):
         yield from self.map(part_task, parts, self.shareable(job), kernel)
 
     def shareable(self, job: Any) -> Any:
-        """``job`` as sent to the workers: a cached index travels as its folder to the workers
-        of a local cluster (each opens it once, memory-mapped, sharing its pages), and whole to
-        a remote cluster's, which may not see this machine's disk."""
+        """``job`` as sent to the workers: one thread per part (a worker runs a part per
+        thread already); a cached index travels as its folder to the workers of a local cluster
+        (each opens it once, memory-mapped, sharing its pages), and whole to a remote
+        cluster's, which may not see this machine's disk."""
+        job = replace(job, threads=1)
         if getattr(self.client, "cluster", None) is not None:
             return job
         return replace(job, targets=tuple(replace(t, layer=t.layer.detached())

@@ -16,7 +16,9 @@ imported only by the mode that needs them, so the file mode never pays for SQLAl
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -61,6 +63,52 @@ PLAN_CRS = CRS.from_epsg(4490)
 PARQUET_SUFFIXES = (".parquet", ".geoparquet")
 
 Progress = Callable[[int, int], None]
+FOLDER = "folder"
+
+
+def out_format(output: Path) -> str:
+    """``csv`` or ``parquet`` by suffix, or ``folder`` for a path without one: a partitioned
+    dataset of GeoParquet files, one per part (``part-<first row>.parquet``), written by
+    whoever runs the part (a Dask worker: the client then never holds the rows).
+
+    Raises
+    ------
+    InvalidInput
+        Any other suffix.
+    """
+    return FOLDER if output.suffix == "" else output_format(output)
+
+
+class FolderWriter:
+    """A dataset folder that appears whole when the ``with`` block ends without an error: the
+    parts go to a temporary folder beside it, renamed into place at the end (a folder already
+    there is replaced); on an error the temporary folder is removed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+    def __enter__(self) -> FolderWriter:
+        try:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp.mkdir(parents=False)
+        except OSError as exc:
+            raise InvalidInput([Problem(f"cannot write {self.path}: {exc}", field="output")]
+                               ) from None
+        return self
+
+    def write(self, table: pa.Table | None) -> None:
+        """Nothing to do: the parts are written by the kernel (:func:`run_part`)."""
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        old = self.path.with_name(f".{self.path.name}.{os.getpid()}.old")
+        if self.path.exists():
+            os.rename(self.path, old)
+        os.rename(self.tmp, self.path)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -122,6 +170,11 @@ class Job:
     y: str | None = None
     #: Re-assignment: (input column, output column) pairs compared into a ``moved`` column.
     carried: tuple[tuple[str, str], ...] = ()
+    #: Threads per part's assignment (None: one per core); a Dask worker's parts run one per
+    #: thread already, so there it is 1.
+    threads: int | None = None
+    #: Folder output: where each part writes its own file (else parts are returned).
+    out_dir: Path | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -129,10 +182,11 @@ class Job:
             ("moved",) if self.carried else ())
 
 
-def run_part(job: Job, points: Points, first_row: int) -> tuple[pa.Table, Counts]:
-    """One part through the kernel: its output rows and its counts."""
+def run_part(job: Job, points: Points, first_row: int) -> tuple[pa.Table | None, Counts]:
+    """One part through the kernel: its output rows and its counts (no rows when the part
+    was written to ``job.out_dir`` here)."""
     columns, counts = assign_part(points, job.targets, job.source, job.target_crs, job.bounds,
-                                  first_row=first_row)
+                                  first_row=first_row, threads=job.threads)
     if job.carried:
         moved = np.zeros(len(points), dtype=bool)
         for old, new in job.carried:
@@ -146,7 +200,13 @@ def run_part(job: Job, points: Points, first_row: int) -> tuple[pa.Table, Counts
     else:
         out_crs = CRS.from_user_input(job.source.name)
         xy = (points.x, points.y) if points.geometry is None else None
-    return output_table(job.out_format, points, columns, crs=out_crs, xy=xy), counts
+    table = output_table(job.out_format, points, columns, crs=out_crs, xy=xy)
+    if job.out_dir is not None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, job.out_dir / f"part-{first_row:012d}.parquet")
+        return None, counts
+    return table, counts
 
 
 # -- the two modes ----------------------------------------------------------------------------
@@ -195,7 +255,7 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
     from gridsvc.services.index_cache import cells_target, wait_saved
 
     started = time.perf_counter()
-    fmt = output_format(output)
+    fmt = out_format(output)
     given = parse_input_crs(crs) if crs is not None else None
     if cells_crs is not None:
         parse_input_crs(cells_crs)  # a bad --cells-crs fails before the points are read
@@ -210,7 +270,8 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
         check_new_columns(head.table, names)
         source = source_crs(head, given)
         target, merged, cached = cells_job.result()
-    job = Job((target,), source, target.layer.crs, bounds_of([target]), fmt, x, y)
+    job = Job((target,), source, target.layer.crs, bounds_of([target]), _table_format(fmt), x,
+              y)
     try:
         summary = _run(runner, job, head, input_path, output, progress, started)
     finally:
@@ -247,14 +308,14 @@ def assign_with_plan(engine: Engine, input_path: Path, output: Path, *,
         When no plan is in effect, or there is no plan ``plan_id``.
     """
     started = time.perf_counter()
-    fmt = output_format(output)
+    fmt = out_format(output)
     given = parse_input_crs(crs) if crs is not None else None
     targets = plan_targets(engine, layers, as_of, plan_id, prefix)
     runner = runner or LocalRunner()
     head = runner.open(input_path, x, y)
     check_new_columns(head.table, [c for t in targets for c in t.columns])
     source = source_crs(head, given)
-    job = Job(tuple(targets), source, PLAN_CRS, bounds_of(targets), fmt, x, y)
+    job = Job(tuple(targets), source, PLAN_CRS, bounds_of(targets), _table_format(fmt), x, y)
     return _run(runner, job, head, input_path, output, progress, started)
 
 
@@ -276,7 +337,7 @@ def reassign(engine: Engine, plan_id: int, input_path: Path, output: Path, *,
         As :func:`assign_with_plan`; also an input with a ``moved`` column.
     """
     started = time.perf_counter()
-    fmt = output_format(output)
+    fmt = out_format(output)
     given = parse_input_crs(crs) if crs is not None else None
     targets = plan_targets(engine, layers, None, plan_id, prefix="plan_")
     runner = runner or LocalRunner()
@@ -285,7 +346,8 @@ def reassign(engine: Engine, plan_id: int, input_path: Path, output: Path, *,
     carried = tuple((t.id_column.removeprefix("plan_"), t.id_column) for t in targets
                     if t.id_column.removeprefix("plan_") in head.table.column_names)
     source = source_crs(head, given)
-    job = Job(tuple(targets), source, PLAN_CRS, bounds_of(targets), fmt, x, y, carried)
+    job = Job(tuple(targets), source, PLAN_CRS, bounds_of(targets), _table_format(fmt), x, y,
+              carried)
     return _run(runner, job, head, input_path, output, progress, started)
 
 
@@ -421,7 +483,11 @@ def _run(runner: Runner, job: Job, head: Points, input_path: Path, output: Path,
     read = time.perf_counter()
     total = Counts()
     known = _known_rows(input_path, head) if progress is not None else 0
-    with PointsWriter(output) as writer, ThreadPoolExecutor(max_workers=1) as io:
+    folder = out_format(output) == FOLDER
+    writer_of = FolderWriter if folder else PointsWriter
+    with writer_of(output) as writer, ThreadPoolExecutor(max_workers=1) as io:
+        if folder:
+            job = replace(job, out_dir=writer.tmp)
         pending: Future | None = None
         for table, counts in runner.run(job, head, input_path):
             total = total + counts
@@ -442,6 +508,10 @@ def _run(runner: Runner, job: Job, head: Points, input_path: Path, output: Path,
         timings={"read and index": read - started, "assign and write": assigned - read,
                  "finish": done - assigned},
         parts=runner.parts, moved=total.moved)
+
+
+def _table_format(fmt: str) -> str:
+    return "parquet" if fmt == FOLDER else fmt
 
 
 def _known_rows(path: Path, head: Points) -> int:

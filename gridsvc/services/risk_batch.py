@@ -37,7 +37,7 @@ from gridsvc.services.assign_files import (
 def count_kernel(job: Job, points: Points, first_row: int) -> np.ndarray:
     """Incidents per grid of one part (a module-level function: Dask workers import it)."""
     return count_part(points, job.targets[0], job.source, job.target_crs, job.bounds,
-                      first_row=first_row)
+                      first_row=first_row, threads=job.threads)
 
 
 def risk_colours(engine: Engine, incidents: Path, output: Path, *, red: float, orange: float,

@@ -82,6 +82,13 @@ def test_file_mode_on_dask_is_the_single_process_output(client, files, tmp_path)
     assign_with_cells(files["dataset"], d / "dataset_local.parquet",
                       runner=LocalRunner(rows=333), **kw)
     _same(d / "local.parquet", d / "dataset_dask.parquet", metadata=False)
+    # Folder output: each worker writes its parts; read in name order, the same rows.
+    assign_with_cells(files["points"], d / "parts", runner=DaskRunner(client, rows=1_000), **kw)
+    parts = sorted((d / "parts").iterdir())
+    assert len(parts) == dask.parts and not list(d.glob(".parts*"))
+    joined = pa.concat_tables([pq.read_table(f) for f in parts])
+    assert joined.replace_schema_metadata().equals(
+        pq.read_table(d / "local.parquet").replace_schema_metadata())
     _same(d / "dataset_local.parquet", d / "dataset_dask.parquet")
 
 

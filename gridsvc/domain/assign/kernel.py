@@ -118,7 +118,8 @@ def bounds_of(targets: Sequence[Target]) -> Bounds:
 
 
 def assign_part(points: Points, targets: Sequence[Target], source: InputCRS, target_crs: CRS,
-                bounds: Bounds, *, first_row: int = 0) -> tuple[dict[str, pa.Array], Counts]:
+                bounds: Bounds, *, first_row: int = 0, threads: int | None = None
+                ) -> tuple[dict[str, pa.Array], Counts]:
     """Check, convert and assign one part of the input.
 
     Parameters
@@ -134,6 +135,9 @@ def assign_part(points: Points, targets: Sequence[Target], source: InputCRS, tar
     first_row
         The part's first row in the whole input (0-based), for messages and
         :attr:`Counts.first_outside`.
+    threads
+        Threads for the assignment (default: one per core); 1 where parts already run in
+        parallel (the threads of a Dask worker).
 
     Returns
     -------
@@ -153,7 +157,7 @@ def assign_part(points: Points, targets: Sequence[Target], source: InputCRS, tar
     _check_raw(points, source, has, convert, target_crs, bounds, first_row)
     cx, cy = convert(x, y)
     _check_converted(points, source, has, cx, cy, target_crs, first_row)
-    found = [t.layer.assign(cx, cy) for t in targets]
+    found = [t.layer.assign(cx, cy, threads=threads) for t in targets]
     inside_all = np.logical_and.reduce([f >= 0 for f in found]) & has
     outside = has & ~np.logical_or.reduce([f >= 0 for f in found])
     columns: dict[str, pa.Array] = {}
@@ -170,7 +174,8 @@ def assign_part(points: Points, targets: Sequence[Target], source: InputCRS, tar
 
 
 def count_part(points: Points, target: Target, source: InputCRS, target_crs: CRS,
-               bounds: Bounds, *, first_row: int = 0) -> np.ndarray:
+               bounds: Bounds, *, first_row: int = 0, threads: int | None = None
+               ) -> np.ndarray:
     """Points per cell of ``target`` (``len(target.layer.ids)`` counts), checked and
     converted as :func:`assign_part` does; points no cell covers are not counted.
 
@@ -185,7 +190,7 @@ def count_part(points: Points, target: Target, source: InputCRS, target_crs: CRS
     _check_raw(points, source, has, convert, target_crs, bounds, first_row)
     cx, cy = convert(x, y)
     _check_converted(points, source, has, cx, cy, target_crs, first_row)
-    idx = target.layer.assign(cx, cy)
+    idx = target.layer.assign(cx, cy, threads=threads)
     return np.bincount(idx[idx >= 0], minlength=len(target.layer.ids))
 
 

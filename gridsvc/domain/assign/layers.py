@@ -60,9 +60,11 @@ class Layer:
     def ids(self) -> np.ndarray:
         return self.index.ids
 
-    def assign(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Index into :attr:`ids` of the cell covering each point; -1 for none."""
-        return self.index.assign(x, y)
+    def assign(self, x: np.ndarray, y: np.ndarray, *, threads: int | None = None
+               ) -> np.ndarray:
+        """Index into :attr:`ids` of the cell covering each point; -1 for none (``threads`` as
+        in :meth:`CellIndex.assign`)."""
+        return self.index.assign(x, y, threads=threads)
 
     def nearest(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest cell (index into :attr:`ids`, lowest on ties) and the distance in metres.
