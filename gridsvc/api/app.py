@@ -44,6 +44,7 @@ from gridsvc.maps.vendor import STATIC_DIR
 from gridsvc.services import maps as maps_service
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
+from gridsvc.services.duty import DutyService
 from gridsvc.services.lookup import LookupService
 from gridsvc.settings import Settings
 
@@ -67,6 +68,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.engine = ready_engine(settings) if owned else engine
         app.state.lookup = LookupService(app.state.engine)
         app.state.dispatch = DispatchService(app.state.engine, app.state.lookup)
+        app.state.duty = DutyService(app.state.engine, app.state.lookup, settings.duty)
+        app.state.lookup.blocks["on_duty"] = app.state.duty.block
         if settings.map.prewarm:
             threading.Thread(target=maps_service.prewarm, name="gridsvc-map-prewarm", daemon=True,
                              args=(app.state.engine, settings.map)).start()

@@ -114,6 +114,30 @@ class Interval:
         return (self.end, self.kind, self.group, self.person)
 
 
+def daily_rotation(groups: Sequence[int], anchor: date, kinds: Sequence[str] = KINDS,
+                   usual: Mapping[str, tuple[str, int]] = USUAL) -> list[Rule]:
+    """The usual rotation: ``groups`` take the ``kinds`` in turn, one step a day.
+
+    On ``anchor`` the first group holds the first kind (main), the second group the second kind
+    and so on; each day every group moves one kind on (main, then second, then standby, then
+    main again for three groups). Rules have id 0 (not stored yet) and are valid from
+    ``anchor``.
+
+    >>> [(r.group, r.kind, r.dtstart.day) for r in daily_rotation([7, 8, 9],
+    ...     date(2026, 1, 1))][:3]
+    [(7, 'main', 1), (7, 'second', 2), (7, 'standby', 3)]
+    """
+    n = len(groups)
+    out = []
+    for g, group in enumerate(groups):
+        for k, kind in enumerate(kinds[:n]):
+            hh, mm = (int(x) for x in usual[kind][0].split(":"))
+            day = anchor + timedelta(days=(k - g) % n)
+            out.append(Rule(0, group, kind, datetime(day.year, day.month, day.day, hh, mm),
+                            f"FREQ=DAILY;INTERVAL={n}", usual[kind][1], anchor))
+    return out
+
+
 def parse_rule(rule: Rule) -> rruleset:
     """The rule as a dateutil rule set (naive local times).
 
