@@ -18,7 +18,9 @@ from gridsvc.db import areas as area_repo
 from gridsvc.db import audit, objects
 from gridsvc.domain.cells_io import TARGET_CRS, FieldMap, read_cells
 from gridsvc.errors import InvalidInput, Problem
+from gridsvc.services import duty_demo
 from gridsvc.services.assignment import layers_from_frames, set_cells
+from gridsvc.settings import DutySettings
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +114,11 @@ def _delete_previous(conn: Connection, plan_id: int, tables: dict[str, list[str]
     area_repo.delete_plan(conn, plan_id)
 
 
-def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
-    """Load the demo town into its own active plan, in one transaction.
+def load_demo(engine: Engine, demo_dir: Path, *, actor: str,
+              duty: DutySettings | None = None) -> DemoLoadResult:
+    """Load the demo town into its own active plan, in one transaction; then its duty groups,
+    rotations, patrol rounds and recent check-ins (:mod:`gridsvc.services.duty_demo`, with
+    ``duty`` settings, default from the environment).
 
     Idempotent: when the same files are loaded already, nothing happens. When different demo
     files were loaded before (a newer generator), that plan and the objects with the new files'
@@ -132,6 +137,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
         previous = area_repo.find_plan_by_source(conn, SOURCE)
     if previous is not None and previous["content_hash"] == digest:
         log.info("demo town already loaded (plan %s)", previous["id"])
+        duty_demo.load(engine, duty or DutySettings(), actor=actor)
         return DemoLoadResult(previous["id"], loaded=False)
 
     fields = FieldMap("id", "name", "code", "parent_id")
@@ -165,4 +171,5 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
                      object_id=str(plan_id),
                      before={"plan_id": previous["id"]} if previous else None,
                      after={"content_hash": digest, "counts": counts})
+    counts.update(duty_demo.load(engine, duty or DutySettings(), actor=actor, replace=True))
     return DemoLoadResult(plan_id, loaded=True, counts=counts)

@@ -105,7 +105,7 @@ def list_groups(engine: Engine, station_id: str) -> list[dict[str, Any]]:
              "members": [people[pk] for pk in g["members"]]} for g in groups]
 
 
-def _materialise(conn: Connection, settings: DutySettings, station_id: str, cut: datetime,
+def rematerialise(conn: Connection, settings: DutySettings, station_id: str, cut: datetime,
                  end: datetime) -> dict[str, int]:
     """Re-materialise the station's intervals over ``[cut, end)``; raise before writing when
     main duty would have a gap or an overlap there."""
@@ -157,7 +157,7 @@ def materialise(engine: Engine, settings: DutySettings, station_id: str, *, acto
                     "only a station with nothing stored after `since` can be back-filled",
                     field="since")])
             cut = since
-        counts = _materialise(conn, settings, station_id, cut, end)
+        counts = rematerialise(conn, settings, station_id, cut, end)
         if counts["deleted"] or counts["ended_early"] or counts["inserted"]:
             audit.record(conn, actor=actor, action="duty.materialise",
                          object_kind="duty_interval", object_id=station_id,
@@ -205,7 +205,7 @@ def set_rotation(engine: Engine, settings: DutySettings, *, station_id: str,
             {"group_id": r.group, "kind": r.kind, "dtstart": r.dtstart, "zone": settings.zone,
              "rrule": r.rrule, "minutes": r.minutes, "valid_from": r.valid_from,
              "valid_until": None, "created_by": actor} for r in new])
-        counts = _materialise(conn, settings, station_id, cut, end)
+        counts = rematerialise(conn, settings, station_id, cut, end)
         audit.record(conn, actor=actor, action="duty.rotation.set", object_kind="duty_rule",
                      object_id=station_id, before=superseded,
                      after={"valid_from": valid_from, "rules": ids, "materialised": counts})
@@ -269,7 +269,7 @@ def add_change(engine: Engine, settings: DutySettings, *, station_id: str, kind:
         change_id = repo.insert_change(conn, {**values, "station_id": station_id, "kind": kind,
                                               "note": note, "idempotency_key": key,
                                               "created_by": actor})
-        counts = _materialise(conn, settings, station_id, cut, horizon)
+        counts = rematerialise(conn, settings, station_id, cut, horizon)
         row = repo.change_rows(conn, station_id, [change_id])[0]
         audit.record(conn, actor=actor, action=f"duty.change.{kind}",
                      object_kind="duty_change", object_id=str(change_id),
@@ -339,7 +339,7 @@ def withdraw_change(engine: Engine, settings: DutySettings, *, station_id: str,
         repo.lock_station(conn, station_id)
         if not repo.withdraw_change(conn, station_id, change_id):
             raise NotFound(f"no change {change_id} in force at station {station_id}")
-        counts = _materialise(conn, settings, station_id, cut, horizon)
+        counts = rematerialise(conn, settings, station_id, cut, horizon)
         audit.record(conn, actor=actor, action="duty.change.withdraw",
                      object_kind="duty_change", object_id=str(change_id),
                      after={"materialised": counts})
