@@ -26,6 +26,7 @@ from gridsvc.db import audit
 from gridsvc.db import duty as duty_repo
 from gridsvc.db import patrol as repo
 from gridsvc.domain.coords import parse_input_crs, to_cgcs2000
+from gridsvc.domain.duty.hotspots import in_hours, parse_hours, propose
 from gridsvc.domain.duty.patrol import (
     Occurrence,
     Rules,
@@ -388,3 +389,38 @@ def points_or_404(engine: Engine, station_id: str) -> list[dict[str, Any]]:
     if not found:
         raise NotFound(f"no patrol points in station {station_id!r}")
     return found
+
+
+def hotspots(engine: Engine, settings: DutySettings, *, station_id: str | None = None,
+             weeks: int | None = None, until: date | None = None,
+             hours: str | None = None) -> dict[str, Any]:
+    """Proposed night patrol points from the incidents of the last weeks by hour of day.
+
+    Raises
+    ------
+    InvalidInput
+        ``hours`` not like ``0-6`` (field ``hours``).
+    """
+    tz = ZoneInfo(settings.zone)
+    try:
+        span = parse_hours(hours or settings.hotspot_hours)
+    except ValueError as exc:
+        raise InvalidInput([Problem(str(exc), field="hours")]) from None
+    weeks = weeks or settings.hotspot_weeks
+    end_day = (until or datetime.now(tz).date()) + timedelta(days=1)
+    end = datetime.combine(end_day, time(), tz)
+    start = end - timedelta(weeks=weeks)
+    with engine.connect() as conn:
+        found = repo.incidents(conn, start, end, station_id)
+        pts = repo.points(conn, station_id)
+    local = [i["occurred_at"].astimezone(tz).hour for i in found]
+    spots = propose(np.array([i["lon"] for i in found]), np.array([i["lat"] for i in found]),
+                    np.array(local, dtype=int), [i["category"] for i in found], span,
+                    cell_m=settings.hotspot_cell_m, top=settings.hotspot_top,
+                    min_count=settings.hotspot_min_count,
+                    points=(np.array([p["lon"] for p in pts]), np.array([p["lat"] for p in pts]),
+                            [p["id"] for p in pts]))
+    return {"station_id": station_id, "since": start.isoformat(), "until": end.isoformat(),
+            "hours": f"{span[0]}-{span[1]}", "incidents": len(found),
+            "night_incidents": int(in_hours(np.array(local, dtype=int), span).sum()),
+            "proposals": spots}
