@@ -413,11 +413,7 @@ class DutyService:
             board = onduty.DutyBoard.build(repo.intervals_between(conn, start, end), start, end)
             groups = {g["id"]: g for g in repo.groups(conn)}
             people = repo.people(conn)
-        beat_people: dict[str, list[int]] = {}
-        for pk, p in people.items():
-            for beat in p["beats"]:
-                beat_people.setdefault(beat, []).append(pk)
-        return _Snapshot(board, groups, people, beat_people, version)
+        return _Snapshot(board, groups, people, _by_beat(people), version)
 
     def _beat_order(self, ctx: LookupContext) -> dict[str, list[str]]:
         key = (ctx.plan_id, ctx.versions)
@@ -504,3 +500,35 @@ def extend_all(engine: Engine, settings: DutySettings, *, actor: str,
         stations = repo.stations_with_rules(conn)
     return [materialise(engine, settings, s, actor=actor, now=now) for s in stations]
 
+
+
+def _by_beat(people: dict[int, dict[str, Any]]) -> dict[str, list[int]]:
+    """Beat -> the pks of the people linked to it."""
+    out: dict[str, list[int]] = {}
+    for pk, p in people.items():
+        for beat in p["beats"]:
+            out.setdefault(beat, []).append(pk)
+    return out
+
+
+def on_duty_by_beat(engine: Engine, at: datetime, plan_id: int) -> dict[str, dict[str, Any]]:
+    """The "on duty" block of every beat of a plan at ``at``, from the database (maps and
+    reports; the lookup's hot path is :class:`DutyService`)."""
+    with engine.connect() as conn:
+        board = onduty.DutyBoard.build(repo.intervals_at(conn, at), at,
+                                       at + timedelta(microseconds=1))
+        groups = {g["id"]: g for g in repo.groups(conn)}
+        people = repo.people(conn)
+        beat_ids, beat_wkb = area_repo.area_geometries(conn, plan_id, "beat")
+        station_ids, station_wkb = area_repo.area_geometries(conn, plan_id, "station")
+    beats = shapely.from_wkb(np.array(beat_wkb, dtype=object))
+    stations = shapely.from_wkb(np.array(station_wkb, dtype=object))
+    inner = shapely.point_on_surface(beats)
+    station_of: list[str | None] = []
+    for p in inner:
+        hit = np.flatnonzero(shapely.covers(stations, p)) if len(stations) else []
+        station_of.append(station_ids[hit[0]] if len(hit) else None)
+    order = onduty.beat_order(beat_ids, beats, station_of)
+    by_beat = _by_beat(people)
+    return {b: onduty.answer(board, s, b, at, groups, people, by_beat, order.get(b, [b]))
+            for b, s in zip(beat_ids, station_of, strict=True)}

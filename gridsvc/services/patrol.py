@@ -38,7 +38,7 @@ from gridsvc.domain.duty.patrol import (
     shift_bounds,
     shift_day,
 )
-from gridsvc.errors import Conflict, InvalidInput, NotFound, Problem
+from gridsvc.errors import Conflict, InvalidInput, Problem
 from gridsvc.settings import DutySettings
 
 #: Check-ins of a person this far either side of a new one inform its speed check.
@@ -332,6 +332,7 @@ def _report(day: date, station_id: str | None, shift_start: datetime, shift_end:
         "server_at": datetime.fromtimestamp(float(arrays["server_at"][i]), tz).isoformat(),
         "distance_m": round(float(arrays["distance_m"][i]), 1),
         "accuracy_m": float(arrays["accuracy_m"][i]), "status": str(cov.status[i]),
+        "lon": float(arrays["lon"][i]), "lat": float(arrays["lat"][i]),
         "round": occs[cov.occ[i]][1].code if cov.occ[i] >= 0 else None,
         "partner_id": int(arrays["pk"][cov.partner[i]]) if cov.partner[i] >= 0 else None,
     } for i in np.flatnonzero(show)]
@@ -382,13 +383,10 @@ def report_csv(report: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def points_or_404(engine: Engine, station_id: str) -> list[dict[str, Any]]:
-    """The station's patrol points (for the phone page)."""
+def points_of(engine: Engine, station_id: str | None = None) -> list[dict[str, Any]]:
+    """Patrol points (of a station) with their cells and ``lon``/``lat``."""
     with engine.connect() as conn:
-        found = repo.points(conn, station_id)
-    if not found:
-        raise NotFound(f"no patrol points in station {station_id!r}")
-    return found
+        return repo.points(conn, station_id)
 
 
 def hotspots(engine: Engine, settings: DutySettings, *, station_id: str | None = None,

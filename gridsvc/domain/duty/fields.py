@@ -31,7 +31,7 @@ import shapely
 from scipy.optimize import linear_sum_assignment
 
 from gridsvc.domain.district_blocks import Blocks, block_graph, metres_scale
-from gridsvc.domain.districting import partition
+from gridsvc.domain.districting import TOLERANCE, partition
 
 MEASURES = ("households", "floating", "rentals", "incidents")
 #: Scores are shared as whole numbers of hundredths (the districting counts integers).
@@ -74,7 +74,8 @@ def share(ids: Sequence[str], geoms: Sequence[Any], scores: np.ndarray, officers
     -------
     dict
         ``fields`` (officer -> villages), ``load`` (officer -> total complexity),
-        ``mean``, ``max_deviation``, ``within_tolerance``, ``reasons``, ``contiguous`` (officer
+        ``mean``, ``max_deviation``, ``within_tolerance`` (every load within ±10% of the
+        mean), ``reasons`` (why not), ``contiguous`` (officer
         -> whether the field is in one piece), ``kept`` (villages that stay with their officer).
     """
     geoms = np.asarray(geoms, dtype=object)
@@ -102,9 +103,18 @@ def share(ids: Sequence[str], geoms: Sequence[Any], scores: np.ndarray, officers
     load = {o: round(float(sum(scores[list(ids).index(v)] for v in vs)), 3)
             for o, vs in fields.items()}
     kept = sum(1 for o, vs in fields.items() for v in vs if v in current.get(o, set()))
-    return {"fields": fields, "load": load, "mean": round(float(np.sum(scores)) / n, 3),
+    mean = float(np.sum(scores)) / n
+    high = mean * (1 + TOLERANCE)
+    # The districting speaks of households; say it in complexity.
+    reasons = [f"village {ids[v]} alone has complexity {scores[v]:.1f}, more than a field "
+               f"may have ({high:.1f}): it goes to one officer alone"
+               for v in np.flatnonzero(np.asarray(scores) > high)]
+    if not result.within_tolerance and not reasons:
+        reasons = [f"the villages' sizes and shapes leave a field "
+                   f"{result.max_deviation:.0%} off the mean"]
+    return {"fields": fields, "load": load, "mean": round(mean, 3),
             "max_deviation": round(result.max_deviation, 4),
-            "within_tolerance": result.within_tolerance, "reasons": result.reasons,
+            "within_tolerance": result.within_tolerance, "reasons": reasons,
             "contiguous": {o: _contiguous(vs, ids, geoms) for o, vs in fields.items()},
             "kept": kept}
 

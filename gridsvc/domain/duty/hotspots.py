@@ -7,7 +7,8 @@ of ``cell_m`` metres (a local equirectangular frame around the incidents); squar
 by their neighbourhood count, highest first, skipping any whose neighbourhood overlaps that of one
 already taken (so two proposals never share an incident), while the count is at least ``min_count``.
 Each proposal sits at the mean of the incidents in its neighbourhood, and comes with its reason:
-the counts by hour of day (all 24, so the night's share shows), the top categories, and the
+the counts by hour of day (all 24, so the night's share shows), a sentence with the night's
+counts by hour and the top categories (``reason``, in Chinese for the station), and the
 nearest existing patrol point with its distance (a spot already within ``covered_m`` of one is
 marked ``covered`` rather than new).
 """
@@ -110,14 +111,14 @@ def propose(lon: np.ndarray, lat: np.ndarray, hour: np.ndarray, category: Sequen
             continue
         taken.append((cx, cy))
         near = (np.abs(ix - cx) <= 1) & (np.abs(iy - cy) <= 1)
-        out.append(_proposal(lon, lat, hour, category, near, night, points, covered_m))
+        out.append(_proposal(lon, lat, hour, category, near, night, points, covered_m, hours))
     return out
 
 
 def _proposal(lon: np.ndarray, lat: np.ndarray, hour: np.ndarray, category: Sequence[str],
               near: np.ndarray, night: np.ndarray,
               points: tuple[np.ndarray, np.ndarray, Sequence[str]] | None,
-              covered_m: float) -> dict[str, Any]:
+              covered_m: float, hours: tuple[int, int]) -> dict[str, Any]:
     here = near & night
     plon, plat = float(lon[here].mean()), float(lat[here].mean())
     by_hour = np.bincount(hour[near].astype(int), minlength=24)[:24]
@@ -132,9 +133,8 @@ def _proposal(lon: np.ndarray, lat: np.ndarray, hour: np.ndarray, category: Sequ
         k = int(np.argmin(d))
         found.update(nearest_point=str(points[2][k]), nearest_point_m=round(float(d[k]), 1),
                      covered=bool(d[k] <= covered_m))
-    peak = [f"{h}时 {n}起" for h, n in sorted(enumerate(by_hour.tolist()), key=lambda t: -t[1])
-            if n][:3]
-    found["reason"] = (f"{found['night_count']} incidents in the night hours here "
-                       f"({', '.join(f'{c} {n}' for c, n in cats)}); busiest hours: "
-                       f"{', '.join(peak)}")
+    at_night = np.bincount(hour[here].astype(int), minlength=24)
+    found["reason"] = (f"{hours[0]}-{hours[1]}时警情{found['night_count']}起"
+                       f"({'、'.join(f'{c}{n}' for c, n in cats)});分时: "
+                       + ", ".join(f"{h}时{n}起" for h, n in enumerate(at_night.tolist()) if n))
     return found
