@@ -275,13 +275,15 @@ def coverage(occs: list[Occurrence], required: np.ndarray, point: np.ndarray,
     status[chosen >= 0] = "on_time"
     status[late] = "late"
     status[(chosen < 0) & closed] = "after_close"
+    # A flag shows whether or not the check-in fell in a round: it is never silent.
     valid = chosen >= 0
+    flagged = np.zeros(n, dtype=bool)
     for name, bad in (("impossible_speed", fast), ("poor_accuracy",
                                                    accuracy_m > rules.max_accuracy_m),
                       ("too_far", distance > rules.radius_m)):
-        hit = valid & bad
-        status[hit] = name
-        valid &= ~bad
+        status[bad & ~flagged] = name
+        flagged |= bad
+    valid &= ~flagged
     chosen[~valid] = -1
     # Visits: a counted check-in starts a new visit unless the previous counted one at the
     # same point in the same occurrence was within the gap.
