@@ -24,11 +24,18 @@ down_revision: str | None = 'c13a0c5f0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-#: Rows of a station: the account's stations, or the stations of the account's beats.
+#: The account's stations and the stations of its beats (an officer sees the station's duty).
+#: SECURITY DEFINER: the app role reads no cells itself.
+DUTY_STATIONS = """CREATE FUNCTION gridsvc_duty_stations() RETURNS text[]
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
+    $f$ SELECT coalesce(array_agg(DISTINCT s), '{}') FROM (
+            SELECT unnest(gridsvc_scope('station')) AS s
+            UNION SELECT a.parent_id FROM area a
+                   WHERE a.kind = 'beat' AND a.business_id = ANY (gridsvc_scope('beat'))) t
+         WHERE s IS NOT NULL $f$"""
+#: Rows of a station the account may see.
 STATION = ("((SELECT gridsvc_scope_all())"
-           " OR station_id = ANY ((SELECT gridsvc_scope('station'))::text[])"
-           " OR station_id IN (SELECT a.parent_id FROM area a WHERE a.kind = 'beat'"
-           " AND a.business_id = ANY ((SELECT gridsvc_scope('beat'))::text[])))")
+           " OR station_id = ANY ((SELECT gridsvc_duty_stations())::text[]))")
 #: Rows of a group: visible when the group is (duty_group's own policy applies in the subquery).
 GROUP = "(group_id IN (SELECT g.id FROM duty_group g))"
 POLICIES = {
@@ -53,6 +60,8 @@ def upgrade() -> None:
     """The duty tables, their indexes and their row-level security."""
     # btree_gist: the exclusion constraint compares station ids (=) next to ranges (&&).
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    op.execute(DUTY_STATIONS)
+    op.execute(f"GRANT EXECUTE ON FUNCTION gridsvc_duty_stations() TO {rls.APP_ROLE}")
     op.create_table('patrol_round',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('station_id', sa.String(length=64), nullable=False),
@@ -213,3 +222,4 @@ def downgrade() -> None:
     for table in ("patrol_check_in", "duty_rule", "duty_member", "duty_interval", "duty_change",
                   "responsibility_field", "patrol_requirement", "duty_group", "patrol_round"):
         op.drop_table(table)
+    op.execute("DROP FUNCTION gridsvc_duty_stations()")
