@@ -280,16 +280,16 @@ def shift_coverage(engine: Engine, settings: DutySettings, *, day: date,
             lo, hi = shift_start, shift_end
         arrays = repo.check_in_arrays(conn, lo, hi, station_id)
         people = duty_repo.people(conn, set(arrays["person_pk"].tolist()))
-    point_index = pd.Index(pts["id"])
+    point_of = {p: i for i, p in enumerate(pts["id"].tolist())}
     occ_index = {(s, o.round_id): k for k, (s, o) in enumerate(occs)}
     required = np.zeros((len(pts), len(occs)), dtype=np.int64)
     for r in need:
         k = occ_index.get((r["station_id"], r["round_id"]))
-        p = point_index.get_indexer([r["point_id"]])[0]
-        if k is not None and p >= 0:
+        p = point_of.get(r["point_id"])
+        if k is not None and p is not None:
             required[p, k] = r["visits"]
-    point = point_index.get_indexer(arrays["point_id"]) if len(arrays["point_id"]) else \
-        np.zeros(0, dtype=np.int64)
+    point = np.array([point_of.get(p, -1) for p in arrays["point_id"].tolist()],
+                     dtype=np.int64)
     cov = coverage([o for _, o in occs], required, point, arrays["person_pk"], arrays["at"],
                    arrays["server_at"], arrays["lon"], arrays["lat"], arrays["accuracy_m"],
                    arrays["distance_m"], rules_of(settings))
@@ -310,11 +310,13 @@ def _report(day: date, station_id: str | None, shift_start: datetime, shift_end:
     rows["visited"] = cov.visited
     counted = np.flatnonzero(np.isin(cov.status, ["on_time", "late"]))
     by_row: dict[tuple[str, int], list[str]] = {}
-    for i in counted:
-        names = by_row.setdefault((str(arrays["point_id"][i]), int(cov.occ[i])), [])
-        name = people.get(int(arrays["person_pk"][i]), {}).get("name") or "?"
-        if name not in names:
-            names.append(name)
+    names_of = {pk: p.get("name") or "?" for pk, p in people.items()}
+    for point_id, occ, pk in zip(arrays["point_id"][counted].tolist(),
+                                 cov.occ[counted].tolist(),
+                                 arrays["person_pk"][counted].tolist(), strict=True):
+        names = by_row.setdefault((point_id, occ), [])
+        if names_of.get(pk, "?") not in names:
+            names.append(names_of.get(pk, "?"))
     rows["checked_in_by"] = ["、".join(by_row.get((p, int(k)), []))
                              for p, k in zip(rows["id"], cov.req_occ, strict=True)]
     by = {level: _group(rows, level) for level in ("beat_id", "grid_id", "patrol_cell_1",
@@ -356,15 +358,21 @@ def _report(day: date, station_id: str | None, shift_start: datetime, shift_end:
 
 
 def _group(rows: pd.DataFrame, column: str) -> list[dict[str, Any]]:
-    out = []
-    for cell, part in rows.groupby(rows[column].fillna("-"), sort=True):
-        due, visited = len(part), int(part["visited"].sum())
-        missed = part.loc[~part["visited"], ["id", "round"]]
-        out.append({"id": None if cell == "-" else cell, "due": due, "visited": visited,
-                    "ratio": round(visited / due, 4) if due else None,
-                    "missed": [f"{p}@{r}" for p, r in zip(missed["id"], missed["round"],
-                                                          strict=True)]})
-    return out
+    """Due, visited and missed point-rounds per cell of ``column`` (plain loops: a city has
+    thousands of cells, and a pandas selection per cell cost seconds)."""
+    due: dict[Any, int] = {}
+    visited: dict[Any, int] = {}
+    missed: dict[Any, list[str]] = {}
+    for cell, ok, point, code in zip(rows[column].fillna("-").tolist(),
+                                     rows["visited"].tolist(), rows["id"].tolist(),
+                                     rows["round"].tolist(), strict=True):
+        due[cell] = due.get(cell, 0) + 1
+        visited[cell] = visited.get(cell, 0) + bool(ok)
+        if not ok:
+            missed.setdefault(cell, []).append(f"{point}@{code}")
+    return [{"id": None if cell == "-" else cell, "due": due[cell], "visited": visited[cell],
+             "ratio": round(visited[cell] / due[cell], 4), "missed": missed.get(cell, [])}
+            for cell in sorted(due, key=str)]
 
 
 CSV_COLUMNS = ("day", "round", "point_id", "name", "level", "beat_id", "grid_id",
