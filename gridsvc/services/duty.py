@@ -386,6 +386,7 @@ class DutyService:
         self.recheck_seconds = recheck_seconds
         self._snapshot: _Snapshot | None = None
         self._orders: dict[tuple[int, tuple[int, int]], dict[str, list[str]]] = {}
+        self._answers: dict[tuple, tuple[_Snapshot, float, float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def snapshot(self) -> _Snapshot:
@@ -443,9 +444,24 @@ class DutyService:
         at = (at or datetime.now(self.tz)).astimezone(self.tz)
         snap = self.snapshot()
         station, beat = covered.get("station"), covered.get("beat")
+        key = (ctx.plan_id, ctx.versions, station, beat)
+        in_memory = snap.board.covers(at)
+        if in_memory:
+            # The answer holds until an interval starts or ends: most questions are answered
+            # by stamping the instant on the answer already made.
+            hit = self._answers.get(key)
+            t = at.timestamp()
+            if hit is not None and hit[0] is snap and hit[1] <= t < hit[2]:
+                return {**hit[3], "at": at.isoformat()}
         order = self._beat_order(ctx).get(beat, [beat]) if beat else []
-        return onduty.answer(self._board_at(snap, station, at), station, beat, at, snap.groups,
-                             snap.people, snap.beat_people, order)
+        found = onduty.answer(self._board_at(snap, station, at), station, beat, at,
+                              snap.groups, snap.people, snap.beat_people, order)
+        if in_memory:
+            lo, hi = snap.board.steady(at)
+            if len(self._answers) > 10_000:  # bound memory: cells of a city, not more
+                self._answers = {}
+            self._answers[key] = (snap, lo, hi, found)
+        return found
 
     def on_duty(self, lon: float, lat: float, crs: str = "4326",
                 at: datetime | None = None) -> dict[str, Any]:

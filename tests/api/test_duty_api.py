@@ -38,7 +38,7 @@ def test_onduty_names_the_main_group_the_beat_officers_and_the_cover(client, aut
     assert all(m["phone"] for m in main["members"])
     assert {p["id"] for p in body["beat"]["people"]} >= {"OFF03", "OFF04"}
     cover = body["covered_by"]
-    assert cover["rule"] in {"beat_officer", "nearest_beat", "group_leader"}
+    assert cover["rule"] in {"beat_officer", "nearest_beat", "main_group", "group_leader"}
     assert cover["people"] and all(p["on_duty"] for p in cover["people"])
     if cover["rule"] == "beat_officer":
         assert {p["id"] for p in cover["people"]} <= {"OFF03", "OFF04"}

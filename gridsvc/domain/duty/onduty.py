@@ -13,8 +13,9 @@ Who covers a beat (``covered_by``), in this order:
    the instant (not on leave; substitutes included) and linked to a beat, taking the beats of
    the station in order of distance from the asked beat (the beat itself first, then touching
    beats, then by boundary distance); officers before auxiliaries;
-3. ``group_leader``: else the main-duty group's leader (带班领导);
-4. ``none``: no group holds main duty at the instant (the rules leave a gap, or the instant is
+3. ``main_group``: else anyone on the group's main duty (linked to no beat of the station);
+4. ``group_leader``: else the main-duty group's leader (带班领导), with whether they are on duty;
+5. ``none``: no group holds main duty at the instant (the rules leave a gap, or the instant is
    outside what was materialised): the answer says so instead of guessing.
 
 The main-duty group takes every call (主班), so the cover is drawn from it alone.
@@ -23,10 +24,12 @@ The main-duty group takes every call (主班), so the cover is drawn from it alo
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -88,6 +91,20 @@ class DutyBoard:
 
     def covers(self, at: datetime) -> bool:
         return self.start <= at < self.end
+
+    @cached_property
+    def _boundaries(self) -> list[float]:
+        ends = {t for starts, stops, _ in self.mains.values() for t in (*starts, *stops)}
+        ends |= {t for rows in self.persons.values() for r in rows for t in r[:2]}
+        return sorted(ends)
+
+    def steady(self, at: datetime) -> tuple[float, float]:
+        """The stretch ``[lo, hi)`` (seconds) around ``at`` in which no interval of the board
+        starts or ends: every answer of the board is the same throughout it."""
+        t = at.timestamp()
+        cuts = self._boundaries
+        i = bisect.bisect_right(cuts, t)
+        return (cuts[i - 1] if i else -math.inf), (cuts[i] if i < len(cuts) else math.inf)
 
     def main_group(self, station: str, at: datetime) -> tuple[int | None, float, float] | None:
         """(group, start s, end s) of the main-duty interval holding ``at``, or None."""
@@ -195,7 +212,12 @@ def answer(board: DutyBoard, station: str | None, beat: str | None, at: datetime
             out["covered_by"] = {"rule": "nearest_beat", "beat_id": other,
                                  "people": [_person(pk, people, board, at, tz) for pk in near]}
             return out
-    if group.get("leader_pk"):
+    if on_main:
+        anyone = sorted(on_main, key=lambda pk: (ROLE_ORDER.get(people.get(pk, {}).get("role"),
+                                                                9), pk))
+        out["covered_by"] = {"rule": "main_group", "beat_id": None,
+                             "people": [_person(pk, people, board, at, tz) for pk in anyone]}
+    elif group.get("leader_pk"):
         out["covered_by"] = {"rule": "group_leader", "beat_id": None,
                              "people": [out["main_duty"]["leader"]]}
     return out
