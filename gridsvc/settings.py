@@ -70,6 +70,71 @@ class MapSettings(BaseSettings):
     floating_yellow: float = Field(default=0.2, gt=0)
 
 
+class DutySettings(BaseSettings):
+    """Settings of duty, patrol and responsibility fields (``GRIDSVC_DUTY_*``).
+
+    Attributes
+    ----------
+    zone
+        IANA time zone of the rotations and patrol rounds (wall times are in it).
+    horizon_days
+        Duty intervals are materialised this many days ahead of today.
+    memory_hours
+        The on-duty answer holds the intervals this many hours either side of now in memory;
+        other instants are asked of the database.
+    day_starts
+        Local time a duty day (and so a patrol shift) starts: rounds starting from then until
+        the same time the next day belong to that day's shift.
+    radius_m
+        A check-in counts when the phone is at most this far from the point.
+    max_accuracy_m
+        ... and its GPS accuracy is at most this (a vaguer fix proves nothing).
+    grace_minutes
+        A check-in up to this long after a round's end counts, as late; the round closes then
+        (a check-in received later cannot complete it).
+    clock_skew_seconds
+        A device clock ahead of the server's by more than this is not trusted: the server's
+        time is used.
+    max_speed_kmh
+        Two check-ins of one person needing a faster move (GPS accuracies given the benefit of
+        the doubt) are both flagged and do not count.
+    visit_gap_minutes
+        Check-ins at one point within this of the previous one are the same visit.
+    hotspot_weeks, hotspot_hours, hotspot_cell_m, hotspot_top, hotspot_min_count
+        Night hot spots: incidents of the last weeks at these local hours ("0-6": 00:00 to
+        05:59), counted in squares of this size; at most ``top`` spots of at least
+        ``min_count`` incidents.
+    weight_households, weight_floating, weight_rentals, weight_incidents
+        Weights of the village complexity score (each count divided by the station's mean).
+    complexity_days
+        Incidents of this many days before today count in the complexity score.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDSVC_DUTY_", env_file=".env",
+                                      extra="ignore")
+
+    zone: str = "Asia/Shanghai"
+    horizon_days: int = Field(default=400, gt=0, le=3660)
+    memory_hours: float = Field(default=36.0, gt=0)
+    day_starts: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    radius_m: float = Field(default=50.0, gt=0)
+    max_accuracy_m: float = Field(default=100.0, gt=0)
+    grace_minutes: float = Field(default=30.0, ge=0)
+    clock_skew_seconds: float = Field(default=300.0, ge=0)
+    max_speed_kmh: float = Field(default=40.0, gt=0)
+    visit_gap_minutes: float = Field(default=20.0, ge=0)
+    hotspot_weeks: int = Field(default=8, gt=0)
+    hotspot_hours: str = Field(default="0-6", pattern=r"^\d{1,2}-\d{1,2}$")
+    hotspot_cell_m: float = Field(default=200.0, gt=0)
+    hotspot_top: int = Field(default=10, gt=0)
+    hotspot_min_count: int = Field(default=3, gt=0)
+    weight_households: float = Field(default=1.0, ge=0)
+    weight_floating: float = Field(default=1.0, ge=0)
+    weight_rentals: float = Field(default=1.0, ge=0)
+    weight_incidents: float = Field(default=2.0, ge=0)
+    complexity_days: int = Field(default=365, gt=0)
+
+
 class Settings(BaseSettings):
     """Service settings.
 
@@ -97,6 +162,8 @@ class Settings(BaseSettings):
         after at most this long.
     map
         Settings of the map pages (:class:`MapSettings`, ``GRIDSVC_MAP_*``).
+    duty
+        Settings of duty and patrol (:class:`DutySettings`, ``GRIDSVC_DUTY_*``).
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDSVC_", env_file=".env", extra="ignore")
@@ -110,6 +177,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 200 * 1024 * 1024
     token_cache_seconds: float = 30.0
     map: MapSettings = Field(default_factory=MapSettings)
+    duty: DutySettings = Field(default_factory=DutySettings)
 
     @property
     def embedded(self) -> bool:

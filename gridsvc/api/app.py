@@ -47,6 +47,7 @@ from gridsvc.services import accounts as accounts_service
 from gridsvc.services import maps as maps_service
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
+from gridsvc.services.duty import DutyService
 from gridsvc.services.lookup import LookupService
 from gridsvc.settings import Settings
 
@@ -74,6 +75,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.engine = make_app_engine(settings, app.state.system_engine)
         app.state.lookup = LookupService(app.state.system_engine)
         app.state.dispatch = DispatchService(app.state.system_engine, app.state.lookup)
+        # Who is on duty is kept in memory like the lookup (and added to its answers).
+        app.state.duty = DutyService(app.state.system_engine, app.state.lookup, settings.duty)
+        app.state.lookup.blocks["on_duty"] = app.state.duty.block
         if settings.map.prewarm:
             threading.Thread(target=_prewarm, name="gridsvc-map-prewarm", daemon=True,
                              args=(app.state.engine, app.state.system_engine,

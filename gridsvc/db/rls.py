@@ -48,6 +48,8 @@ def scope_predicate(alias: str = "") -> str:
     """
     prefix = f"{alias}." if alias else ""
     parts = ["(SELECT gridsvc_scope_all())"]
+    # The cast makes the parenthesised subquery an array expression: without it PostgreSQL
+    # reads ANY((SELECT ...)) as ANY(subquery) and compares the column with the whole array.
     parts += [f"{prefix}{column} = ANY ((SELECT gridsvc_scope('{kind}'))::text[])"
               for kind, column in CELL_COLUMNS.items()]
     return "(" + " OR ".join(parts) + ")"

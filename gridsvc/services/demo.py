@@ -22,7 +22,9 @@ from gridsvc.domain.accounts import demo
 from gridsvc.domain.accounts.credentials import hash_password
 from gridsvc.domain.io.cells_io import TARGET_CRS, FieldMap, read_cells
 from gridsvc.errors import InvalidInput, Problem
+from gridsvc.services import duty_demo
 from gridsvc.services.assignment import layers_from_frames, set_cells
+from gridsvc.settings import DutySettings
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +118,11 @@ def _delete_previous(conn: Connection, plan_id: int, tables: dict[str, list[str]
     area_repo.delete_plan(conn, plan_id)
 
 
-def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
-    """Load the demo town into its own active plan, in one transaction.
+def load_demo(engine: Engine, demo_dir: Path, *, actor: str,
+              duty: DutySettings | None = None) -> DemoLoadResult:
+    """Load the demo town into its own active plan, in one transaction; then its duty groups,
+    rotations, patrol rounds and recent check-ins (:mod:`gridsvc.services.duty_demo`, with
+    ``duty`` settings, default from the environment).
 
     Idempotent: when the same files are loaded already, nothing happens. When different demo
     files were loaded before (a newer generator), that plan and the objects with the new files'
@@ -138,6 +143,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
         log.info("demo town already loaded (plan %s)", previous["id"])
         with engine.begin() as conn:
             demo_accounts(conn, previous["id"], actor=actor)
+        duty_demo.load(engine, duty or DutySettings(), actor=actor)
         return DemoLoadResult(previous["id"], loaded=False)
 
     fields = FieldMap("id", "name", "code", "parent_id")
@@ -172,6 +178,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
                      object_id=str(plan_id),
                      before={"plan_id": previous["id"]} if previous else None,
                      after={"content_hash": digest, "counts": counts})
+    counts.update(duty_demo.load(engine, duty or DutySettings(), actor=actor, replace=True))
     return DemoLoadResult(plan_id, loaded=True, counts=counts)
 
 

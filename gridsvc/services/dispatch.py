@@ -109,6 +109,7 @@ class DispatchService:
         return {
             "cells": where["cells"], "people": where["people"],
             "nearest_office": where["nearest_office"],
+            **{name: where[name] for name in self.lookup.blocks},
             "rental": {"is_rental": h["is_rental"], "stars": h["rental_stars"]},
             "households": h["households"], "registered": h["registered"],
             "residents": h["residents"], "floating": h["floating"],

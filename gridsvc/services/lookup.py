@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -60,6 +61,8 @@ class LookupService:
         self._lock = threading.Lock()
         self._current: tuple[float, date, int] | None = None
         self._visible: dict[tuple, frozenset[str]] = {}
+        #: More blocks of the answer: name -> f(context, covered cells), e.g. who is on duty.
+        self.blocks: dict[str, Callable[[LookupContext, dict[str, Any]], Any]] = {}
 
     def forget(self) -> None:
         """Recheck the plan in effect and every context on the next lookup (called after this
@@ -182,6 +185,7 @@ class LookupService:
             "nearest_if_outside": unassigned,
             "people": people,
             "nearest_office": self._nearest_office(ctx, x, y),
+            **{name: block(ctx, covered) for name, block in self.blocks.items()},
         }
 
     @staticmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -48,6 +49,15 @@ def _date(request: Request, problems: list[Problem]) -> date | None:
         return None
 
 
+def hide_phones(value: Any) -> Any:
+    """``value`` with every ``phone`` (at any depth) set to None."""
+    if isinstance(value, dict):
+        return {k: None if k == "phone" else hide_phones(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [hide_phones(v) for v in value]
+    return value
+
+
 async def lookup(request: Request) -> Response:
     """Per layer the covering cell, the responsible people, the nearest office (see OPENAPI)."""
     principal = await _viewer(request)
@@ -64,8 +74,7 @@ async def lookup(request: Request) -> Response:
     # People outside the caller's scope are left out (cells and offices are for everyone).
     answer = request.app.state.lookup.lookup(lon, lat, crs, as_of, principal.scope)
     if principal.role < Role.dispatcher:  # phones are for dispatchers and above
-        answer["people"] = {kind: [{**p, "phone": None} for p in people]
-                            for kind, people in answer["people"].items()}
+        answer = hide_phones(answer)
     # orjson: a tenth of the stdlib encoder's time on this answer (~30 µs of a request).
     return Response(orjson.dumps(answer), media_type="application/json")
 

@@ -1,0 +1,131 @@
+"""Duty map pages: on duty and patrol coverage of a shift; responsibility fields.
+
+Read what a page shows (through the duty, patrol and fields services) and hand it to
+:mod:`gridsvc.maps.duty`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from gridsvc.db.models import SRID
+from gridsvc.domain.duty.patrol import shift_day
+from gridsvc.maps.duty import duty_map, fields_map
+from gridsvc.maps.page import render
+from gridsvc.services import fields as fields_service
+from gridsvc.services import patrol
+from gridsvc.services.assignment import current_plan
+from gridsvc.services.duty import on_duty_by_beat
+from gridsvc.services.maps import cell_frame
+from gridsvc.settings import Settings
+
+KIND_WORDS = {"main": "主班", "second": "副班", "standby": "备勤"}
+
+
+def _people_text(people: list[dict[str, Any]]) -> str:
+    return "、".join(f'{p["name"]}({KIND_WORDS.get(p.get("duty", ""), "-")})'
+                    for p in people) or "-"
+
+
+def _points_frame(report: dict[str, Any], points: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    by_point: dict[str, list[dict[str, Any]]] = {}
+    for row in report["points"]:
+        by_point.setdefault(row["point_id"], []).append(row)
+    rows = []
+    for p in points:
+        need = by_point.get(p["id"], [])
+        if not need:
+            status = "not_due"
+        elif not all(r["visited"] for r in need):
+            status = "missed"
+        else:
+            status = "late" if any(r["late"] for r in need) else "visited"
+        rows.append({"name": p["name"], "level": p["level"], "status": status,
+                     "rounds": " · ".join(f'{r["round"]} {r["visits"]}/{r["due"]}'
+                                          for r in need) or "-",
+                     "checked_in_by": "、".join(r["checked_in_by"] for r in need
+                                               if r["checked_in_by"]) or "-",
+                     "lon": p["lon"], "lat": p["lat"]})
+    frame = pd.DataFrame(rows, columns=["name", "level", "status", "rounds", "checked_in_by",
+                                        "lon", "lat"])
+    return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), crs=SRID,
+                            geometry=gpd.points_from_xy(frame["lon"], frame["lat"], crs=SRID))
+
+
+def _point_rows(rows: list[dict[str, Any]], columns: list[str]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(rows, columns=[*columns, "lon", "lat"])
+    return gpd.GeoDataFrame(frame[columns], crs=SRID,
+                            geometry=gpd.points_from_xy(frame["lon"], frame["lat"], crs=SRID))
+
+
+def duty_page(engine: Any, settings: Settings, *, day: date | None = None,
+              station_id: str | None = None, at: datetime | None = None,
+              hotspots_until: date | None = None, inline: bool = False) -> str:
+    """HTML of the duty page: who is on duty per beat at ``at`` (now), the patrol coverage of
+    the shift of ``day`` (default: the last full shift, i.e. last night's), flagged
+    check-ins, and proposed night hot spots (incidents up to ``hotspots_until``)."""
+    tz = ZoneInfo(settings.duty.zone)
+    at = (at or datetime.now(tz)).astimezone(tz)
+    starts = patrol.day_starts(settings.duty)
+    day = day or shift_day(datetime.now(tz), starts, settings.duty.zone) - timedelta(days=1)
+    report = patrol.shift_coverage(engine, settings.duty, day=day, station_id=station_id)
+    plan_id = current_plan(engine, at.date())
+    blocks = on_duty_by_beat(engine, at, plan_id)
+    with engine.connect() as conn:
+        beats = cell_frame(conn, plan_id, "beat")
+        grids = cell_frame(conn, plan_id, "grid")
+    points = patrol.points_of(engine, station_id)
+    staff = {b: (blk.get("beat") or {}).get("people", []) for b, blk in blocks.items()}
+    beats["on_duty"] = [_people_text([p for p in staff.get(b, []) if p["on_duty"]])
+                        for b in beats["id"]]
+    beats["covered_by"] = [_people_text(blocks[b]["covered_by"]["people"]) if b in blocks
+                           else "-" for b in beats["id"]]
+    beats["covered"] = [blocks.get(b, {}).get("covered_by", {}).get("rule") == "beat_officer"
+                        for b in beats["id"]]
+    flagged = [dict(c, name=f'{c["person_name"]} · {c["point_id"]}')
+               for c in report["check_ins"]
+               if c["status"] in ("too_far", "poor_accuracy", "impossible_speed",
+                                  "after_close")]
+    spots = patrol.hotspots(engine, settings.duty, station_id=station_id,
+                            until=hotspots_until)["proposals"]
+    for i, s in enumerate(spots):
+        s["name"] = f"#{i + 1} ({s['night_count']})"
+    page = duty_map(beats, grids, _points_frame(report, points),
+                    _point_rows(flagged, ["name", "status"]),
+                    _point_rows(spots, ["name", "reason"]),
+                    f'{report["shift"]["start"][:16]} – {report["shift"]["end"][:16]}',
+                    settings.map)
+    return render(page, inline=inline)
+
+
+def fields_page(engine: Any, settings: Settings, *, station_id: str, seed: int = 0,
+                inline: bool = False) -> str:
+    """HTML of the responsibility-fields page: villages coloured by officer, now and as
+    proposed, with each village's complexity."""
+    found = fields_service.proposal(engine, settings.duty, station_id, seed=seed)
+    plan_id = current_plan(engine)
+    with engine.connect() as conn:
+        villages = cell_frame(conn, plan_id, "village")
+    names = {o["id"]: o["name"] for o in found["officers"]}
+    info = {v["id"]: v for v in found["villages"]}
+    proposed = {v: names[o] for o, vs in found["proposal"]["fields"].items() for v in vs}
+    villages = villages[villages["id"].isin(info)].copy()
+    villages["score"] = [round(info[i]["score"], 2) for i in villages["id"]]
+    villages["floating_n"] = [info[i]["floating"] for i in villages["id"]]
+    villages["incidents"] = [info[i]["incidents"] for i in villages["id"]]
+    villages["rentals"] = [info[i]["rentals"] for i in villages["id"]]
+    villages["now"] = ["、".join(names.get(p, p) for p in info[i]["held_by"]) or "-"
+                       for i in villages["id"]]
+    villages["proposed"] = [proposed.get(i, "-") for i in villages["id"]]
+    load = found["proposal"]["load"]
+    officers = [{"name": o["name"], "load_now": o["load"], "load_proposed": load[o["id"]]}
+                for o in found["officers"]]
+    villages = gpd.GeoDataFrame(villages, geometry="geometry", crs=SRID)
+    villages["geometry"] = shapely.make_valid(villages.geometry.values)
+    return render(fields_map(villages, officers, settings.map), inline=inline)
