@@ -151,6 +151,18 @@ def test_geoparquet_to_geoparquet(files, tmp_path):
     _check(result, source.geometry.x.to_numpy(), source.geometry.y.to_numpy())
 
 
+def test_on_a_dask_cluster_the_output_is_the_same(files, tmp_path):
+    """``--workers 1`` (a LocalCluster) in parts of 1,000 rows writes what one process does."""
+    args = [str(files["parquet"]), "--cells", str(files["cells_parquet"]), "--cell-id",
+            "cell_id"]
+    _ok(*args, "-o", str(tmp_path / "one.parquet"))
+    _ok(*args, "-o", str(tmp_path / "dask.parquet"), "--workers", "1", "--part-rows", "1000")
+    assert pq.read_table(tmp_path / "one.parquet").equals(pq.read_table(tmp_path / "dask.parquet"))
+    done = run_cli("assign", str(files["csv"]), "--cells", str(files["cells_parquet"]),
+                   "--cell-id", "cell_id", "-o", str(tmp_path / "x.csv"), "--workers", "1")
+    assert done.returncode == 2 and "(Geo)Parquet" in done.stderr
+
+
 def test_geojson_to_csv_with_zipped_shapefile_cells(files, tmp_path):
     out = tmp_path / "out.csv"
     _ok(str(files["geojson"]), "--cells", str(files["cells_zip"]), "--cell-id", "cell_id",
