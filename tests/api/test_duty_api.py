@@ -98,18 +98,18 @@ def test_check_ins_are_idempotent_and_one_km_in_a_minute_is_flagged(writer):
     one = {"point_id": first["id"], "device_at": (now - timedelta(minutes=1)).isoformat(),
            "lon": first["lon"], "lat": first["lat"], "accuracy_m": 8, "person_id": "OFF01",
            "idempotency_key": str(uuid.uuid4())}
-    r1 = client.post("/api/v1/patrol/check-ins", json=one, headers=auth("viewer"))
+    r1 = client.post("/api/v1/patrol/check-ins", json=one, headers=auth("handler"))
     assert r1.status_code == 201, r1.text
-    again = client.post("/api/v1/patrol/check-ins", json=one, headers=auth("viewer"))
+    again = client.post("/api/v1/patrol/check-ins", json=one, headers=auth("handler"))
     assert again.status_code == 200 and again.json()["id"] == r1.json()["id"]
     two = {**one, "point_id": far["id"], "lon": far["lon"], "lat": far["lat"],
            "device_at": now.isoformat(), "idempotency_key": str(uuid.uuid4())}
-    r2 = client.post("/api/v1/patrol/check-ins", json=two, headers=auth("viewer"))
+    r2 = client.post("/api/v1/patrol/check-ins", json=two, headers=auth("handler"))
     assert r2.status_code == 201
     assert r2.json()["status"] == "impossible_speed" and not r2.json()["counts"]
     assert r2.json()["partner_id"] == r1.json()["id"]
     # The first of the pair is flagged too (never silently kept as good).
-    again = client.post("/api/v1/patrol/check-ins", json=one, headers=auth("viewer"))
+    again = client.post("/api/v1/patrol/check-ins", json=one, headers=auth("handler"))
     assert again.json()["status"] == "impossible_speed"
     stolen = client.post("/api/v1/patrol/check-ins", json={**one, "person_id": "OFF02"},
                          headers=auth("viewer"))

@@ -29,9 +29,8 @@ from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services import duty, duty_maps, fields, patrol
 
-#: Officers and auxiliaries check in: the accounts work's ``handler`` role once it exists
-#: (looked up by name so this keeps working when the roles grow), viewer until then.
-CHECK_IN_ROLE = Role.__members__.get("handler", Role.viewer)
+#: Officers and auxiliaries check in (the handler role: they handle what their beat brings).
+CHECK_IN_ROLE = Role.handler
 CHECK_IN_PAGE = Path(__file__).resolve().parent.parent / "pages" / "check_in.html"
 
 router = APIRouter(tags=["duty"])
