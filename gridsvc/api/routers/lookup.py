@@ -87,7 +87,8 @@ OPENAPI = {"get": {
         "Per layer (town, village, grid, station, beat) the covering cell (boundary included; "
         "on a shared edge the lowest id), or the nearest cell and its distance when none "
         "covers the point; the beat's officers and the grid's grid workers; the nearest "
-        "police office and its geodesic distance. Phone numbers are shown to dispatchers and "
+        "police office and its geodesic distance; who is on duty now (`on_duty`, as "
+        "`/api/v1/onduty` answers). Phone numbers are shown to dispatchers and "
         "above; a viewer sees names and roles. Needs a bearer token (viewer or above). The "
         "answer comes from memory: no database round trip."),
     "operationId": "lookup",
