@@ -66,8 +66,8 @@ async def lookup(request: Request) -> Response:
         raise InvalidInput(problems)
     crs = request.query_params.get("crs") or "4326"
     answer = request.app.state.lookup.lookup(lon, lat, crs, as_of)
-    if principal.role < Role.dispatcher:  # phones are for dispatchers and above
-        answer = hide_phones(answer)
+    if principal.role < Role.dispatcher:  # people's phones are for dispatchers and above
+        answer = {k: v if k == "nearest_office" else hide_phones(v) for k, v in answer.items()}
     # orjson: a tenth of the stdlib encoder's time on this answer (~30 µs of a request).
     return Response(orjson.dumps(answer), media_type="application/json")
 
