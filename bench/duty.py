@@ -89,8 +89,8 @@ def http(rate: float, duration: float, seed: int) -> None:
 def _in_process(env: dict[str, str], pts: np.ndarray) -> None:
     """The memory path against the database path, same questions, in this process."""
     from gridsvc.services.database import ready_engine
-    from gridsvc.services.duty import DutyService
     from gridsvc.services.lookup import LookupService
+    from gridsvc.services.onduty import DutyService
     from gridsvc.settings import Settings
 
     settings = Settings(data_dir=Path(env["GRIDSVC_DATA_DIR"]), database_url="")

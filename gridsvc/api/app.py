@@ -47,8 +47,8 @@ from gridsvc.services import accounts as accounts_service
 from gridsvc.services import maps as maps_service
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
-from gridsvc.services.duty import DutyService
 from gridsvc.services.lookup import LookupService
+from gridsvc.services.onduty import DutyService
 from gridsvc.settings import Settings
 
 

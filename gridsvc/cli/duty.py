@@ -51,8 +51,8 @@ def onduty(lon: float = typer.Option(None, help="longitude (WGS84 unless --crs)"
            at: str = typer.Option(None, help="the instant, e.g. 2026-03-01T02:00 (default now)")
            ) -> None:
     """Who is on duty at a point or beat: the main-duty group, the beat's officers, the cover."""
-    from gridsvc.services.duty import DutyService
     from gridsvc.services.lookup import LookupService
+    from gridsvc.services.onduty import DutyService
 
     eng = engine()
     service = DutyService(eng, LookupService(eng), settings().duty)

@@ -21,8 +21,8 @@ from gridsvc.maps.page import render
 from gridsvc.services import fields as fields_service
 from gridsvc.services import patrol
 from gridsvc.services.assignment import current_plan
-from gridsvc.services.duty import on_duty_by_beat
 from gridsvc.services.maps import cell_frame
+from gridsvc.services.onduty import on_duty_by_beat
 from gridsvc.settings import Settings
 
 KIND_WORDS = {"main": "主班", "second": "副班", "standby": "备勤"}

@@ -210,7 +210,10 @@ def upgrade() -> None:
     op.create_index(op.f('ix_patrol_check_in_point_id'), 'patrol_check_in', ['point_id'], unique=False)
     op.create_index(op.f('ix_patrol_check_in_station_id_at'), 'patrol_check_in', ['station_id', 'at'], unique=False)
     for table, predicate in POLICIES.items():
-        for statement in rls.enable_statements(table, using=predicate):
+        # Check-ins are an append-only record: the web service may read and add them only.
+        privileges = "SELECT, INSERT" if table == "patrol_check_in" else \
+            "SELECT, INSERT, UPDATE, DELETE"
+        for statement in rls.enable_statements(table, using=predicate, privileges=privileges):
             op.execute(statement)
     for sequence in SEQUENCES:
         op.execute(f"GRANT USAGE ON SEQUENCE {sequence} TO {rls.APP_ROLE}")

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from gridsvc.errors import InvalidInput
 from gridsvc.services import duty
 from gridsvc.services.lookup import LookupService
+from gridsvc.services.onduty import DutyService
 from gridsvc.settings import DutySettings
 
 pytestmark = pytest.mark.db
@@ -24,8 +25,8 @@ SETTINGS = DutySettings()
 TZ = ZoneInfo(SETTINGS.zone)
 
 
-def service(engine) -> duty.DutyService:
-    return duty.DutyService(engine, LookupService(engine), SETTINGS)
+def service(engine) -> DutyService:
+    return DutyService(engine, LookupService(engine), SETTINGS)
 
 
 def main_group(engine, at: datetime) -> str | None:

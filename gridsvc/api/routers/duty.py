@@ -28,6 +28,7 @@ from gridsvc.api.routers.maps import viewer
 from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services import duty, duty_maps, fields, patrol
+from gridsvc.services import onduty as onduty_service
 
 #: Officers and auxiliaries check in (the handler role: they handle what their beat brings).
 CHECK_IN_ROLE = Role.handler
@@ -96,7 +97,7 @@ def _onduty_query(request: Request) -> tuple:
             at = _local(datetime.fromisoformat(q["at"]), request)
         except ValueError:
             problems.append(Problem(f"not a date-time: {q['at']!r}", field="at"))
-    service: duty.DutyService = request.app.state.duty
+    service: onduty_service.DutyService = request.app.state.duty
     kind, cell = q.get("cell_kind"), q.get("cell_id")
     if kind is not None or cell is not None:
         if kind not in ("station", "beat", "grid", "village", "town") or not cell:
