@@ -42,6 +42,7 @@ from gridsvc.api.routers import (
 )
 from gridsvc.maps.vendor import STATIC_DIR
 from gridsvc.services import maps as maps_service
+from gridsvc.services.availability import DatabaseWatch
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
 from gridsvc.services.lookup import LookupService
@@ -65,7 +66,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = ready_engine(settings) if owned else engine
-        app.state.lookup = LookupService(app.state.engine)
+        # One watch of the database for the app: lookups, dispatch and sign-in go on from
+        # memory while it is away (gridsvc.services.availability).
+        app.state.db_watch = DatabaseWatch(app.state.engine)
+        app.state.lookup = LookupService(app.state.engine, watch=app.state.db_watch)
         app.state.dispatch = DispatchService(app.state.engine, app.state.lookup)
         if settings.map.prewarm:
             threading.Thread(target=maps_service.prewarm, name="gridsvc-map-prewarm", daemon=True,
@@ -73,6 +77,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.db_watch.close()
             if owned:
                 app.state.engine.dispose()
 
@@ -85,9 +90,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
-    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.token_cache = TokenCache(settings.token_cache_seconds,
+                                       settings.token_outage_seconds)
     if engine is not None:
         app.state.engine = engine
+        app.state.db_watch = DatabaseWatch(engine)
     errors.install(app)
     app.router.routes.append(lookup.route)
     # Browser libraries only (no data): served without a token so the sign-in page and the

@@ -21,8 +21,10 @@ ALLOWED: dict[str, set[str]] = {
     "db": {"db", "domain", "errors", "settings"},
     "services": {"services", "db", "domain", "maps", "errors", "settings"},
     # The app and the commands are where the parts are wired together: the engine factories,
-    # the embedded cluster, migrations and the account binding of row-level security.
-    "api": {"api", "services", "domain", "maps", "errors", "settings", "db.engine", "db.rls"},
+    # the embedded cluster, migrations, the account binding of row-level security, and the
+    # driver errors that mean the database is away (mapped to 503).
+    "api": {"api", "services", "domain", "maps", "errors", "settings", "db.engine", "db.rls",
+            "db.outage"},
     "cli": {"cli", "api", "services", "domain", "errors", "settings", "db.engine",
             "db.embedded", "db.migrate"},
 }

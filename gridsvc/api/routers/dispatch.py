@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
+from gridsvc.api.errors import DEGRADED_HEADERS
 from gridsvc.domain.auth import Role
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"],
@@ -18,6 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["dispatch"],
 @router.get("/dispatch", summary="Find a numbered house the way callers say it")
 async def dispatch(
     request: Request,
+    response: Response,
     q: Annotated[str, Query(min_length=1, max_length=200,
                             description="what the caller said, e.g. 东灌底村203号着火了")],
     limit: Annotated[int, Query(ge=1, le=20, description="candidates to return")] = 5,
@@ -25,6 +27,10 @@ async def dispatch(
     """The best match (house, point in CGCS2000 and GCJ-02, grid, beat, village, town, the
     officers and grid workers with phones, the nearest police office, rental status and star
     rating, incidents within 100 m in the last 90 days) and the other candidates, each with a
-    score and the reasons for it. An unknown village gives the closest villages instead."""
+    score and the reasons for it. An unknown village gives the closest villages instead.
+    While the database is away the answer comes from memory, without the recent incidents,
+    marked ``"degraded": true`` (and the header ``X-Gridsvc-Degraded``)."""
     answer = await run_in_threadpool(request.app.state.dispatch.dispatch, q, limit)
+    if answer["degraded"]:
+        response.headers.update(DEGRADED_HEADERS)
     return jsonable_encoder(answer)
