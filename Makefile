@@ -2,20 +2,23 @@
 # Both install what is missing first (scripts/setup.sh).
 .PHONY: run test setup lint bench-demo clean
 
+# The checkout: recipes run in it, wherever make was started (make -C DIR, make -f DIR/Makefile).
+HERE := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+
 run: setup
-	bash scripts/run.sh
+	cd '$(HERE)' && bash scripts/run.sh
 
 test:
-	bash scripts/setup.sh --test
-	.venv/bin/ruff check .
-	.venv/bin/pytest
+	cd '$(HERE)' && bash scripts/setup.sh --test
+	cd '$(HERE)' && .venv/bin/ruff check .
+	cd '$(HERE)' && .venv/bin/pytest
 
 setup:
-	bash scripts/setup.sh
+	cd '$(HERE)' && bash scripts/setup.sh
 
 lint: setup
-	.venv/bin/ruff check .
+	cd '$(HERE)' && .venv/bin/ruff check .
 
 clean:
-	-.venv/bin/gridsvc db stop
-	rm -rf var test-artifacts
+	-cd '$(HERE)' && .venv/bin/gridsvc db stop
+	cd '$(HERE)' && rm -rf var test-artifacts

@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     token_cache_seconds
         How long a verified token's role is cached in memory; a revoked token stops working
         after at most this long.
+    token_outage_seconds
+        While the database is away, a token verified within this many seconds is still let
+        in, so lookups and dispatch keep answering from memory (15 minutes by default).
     map
         Settings of the map pages (:class:`MapSettings`, ``GRIDSVC_MAP_*``).
     duty
@@ -176,6 +179,7 @@ class Settings(BaseSettings):
     port: int = 8000
     max_upload_bytes: int = 200 * 1024 * 1024
     token_cache_seconds: float = 30.0
+    token_outage_seconds: float = 900.0
     map: MapSettings = Field(default_factory=MapSettings)
     duty: DutySettings = Field(default_factory=DutySettings)
 

@@ -63,3 +63,10 @@ then
   echo ">> fetching the map pages' browser libraries"
   .venv/bin/python -m gridsvc.maps.vendor
 fi
+# Under sudo in someone's checkout, what this made as root (.venv, the fetched libraries, caches)
+# is theirs, so they can go on without sudo; the embedded PostGIS runs as them too
+# (gridsvc/db/embedded.py).
+owner=$(stat -c %u .)
+if [ "$(id -u)" -eq 0 ] && [ "$owner" -ne 0 ]; then
+  chown -R --from=0 "$owner:$(stat -c %g .)" .
+fi

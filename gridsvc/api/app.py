@@ -45,6 +45,7 @@ from gridsvc.db.engine import make_app_engine
 from gridsvc.maps.vendor import STATIC_DIR
 from gridsvc.services import accounts as accounts_service
 from gridsvc.services import maps as maps_service
+from gridsvc.services.availability import DatabaseWatch
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
 from gridsvc.services.lookup import LookupService
@@ -73,7 +74,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         # row-level security binds to the signed-in account (gridsvc.db.rls).
         app.state.system_engine = ready_engine(settings) if owned else engine
         app.state.engine = make_app_engine(settings, app.state.system_engine)
-        app.state.lookup = LookupService(app.state.system_engine)
+        # One watch of the database for the app: lookups, dispatch and sign-in go on from
+        # memory while it is away (gridsvc.services.availability).
+        app.state.db_watch = DatabaseWatch(app.state.system_engine)
+        app.state.lookup = LookupService(app.state.system_engine, watch=app.state.db_watch)
         app.state.dispatch = DispatchService(app.state.system_engine, app.state.lookup)
         # Who is on duty is kept in memory like the lookup (and added to its answers).
         app.state.duty = DutyService(app.state.system_engine, app.state.lookup, settings.duty)
@@ -85,6 +89,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.db_watch.close()
             app.state.engine.dispose()
             if owned:
                 app.state.system_engine.dispose()
@@ -98,7 +103,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
-    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.token_cache = TokenCache(settings.token_cache_seconds,
+                                       settings.token_outage_seconds)
     errors.install(app)
     app.router.routes.append(lookup.route)
     # Browser libraries only (no data): served without a token so the sign-in page and the

@@ -5,7 +5,9 @@ A secret comes in the ``Authorization: Bearer`` header (a personal or service to
 session token), or in the ``gridsvc_session`` cookie that ``/login`` sets for browsers.
 Verified secrets are cached in memory for ``settings.token_cache_seconds`` so that a lookup
 costs no extra database round trip (a revoked token or a closed session of another process
-stops working within that time; this process forgets a session at once on sign-out).
+stops working within that time; this process forgets a session at once on sign-out). While
+the database is away, a secret verified within ``settings.token_outage_seconds`` (15 minutes
+by default) is still let in (:meth:`TokenCache.recall`), so lookup and dispatch go on.
 
 Once the caller is known, :data:`gridsvc.db.rls.current_account` is set to their account:
 every transaction the request then opens on ``app.state.engine`` (role ``gridsvc_app``) is
@@ -22,6 +24,7 @@ from fastapi import HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.db import rls
+from gridsvc.db.outage import UNAVAILABLE
 from gridsvc.domain.accounts import Principal, Role
 from gridsvc.services import accounts
 
@@ -31,22 +34,43 @@ SESSION_COOKIE = "gridsvc_session"
 
 
 class TokenCache:
-    """Verified secrets, kept for a short time. Invalid secrets are not cached."""
+    """Verified secrets, kept for a short time. Invalid secrets are not cached.
 
-    def __init__(self, ttl: float) -> None:
+    Parameters
+    ----------
+    ttl
+        Seconds a verified secret is taken without asking the database again; a revoked token
+        stops working within this time.
+    grace
+        Seconds a verified secret is still let in while the database is away (15 minutes by
+        default: a dispatcher's shift goes on through an outage of that length, and a token
+        revoked just before it can be used for no longer). Only the routes that answer from
+        memory, lookup and dispatch, can then answer; the others answer 503.
+    """
+
+    def __init__(self, ttl: float, grace: float = 900.0) -> None:
         self.ttl = ttl
+        self.grace = grace
         self._entries: dict[str, tuple[float, Principal]] = {}
 
     def get(self, token: str) -> Principal | None:
         hit = self._entries.get(token)
-        if hit is None or hit[0] < time.monotonic():
+        if hit is None or hit[0] + self.ttl < time.monotonic():
+            return None
+        return hit[1]
+
+    def recall(self, token: str) -> Principal | None:
+        """The principal of a secret verified within the last ``grace`` seconds (for use while
+        the database cannot verify it), else None."""
+        hit = self._entries.get(token)
+        if hit is None or hit[0] + self.grace < time.monotonic():
             return None
         return hit[1]
 
     def put(self, token: str, principal: Principal) -> None:
         if len(self._entries) > 10_000:  # bound memory against a flood of distinct tokens
             self._entries.clear()
-        self._entries[token] = (time.monotonic() + self.ttl, principal)
+        self._entries[token] = (time.monotonic(), principal)
 
     def forget(self, token: str) -> None:
         """Drop a secret (signed out): the next request with it is checked again."""
@@ -63,7 +87,11 @@ def secret_from(request: Request) -> str | None:
 
 
 async def authenticate(request: Request) -> Principal:
-    """The caller (and the request's database work bound to their account), or a 401."""
+    """The caller (and the request's database work bound to their account), or a 401.
+
+    While the database is away, a secret verified lately is let in from memory; one that is
+    not known then cannot be checked, and the database's unavailability (a 503) is raised.
+    """
     token = secret_from(request)
     unauthorised = HTTPException(
         status.HTTP_401_UNAUTHORIZED, "a valid bearer token or session is required",
@@ -71,13 +99,19 @@ async def authenticate(request: Request) -> Principal:
     if not token:
         raise unauthorised
     cache: TokenCache = request.app.state.token_cache
-    principal = cache.get(token)
+    watch = request.app.state.db_watch
+    principal = cache.get(token) or (cache.recall(token) if watch.down else None)
     if principal is None:
-        principal = await run_in_threadpool(accounts.authenticate,
-                                            request.app.state.system_engine, token)
-        if principal is None:
-            raise unauthorised
-        cache.put(token, principal)
+        try:
+            principal = await run_in_threadpool(accounts.authenticate,
+                                                request.app.state.system_engine, token)
+        except UNAVAILABLE as exc:  # the database is away: a secret verified lately gets in
+            if not watch.failed(exc) or (principal := cache.recall(token)) is None:
+                raise
+        else:
+            if principal is None:
+                raise unauthorised
+            cache.put(token, principal)
     rls.current_account.set(principal.account_id)
     request.state.principal = principal
     return principal

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
+from gridsvc.db.outage import UNAVAILABLE
 from gridsvc.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -131,3 +132,29 @@ def install(app: FastAPI) -> None:
         raise exc
 
     app.add_exception_handler(DBAPIError, denied)
+    _install_unavailable(app)
+
+
+#: Seconds a client is asked to wait before trying again while the database is away.
+RETRY_AFTER = 5
+UNAVAILABLE_DETAIL = "database unavailable: try again shortly"
+#: Headers of an answer given from memory while the database is away (lookup, dispatch).
+DEGRADED_HEADERS = {"X-Gridsvc-Degraded": "database unavailable; answered from memory"}
+
+
+def _install_unavailable(app: FastAPI) -> None:
+    """Every sign that the database cannot answer now (:data:`gridsvc.db.outage.UNAVAILABLE`:
+    a lost or refused connection, a server shutting down, ``DatabaseUnavailable``) is a 503
+    with ``Retry-After``, in the one error shape. The body says no more than that: the driver's
+    message names sockets, hosts and users, which are no business of a caller."""
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        watch = getattr(request.app.state, "db_watch", None)
+        if watch is not None:
+            watch.failed(exc)
+        return JSONResponse({"detail": UNAVAILABLE_DETAIL, "problems": []},
+                            status_code=STATUS[DatabaseUnavailable],
+                            headers={"Retry-After": str(RETRY_AFTER)})
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, unavailable)

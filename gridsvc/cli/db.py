@@ -29,9 +29,11 @@ def _embedded() -> EmbeddedPostgres:
 @handle_errors
 def start() -> None:
     """Start the embedded PostGIS (made on first use) and migrate it."""
-    pg = _embedded()
+    _embedded()
     engine().dispose()
-    typer.echo(f"embedded PostGIS running; socket in {pg.socket_dir}")
+    pg = _embedded()  # made now: where it went, and who runs it, are settled
+    typer.echo(f"embedded PostGIS running: data in {pg.pgdata} (server runs as "
+               f"'{pg.server_user()}'), socket in {pg.socket_dir}")
 
 
 @app.command()
@@ -45,7 +47,7 @@ def stop() -> None:
 @app.command()
 @handle_errors
 def status() -> None:
-    """Show where the database is and whether it runs."""
+    """Show where the database is, which user runs it, and whether it runs."""
     from gridsvc.services.database import embedded_status
 
     typer.echo(json.dumps(embedded_status(settings()), indent=2))

@@ -33,7 +33,9 @@ def _options(kwargs: dict[str, object]) -> dict[str, object]:
     # JIT off: the per-row "cell under another plan" subqueries (db/staffing.cell_sql) are
     # costed as if they always ran, so PostgreSQL JIT-compiles queries that take milliseconds
     # and spends ~0.4 s doing it (measured on the map and staffing queries).
-    options["connect_args"] = {"options": "-c jit=off"}
+    # connect_timeout: a server that does not answer (a host gone from the network) costs a
+    # request 5 s, not the system's TCP timeout of minutes.
+    options["connect_args"] = {"options": "-c jit=off", "connect_timeout": 5}
     options.update(kwargs)
     return options
 

@@ -57,9 +57,13 @@ def versions(engine: Engine) -> dict[str, str]:
 
 
 def embedded_status(settings: Settings) -> dict[str, object]:
-    """What ``gridsvc db status`` shows."""
+    """What ``gridsvc db status`` shows: for the embedded cluster, the data folder, where the
+    cluster really is (``cluster_dir``: the data folder, or a folder under ``/var/lib/gridsvc``
+    when the server could not run in it), its socket, the user the server runs as (None before
+    it is made), and whether it is made and running."""
     if not settings.embedded:
         return {"mode": "external", "url": settings.database_url.split("@")[-1]}
     pg = EmbeddedPostgres(settings.data_dir)
-    return {"mode": "embedded", "data_dir": str(pg.data_dir), "socket_dir": str(pg.socket_dir),
+    return {"mode": "embedded", "data_dir": str(pg.data_dir), "cluster_dir": str(pg.cluster_dir),
+            "socket_dir": str(pg.socket_dir), "server_user": pg.server_user(),
             "initialised": pg.initialised, "running": pg.is_running()}

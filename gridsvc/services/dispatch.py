@@ -5,7 +5,9 @@ A call says "东灌底村203号着火了". :class:`DispatchService` parses it ag
 (CGCS2000, and GCJ-02 for web maps), its grid, beat, village and town, the officers and grid
 workers with their phones, the nearest police office, whether it is a rental house, and the
 incidents at or near it in the last 90 days. The register lives in memory and is rebuilt when
-the data changes (the lookup context's versions say when).
+the data changes (the lookup context's versions say when). While the database is away, the
+answer comes from the register and lookup context held in memory, without the recent incidents
+(``incidents_recent`` is null), and says so (``"degraded": true``).
 
 A caller with a scope gets the register of the houses in it (one per scope, kept for the
 :data:`BOOKS` most recent scopes): a house outside it is never a candidate, as the ``house``
@@ -85,7 +87,8 @@ class DispatchService:
         best = None
         if found and found[0].house_id is not None:
             best = {**candidates[0], **self._details(houses[found[0].house_id], scope)}
-        return {"query": q, "best": best, "candidates": candidates}
+        return {"query": q, "best": best, "candidates": candidates,
+                "degraded": self.lookup.watch.down}
 
     @staticmethod
     def _candidate(c: Any, houses: dict[str, Any], labels: dict[Any, Any]) -> dict[str, Any]:
@@ -102,10 +105,9 @@ class DispatchService:
 
     def _details(self, h: dict[str, Any], scope: Scope) -> dict[str, Any]:
         where = self.lookup.lookup(h["lon"], h["lat"], "4490", scope=scope)
-        with self.engine.connect() as conn:
-            recent = [{k: v for k, v in i.items() if k not in _CELLS}
-                      for i in repo.incidents_near(conn, h["lon"], h["lat"], NEAR_M, RECENT_DAYS)
-                      if scope.covers_row(i)]
+        near = self.lookup.watch.read(lambda: self._recent(h), remembered=None)
+        recent = None if near is None else [
+            {k: v for k, v in i.items() if k not in _CELLS} for i in near if scope.covers_row(i)]
         return {
             "cells": where["cells"], "people": where["people"],
             "nearest_office": where["nearest_office"],
@@ -114,10 +116,15 @@ class DispatchService:
             "households": h["households"], "registered": h["registered"],
             "residents": h["residents"], "floating": h["floating"],
             "aliases": [a for a in (h["aliases"] or "").split("|") if a],
-            "incidents_recent": {"within_m": NEAR_M, "days": RECENT_DAYS, "items": [
-                {**i, "occurred_at": i["occurred_at"].isoformat(),
-                 "distance_m": round(float(i["distance_m"]), 1)} for i in recent]},
+            "incidents_recent": None if recent is None else {
+                "within_m": NEAR_M, "days": RECENT_DAYS, "items": [
+                    {**i, "occurred_at": i["occurred_at"].isoformat(),
+                     "distance_m": round(float(i["distance_m"]), 1)} for i in recent]},
         }
+
+    def _recent(self, h: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return repo.incidents_near(conn, h["lon"], h["lat"], NEAR_M, RECENT_DAYS)
 
 
 def _address(village: str, h: dict[str, Any]) -> str:

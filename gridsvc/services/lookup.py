@@ -3,7 +3,9 @@
 Everything a lookup needs is held in memory per plan (:class:`LookupContext`), so answering costs
 no database round trip. The context is checked against the database at most once every
 ``recheck_seconds``: it is rebuilt when the plan's version or the data version (the newest audit
-entry: every change is audited) has moved.
+entry: every change is audited) has moved. While the database is away (:class:`DatabaseWatch`),
+lookups go on with the plan and context they hold, and say so (``"degraded": true``); a date or
+plan not yet held needs the database.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from gridsvc.domain.assign.layers import LayerSet
 from gridsvc.domain.geo.coords import parse_input_crs
 from gridsvc.errors import NotFound
 from gridsvc.services.assignment import locate, plan_layers
+from gridsvc.services.availability import NOTHING, DatabaseWatch
 
 _GEOD = Geod(ellps="GRS80")  # CGCS2000 uses GRS80 (to 0.1 mm in the flattening)
 #: Which roles answer for which kind of cell, in the order a dispatcher calls them.
@@ -54,9 +57,11 @@ class LookupContext:
 class LookupService:
     """Answers lookups from an engine's database, caching a context per plan."""
 
-    def __init__(self, engine: Engine, recheck_seconds: float = 1.0) -> None:
+    def __init__(self, engine: Engine, recheck_seconds: float = 1.0,
+                 watch: DatabaseWatch | None = None) -> None:
         self.engine = engine
         self.recheck_seconds = recheck_seconds
+        self.watch = watch or DatabaseWatch(engine)
         self._contexts: dict[int, LookupContext] = {}
         self._lock = threading.Lock()
         self._current: tuple[float, date, int] | None = None
@@ -80,8 +85,8 @@ class LookupService:
         fresh = self._current and now - self._current[0] < self.recheck_seconds
         if fresh and self._current[1] == day:
             return self._current[2]
-        with self.engine.connect() as conn:
-            plan_id = area_repo.current_plan_id(conn, day)
+        held = self._current[2] if self._current and self._current[1] == day else NOTHING
+        plan_id = self.watch.read(lambda: self._plan_id(day), held)
         if plan_id is None:
             raise NotFound(f"no plan is in effect on {day}")
         self._current = (now, day, plan_id)
@@ -93,8 +98,8 @@ class LookupService:
         now = time.monotonic()
         if ctx is not None and now - ctx.checked_at < self.recheck_seconds:
             return ctx
-        with self.engine.connect() as conn:
-            versions = (area_repo.plan_version(conn, plan_id) or 0, objects.data_version(conn))
+        versions = self.watch.read(lambda: self._versions(plan_id),
+                                   ctx.versions if ctx is not None else NOTHING)
         if ctx is not None and ctx.versions == versions:
             ctx.checked_at = now
             return ctx
@@ -102,6 +107,14 @@ class LookupService:
             ctx = self._build(plan_id, versions)
             self._contexts[plan_id] = ctx
         return ctx
+
+    def _plan_id(self, day: date) -> int | None:
+        with self.engine.connect() as conn:
+            return area_repo.current_plan_id(conn, day)
+
+    def _versions(self, plan_id: int) -> tuple[int, int]:
+        with self.engine.connect() as conn:
+            return area_repo.plan_version(conn, plan_id) or 0, objects.data_version(conn)
 
     def _build(self, plan_id: int, versions: tuple[int, int]) -> LookupContext:
         layers = plan_layers(self.engine, plan_id)
@@ -154,10 +167,20 @@ class LookupService:
             The caller's scope: people outside it are left out (cells and offices are for
             every signed-in account). None: everyone (the command line, benchmarks).
 
+        Returns
+        -------
+        dict
+            ``query``, ``plan_id``, ``cells``, ``nearest_if_outside``, ``people``,
+            ``nearest_office``, and ``degraded``: true while the database is away (the answer
+            is from the plan and people held in memory, which may have changed since).
+
         Raises
         ------
         InvalidInput
             As :func:`gridsvc.services.assignment.locate`.
+        sqlalchemy.exc.OperationalError
+            (Or another of :data:`gridsvc.db.outage.UNAVAILABLE`) while the database is away,
+            when the plan in effect on ``as_of`` is not held in memory.
         """
         ctx = self.context(self.plan_for(as_of))
         x, y, covered = locate(lon, lat, crs, ctx.layers)
@@ -186,6 +209,7 @@ class LookupService:
             "people": people,
             "nearest_office": self._nearest_office(ctx, x, y),
             **{name: block(ctx, covered) for name, block in self.blocks.items()},
+            "degraded": self.watch.down,
         }
 
     @staticmethod

@@ -48,7 +48,9 @@ def test_token_create_with_unknown_role_exits_2(env):
 def test_db_status_reports_the_running_cluster(env, pg):
     status = json.loads(run_cli("db", "status", env=env, check=True).stdout)
     assert status == {"mode": "embedded", "data_dir": str(pg.data_dir),
-                      "socket_dir": str(pg.socket_dir), "initialised": True, "running": True}
+                      "cluster_dir": str(pg.cluster_dir), "socket_dir": str(pg.socket_dir),
+                      "server_user": pg.server_user(), "initialised": True, "running": True}
+    assert status["server_user"] != "root"
 
 
 def test_demo_load_is_idempotent(env):

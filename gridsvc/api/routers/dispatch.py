@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
+from gridsvc.api.errors import DEGRADED_HEADERS
 from gridsvc.api.fields import Text
 from gridsvc.domain.accounts import Role
 
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 async def dispatch(
     request: Request,
     principal: Annotated[Principal, Depends(require(Role.dispatcher))],
+    response: Response,
     q: Annotated[Text, Query(min_length=1, max_length=200,
                             description="what the caller said, e.g. 东灌底村203号着火了")],
     limit: Annotated[int, Query(ge=1, le=20, description="candidates to return")] = 5,
@@ -27,7 +29,11 @@ async def dispatch(
     officers and grid workers with phones, the nearest police office, rental status and star
     rating, incidents within 100 m in the last 90 days) and the other candidates, each with a
     score and the reasons for it. An unknown village gives the closest villages instead.
-    Houses, people and incidents outside the caller's scope are never in the answer."""
+    Houses, people and incidents outside the caller's scope are never in the answer.
+    While the database is away the answer comes from memory, without the recent incidents,
+    marked ``"degraded": true`` (and the header ``X-Gridsvc-Degraded``)."""
     answer = await run_in_threadpool(request.app.state.dispatch.dispatch, q, limit,
                                      principal.scope)
+    if answer["degraded"]:
+        response.headers.update(DEGRADED_HEADERS)
     return jsonable_encoder(answer)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc import __version__
+from gridsvc.api.errors import RETRY_AFTER
 from gridsvc.api.openapi import PUBLIC
 from gridsvc.services.database import versions
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -24,8 +28,14 @@ HEALTH = {"type": "object", "required": ["status"], "properties": {
                 503: {"description": "the database is unavailable",
                       "content": {"application/json": {"schema": HEALTH}}}})
 async def healthz(request: Request) -> JSONResponse:
+    """200 with the versions; 503 with ``Retry-After`` when the database does not answer, saying
+    only "database unavailable" (anyone may ask: no socket path, host or driver message)."""
     try:
         found = await run_in_threadpool(versions, request.app.state.engine)
     except Exception as exc:  # the point of a health check is to report, not to raise
-        return JSONResponse({"status": "error", "detail": f"database: {exc}"}, status_code=503)
+        request.app.state.db_watch.failed(exc)
+        log.warning("health check: database unavailable: %s", exc)
+        return JSONResponse({"status": "error", "detail": "database unavailable",
+                             "problems": []}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER)})
     return JSONResponse({"status": "ok", "version": __version__, "database": found})
