@@ -45,9 +45,12 @@ COLUMN_DDL = """
     cells_plan_id integer"""
 INDEXES = ("idx_incident_geom", "ix_incident_category", "ix_incident_occurred_at")
 
+# SECURITY DEFINER: the web service's role (gridsvc_app, made by the accounts migration) may
+# not create tables, yet its inserts need their month's partition; the function makes it with
+# the owner's rights and nothing else (search_path pinned so no caller's object is picked up).
 MONTH_FUNCTION = r"""
 CREATE FUNCTION gridsvc_incident_month(at timestamp with time zone) RETURNS text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
     lo timestamp := date_trunc('month', at AT TIME ZONE 'UTC');
     name text := 'incident_y' || to_char(lo, 'YYYY') || 'm' || to_char(lo, 'MM');

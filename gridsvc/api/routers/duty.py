@@ -327,7 +327,9 @@ async def check_in(body: CheckInIn, request: Request, response: Response,
     return made
 
 
-@router.get("/api/v1/patrol/coverage", summary="Patrol coverage of a shift (JSON or CSV)")
+@router.get("/api/v1/patrol/coverage", summary="Patrol coverage of a shift (JSON or CSV)",
+            responses={200: {"content": {"application/json": {}, "text/csv": {
+                "schema": {"type": "string"}}}}})
 async def coverage(
     request: Request, principal: Viewer, day: date,
     station_id: Annotated[str | None, Query(max_length=64)] = None,

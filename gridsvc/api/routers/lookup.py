@@ -21,6 +21,7 @@ from gridsvc.api.auth import require
 from gridsvc.api.errors import DEGRADED_HEADERS
 from gridsvc.api.fields import CRS_LENGTH, CRS_PATTERN
 from gridsvc.domain.accounts import Role
+from gridsvc.domain.geo.coords import ACCEPTED_CRS_FORMS
 from gridsvc.errors import InvalidInput, Problem
 
 PATH = "/api/v1/lookup"
@@ -67,9 +68,9 @@ async def lookup(request: Request) -> Response:
     as_of = _date(request, problems)
     crs = request.query_params.get("crs") or "4326"
     if len(crs) > CRS_LENGTH or not re.fullmatch(CRS_PATTERN, crs):
-        problems.append(Problem(f"crs must be an EPSG code, gcj02, bd09, a PROJ string or WKT "
-                                f"(printable ASCII, up to {CRS_LENGTH:,} characters), not "
-                                f"{crs[:50]!r}", field="crs"))
+        problems.append(Problem(f"unknown CRS {crs[:50]!r} (printable ASCII, up to "
+                                f"{CRS_LENGTH:,} characters): say {ACCEPTED_CRS_FORMS}",
+                                field="crs"))
     if problems:
         raise InvalidInput(problems)
     # People outside the caller's scope are left out (cells and offices are for everyone).
