@@ -127,7 +127,9 @@ def install(app: FastAPI) -> None:
 
     async def denied(_: Request, exc: Exception) -> JSONResponse:
         # A write that row-level security refuses (a row outside the caller's scope): 403.
-        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+        # The same SQLSTATE also means a missing GRANT, which is a bug to fix, not a 403.
+        orig = getattr(exc, "orig", None)
+        if getattr(orig, "sqlstate", None) == "42501" and "row-level security" in str(orig):
             return JSONResponse(body("this row is outside your scope"), status_code=403)
         raise exc
 

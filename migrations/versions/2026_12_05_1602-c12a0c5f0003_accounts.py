@@ -186,7 +186,10 @@ def _policies() -> list[str]:
     # Cells and plans: every signed-in account reads them; planners' routes write them.
     out += [f"GRANT SELECT, INSERT, UPDATE, DELETE ON plan, area TO {APP_ROLE}",
             f"GRANT USAGE, SELECT ON SEQUENCE plan_id_seq, area_pk_seq TO {APP_ROLE}",
-            f"GRANT SELECT ON office, road TO {APP_ROLE}"]
+            f"GRANT SELECT ON office, road TO {APP_ROLE}",
+            # Offices are public (no policy), but a plan's activation (scope everything) moves
+            # them to their new cells, and locks them with the other point tables first.
+            f"GRANT UPDATE ON office TO {APP_ROLE}"]
     # The audit log: every request may append; only accounts with scope everything read it.
     out += ["ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY",
             f"CREATE POLICY audit_log_read ON audit_log FOR SELECT TO {APP_ROLE} "

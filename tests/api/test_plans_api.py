@@ -87,6 +87,7 @@ def test_draft_edit_preview_activate_through_the_api(api, demo_copy):
     lookup = f"/api/v1/lookup?lon={lon}&lat={lat}&crs=4490"
     assert client.get(lookup, headers=h["viewer"]).json()["cells"]["grid"]["id"] == a
     dry = client.post(f"/api/v1/plans/{plan_id}/activate", json={}, headers=h["planner"])
+    assert dry.status_code == 200, dry.text
     assert dry.json()["committed"] is False and dry.json()["moved"]["house"] == len(ids)
     assert client.get(lookup, headers=h["viewer"]).json()["cells"]["grid"]["id"] == a
     stale = client.post(f"/api/v1/plans/{plan_id}/activate?commit=true", json={"version": 1},
