@@ -41,7 +41,7 @@ from gridsvc.db import migrate  # noqa: E402
 from gridsvc.db.areas import create_plan, insert_areas  # noqa: E402
 from gridsvc.db.models import SRID  # noqa: E402
 from gridsvc.db.objects import analyze, insert_rows, link_people  # noqa: E402
-from gridsvc.domain.auth import Role  # noqa: E402
+from gridsvc.domain.accounts import Role  # noqa: E402
 from gridsvc.domain.geo.synthetic import synthetic_city  # noqa: E402
 from gridsvc.services.assignment import layers_from_frames, set_cells  # noqa: E402
 from gridsvc.services.demo import load_demo  # noqa: E402

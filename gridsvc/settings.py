@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     database_url
         SQLAlchemy URL of an existing PostgreSQL/PostGIS server. When empty (the default) the
         embedded cluster in ``data_dir`` is used, and started on demand.
+    app_database_url
+        URL the web service's requests use, as the role ``gridsvc_app`` that row-level
+        security applies to (made by the migrations; give it a password with ``ALTER ROLE
+        gridsvc_app PASSWORD '...'`` on your server). When empty (the default): the database
+        URL with the user ``gridsvc_app`` and no password, which the embedded cluster accepts.
     data_dir
         Folder of the embedded cluster (``pg/`` holds the cluster, ``run/`` its Unix socket).
         Relative paths are taken from the current directory.
@@ -97,6 +102,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDSVC_", env_file=".env", extra="ignore")
 
     database_url: str = ""
+    app_database_url: str = ""
     data_dir: Path = Path("var")
     demo_dir: Path = Field(default_factory=_default_demo_dir)
     host: str = "127.0.0.1"

@@ -4,6 +4,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from gridsvc.db import partitions
 from gridsvc.db.engine import database_url
 from gridsvc.db.models import Base
 from gridsvc.settings import get_settings
@@ -13,7 +14,7 @@ target_metadata = Base.metadata
 
 # Shared with the drift test, so "no drift" means what autogenerate itself would write.
 CONTEXT_OPTIONS = {
-    "include_object": alembic_helpers.include_object,
+    "include_object": partitions.include_object,
     "process_revision_directives": alembic_helpers.writer,
     "render_item": alembic_helpers.render_item,
 }

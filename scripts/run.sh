@@ -12,10 +12,14 @@ cat <<MSG
 
     $token
 
-  The command-centre map: open http://${GRIDSVC_HOST:-127.0.0.1}:${GRIDSVC_PORT:-8000}/maps/coverage
-  and sign in with the token (also /maps/risk, /maps/incidents).
+  Sign in at http://${GRIDSVC_HOST:-127.0.0.1}:${GRIDSVC_PORT:-8000}/login as a demo person:
+  every demo account has the password  gridsvc-demo
+    gw001 (a grid worker: their grid, on a phone too), off01 (a community officer),
+    leader-s01 (the station leader), command (the command centre: /maps/coverage,
+    /maps/risk, /maps/incidents), planner, admin; or sign in with the token.
   e.g. curl -H "Authorization: Bearer $token" 'http://${GRIDSVC_HOST:-127.0.0.1}:${GRIDSVC_PORT:-8000}/api/v1/areas?kind=grid'
   More tokens: .venv/bin/gridsvc token create --role dispatcher|planner|admin --name NAME
+  Accounts: .venv/bin/gridsvc account list
 
 MSG
 # serve owns the embedded database from here: Ctrl-C stops both.

@@ -38,6 +38,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 # The suite must not use (or migrate!) a server configured for real work.
 os.environ.pop("GRIDSVC_DATABASE_URL", None)
+# Nor fill the user's cache of cells indexes (``gridsvc assign --cells``): a private one.
+os.environ["GRIDSVC_INDEX_CACHE"] = tempfile.mkdtemp(prefix="gridsvc-test-index-cache-")
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +141,7 @@ def demo_copy(demo_copy_url) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def make_token(engine):
     """Make a token with a role: ``make_token("planner") -> str``."""
-    from gridsvc.domain.auth import Role
+    from gridsvc.domain.accounts import Role
     from gridsvc.services.tokens import create_token
 
     def make(role: str = "viewer", name: str | None = None) -> str:

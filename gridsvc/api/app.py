@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from gridsvc import __version__
-from gridsvc.api import errors
+from gridsvc.api import errors, openapi
 from gridsvc.api.auth import TokenCache
 from gridsvc.api.routers import (
     accounts,
@@ -40,7 +40,10 @@ from gridsvc.api.routers import (
     root,
     staffing,
 )
+from gridsvc.db import rls
+from gridsvc.db.engine import make_app_engine
 from gridsvc.maps.vendor import STATIC_DIR
+from gridsvc.services import accounts as accounts_service
 from gridsvc.services import maps as maps_service
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
@@ -64,17 +67,23 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
-        app.state.engine = ready_engine(settings) if owned else engine
-        app.state.lookup = LookupService(app.state.engine)
-        app.state.dispatch = DispatchService(app.state.engine, app.state.lookup)
+        # Two engines: the owner's (migrations, the credential store, the in-memory indexes
+        # that apply scopes in Python) and the app role's, which every route uses and which
+        # row-level security binds to the signed-in account (gridsvc.db.rls).
+        app.state.system_engine = ready_engine(settings) if owned else engine
+        app.state.engine = make_app_engine(settings, app.state.system_engine)
+        app.state.lookup = LookupService(app.state.system_engine)
+        app.state.dispatch = DispatchService(app.state.system_engine, app.state.lookup)
         if settings.map.prewarm:
-            threading.Thread(target=maps_service.prewarm, name="gridsvc-map-prewarm", daemon=True,
-                             args=(app.state.engine, settings.map)).start()
+            threading.Thread(target=_prewarm, name="gridsvc-map-prewarm", daemon=True,
+                             args=(app.state.engine, app.state.system_engine,
+                                   settings.map)).start()
         try:
             yield
         finally:
+            app.state.engine.dispose()
             if owned:
-                app.state.engine.dispose()
+                app.state.system_engine.dispose()
 
     app = FastAPI(
         title="gridsvc",
@@ -86,8 +95,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
-    if engine is not None:
-        app.state.engine = engine
     errors.install(app)
     app.router.routes.append(lookup.route)
     # Browser libraries only (no data): served without a token so the sign-in page and the
@@ -108,6 +115,16 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     return app
 
 
+def _prewarm(engine: Engine, system_engine: Engine, map_settings: object) -> None:
+    """Build the command centre's coverage page (scope everything, as the machine account)."""
+    try:
+        machine = accounts_service.machine_account_id(system_engine)
+    except Exception:  # a warm-up must never take the service down
+        return
+    with rls.acting_as(machine):
+        maps_service.prewarm(engine, map_settings)
+
+
 async def _docs() -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url="/openapi.json", title="gridsvc API",
@@ -119,12 +136,10 @@ async def _docs() -> HTMLResponse:
 
 
 def _openapi(app: FastAPI) -> dict:
-    """FastAPI's schema, plus the hand-written routes and the bearer security scheme."""
+    """FastAPI's schema, plus the hand-written routes, finished by :mod:`gridsvc.api.openapi`."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
                              routes=app.routes)
         schema["paths"][lookup.PATH] = lookup.OPENAPI
-        schema.setdefault("components", {})["securitySchemes"] = {
-            "bearer": {"type": "http", "scheme": "bearer"}}
-        app.openapi_schema = schema
+        app.openapi_schema = openapi.finish(schema)
     return app.openapi_schema

@@ -1,9 +1,22 @@
-"""The one table that maps domain errors to HTTP status codes."""
+"""The one table that maps errors to HTTP status codes, and the one error shape they answer.
+
+Every 4xx (and 503) body is ``{"detail": str, "problems": [{"message", "feature", "field"}]}``:
+domain errors (:mod:`gridsvc.errors`), FastAPI's validation errors (a missing or malformed
+parameter or body field: 422, ``field`` names it) and HTTP errors raised by the routes or by
+Starlette itself (401, 403, 404 of an unknown path, 405, 413, 415). :data:`ERROR_SCHEMA` is that
+shape as JSON Schema; :mod:`gridsvc.api.openapi` declares it on every operation.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
 
 from gridsvc.errors import (
     Conflict,
@@ -11,6 +24,7 @@ from gridsvc.errors import (
     GridsvcError,
     InvalidInput,
     NotFound,
+    Problem,
 )
 
 STATUS: dict[type[GridsvcError], int] = {
@@ -20,20 +34,97 @@ STATUS: dict[type[GridsvcError], int] = {
     DatabaseUnavailable: 503,
 }
 
+#: Where FastAPI found a bad value (the first item of a validation error's ``loc``).
+_PLACES = {"query": "query parameter", "path": "path parameter", "header": "header",
+           "cookie": "cookie", "body": "body field"}
 
-def _body(exc: GridsvcError) -> dict[str, object]:
-    if isinstance(exc, InvalidInput):
-        return {"detail": str(exc), "problems": [
-            {"message": p.message, "feature": p.feature, "field": p.field} for p in exc.problems]}
-    return {"detail": str(exc)}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object", "title": "Problem",
+    "required": ["message", "feature", "field"],
+    "properties": {
+        "message": {"type": "string", "description": "what is wrong, in words to act on"},
+        "feature": {"type": ["string", "null"],
+                    "description": "the feature or row, e.g. \"row 12\"; null: the whole input"},
+        "field": {"type": ["string", "null"],
+                  "description": "the parameter, header or body field (\"ids[1]\", "
+                                 "\"area.type\"); null: not about one field"},
+    },
+}
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object", "title": "Error",
+    "required": ["detail", "problems"],
+    "properties": {
+        "detail": {"type": "string", "description": "what went wrong, in one message"},
+        "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"},
+                     "description": "each problem of the input (empty when not about input)"},
+    },
+}
+
+
+def body(detail: str, problems: Sequence[Problem] = ()) -> dict[str, Any]:
+    """The error shape: ``{"detail": ..., "problems": [...]}``."""
+    return {"detail": detail, "problems": [
+        {"message": p.message, "feature": p.feature, "field": p.field} for p in problems]}
+
+
+def _body(exc: GridsvcError) -> dict[str, Any]:
+    return body(str(exc), exc.problems if isinstance(exc, InvalidInput) else ())
+
+
+def _field(loc: Sequence[int | str]) -> str | None:
+    """``("body", "ids", 2, "x")`` -> ``"ids[2].x"``; ``("query", "lon")`` -> ``"lon"``."""
+    out = ""
+    for part in loc[1:] if loc and loc[0] in _PLACES else loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or None
+
+
+def validation_problem(error: dict[str, Any]) -> Problem:
+    """One of FastAPI's (pydantic's) validation errors as a :class:`Problem` naming its field.
+
+    A body that is not JSON at all has no field (its ``loc`` is the character position); a
+    missing body is field ``body``.
+    """
+    loc = tuple(error.get("loc", ()))
+    place = _PLACES.get(str(loc[0]) if loc else "", "request")
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        return Problem(f"the body is not valid JSON: {reason}".rstrip(": "), field=None)
+    if loc == ("body",):
+        return Problem(f"{message}: send a JSON body", field="body")
+    return Problem(f"{message} ({place})", field=_field(loc))
 
 
 def install(app: FastAPI) -> None:
-    """Register a handler for every domain error; an unlisted subclass gets its base's code."""
+    """Register the handlers: domain errors by :data:`STATUS` (an unlisted subclass gets its
+    base's code, else 400), validation errors as 422, HTTP errors with their own code."""
 
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
+    async def domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GridsvcError)
         code = next((c for t, c in STATUS.items() if isinstance(exc, t)), 400)
         return JSONResponse(_body(exc), status_code=code)
 
-    app.add_exception_handler(GridsvcError, handle)
+    async def invalid(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(_body(InvalidInput([validation_problem(e) for e in exc.errors()])),
+                            status_code=422)
+
+    async def http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code in (204, 304):  # no body allowed
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return JSONResponse(body(detail), status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(GridsvcError, domain)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(HTTPException, http)
+
+    async def denied(_: Request, exc: Exception) -> JSONResponse:
+        # A write that row-level security refuses (a row outside the caller's scope): 403.
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+            return JSONResponse(body("this row is outside your scope"), status_code=403)
+        raise exc
+
+    app.add_exception_handler(DBAPIError, denied)

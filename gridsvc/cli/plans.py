@@ -295,3 +295,27 @@ def sync(commit: bool = COMMIT) -> None:
     done = run(engine(), actor=actor(), commit=commit)
     verb = "moved" if commit else "would move"
     typer.echo(f"plan in effect: {done['plan_id']}; {verb}: {_moved(done)}")
+
+
+@app.command()
+@handle_errors
+def reassign(
+    plan: int = PLAN,
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="rows with points and their "
+                                      "own <kind>_id columns (CSV, GeoJSON, (Geo)Parquet)"),
+    output: Path = typer.Option(..., "--output", "-o", help=".csv, .parquet or .geoparquet"),
+    layers: str = typer.Option(None, help="kinds of cells, comma-separated (default: all)"),
+    workers: int = typer.Option(None, "--workers", min=1, help="on a Dask LocalCluster"),
+    scheduler: str = typer.Option(None, "--scheduler", help="on this Dask scheduler"),
+    part_rows: int = typer.Option(None, "--part-rows", min=1_000, help="rows per part"),
+) -> None:
+    """Re-assignment after a plan: where each row (e.g. years of incidents) falls under the
+    plan's cells: plan_<kind>_id columns and a moved flag. Stored rows are not changed."""
+    from gridsvc.cli.assign import runner_for
+    from gridsvc.services.assign_files import reassign as run
+
+    kinds = [k.strip() for k in layers.split(",") if k.strip()] if layers else None
+    with runner_for(workers, scheduler, part_rows) as runner:
+        summary = run(engine(), plan, input_path, output, layers=kinds, runner=runner)
+    typer.echo(f"{summary.rows:,} rows, {summary.moved:,} moved under plan {plan}, "
+               f"{summary.unassigned:,} outside some layer, {summary.seconds:.2f} s -> {output}")

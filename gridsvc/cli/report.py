@@ -146,3 +146,36 @@ def cameras(
     s = report["summary"]
     typer.echo(f"wrote {what} to {output} (plan {report['plan_id']}; entrances seen "
                f"{s['entrances_covered']} of {s['entrances']})")
+
+
+@app.command()
+@handle_errors
+def risk(
+    incidents: Path = typer.Argument(..., help="incident points (CSV, GeoJSON, (Geo)Parquet "
+                                     "file, or a folder of Parquet files with --workers)"),
+    output: Path = typer.Option(..., "--output", "-o", help=".csv or .parquet: one row per grid"),
+    red: float = typer.Option(None, help="red from this many incidents per 1,000 households "
+                              "(default: GRIDSVC_MAP_RISK_RED)"),
+    orange: float = typer.Option(None, help="orange from this many (default: "
+                                 "GRIDSVC_MAP_RISK_ORANGE)"),
+    plan: int = typer.Option(None, "--plan", help="this plan's grids (default: in effect)"),
+    workers: int = typer.Option(None, "--workers", min=1, help="on a Dask LocalCluster"),
+    scheduler: str = typer.Option(None, "--scheduler", help="on this Dask scheduler"),
+    part_rows: int = typer.Option(None, "--part-rows", min=1_000, help="rows per part"),
+) -> None:
+    """Risk colours of every grid from a file of incidents (a batch for a province or years of
+    incidents; the risk map colours from the database)."""
+    from gridsvc.cli.assign import runner_for
+    from gridsvc.cli.common import settings
+    from gridsvc.services.risk_batch import risk_colours
+
+    maps = settings().map
+    with runner_for(workers, scheduler, part_rows) as runner:
+        done = risk_colours(engine(), incidents, output,
+                            red=maps.risk_red if red is None else red,
+                            orange=maps.risk_orange if orange is None else orange,
+                            plan_id=plan, runner=runner)
+    c = done["colours"]
+    typer.echo(f"{done['incidents']:,} incidents in {done['grids']:,} grids of plan "
+               f"{done['plan_id']}: {c['red']} red, {c['orange']} orange, {c['green']} green, "
+               f"{c['none']} without households -> {output}")

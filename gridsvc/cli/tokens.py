@@ -7,15 +7,16 @@ from rich.console import Console
 from rich.table import Table
 
 from gridsvc.cli.common import EXIT_BAD_INPUT, actor, engine, err, handle_errors
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 
-app = typer.Typer(help="API tokens (stored hashed; shown once).", no_args_is_help=True)
+app = typer.Typer(help="Service tokens for machines (scope everything; stored hashed; shown "
+                  "once).", no_args_is_help=True)
 
 
 @app.command()
 @handle_errors
 def create(
-    role: str = typer.Option(..., help="viewer, dispatcher, planner or admin"),
+    role: str = typer.Option(..., help="viewer, reporter, handler, dispatcher, planner or admin"),
     name: str = typer.Option(..., help="who or what the token is for (shown in the audit log)"),
 ) -> None:
     """Create a token; the token is the last line printed."""

@@ -12,6 +12,12 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from gridsvc.db.models import SRID, Area, Plan
 
+#: The plan id bound as ``integer``. psycopg binds a small Python int as ``smallint``, and the
+#: GiST index over ``area (plan_id, kind, geom)`` (btree_gist) has no smallint-integer operator:
+#: with ``a.plan_id = :plan`` PostgreSQL falls back to the plan-blind geometry search, whose
+#: cost grows with the number of plans stored. Every spatial query on ``area`` uses this.
+PLAN = "CAST(:plan AS integer)"
+
 AREA_PROPERTIES = ("id", "kind", "code", "name", "parent_id", "households", "residents")
 
 
@@ -138,6 +144,13 @@ def area_labels(conn: Connection, plan_id: int) -> dict[tuple[str, str], dict[st
                         .where(Area.plan_id == plan_id))
     return {(r.kind, r.business_id): {"id": r.business_id, "code": r.code, "name": r.name}
             for r in rows}
+
+
+def area_parents(conn: Connection, plan_id: int) -> dict[tuple[str, str], str | None]:
+    """``(kind, business id) -> parent's business id`` for every cell of a plan."""
+    rows = conn.execute(select(Area.kind, Area.business_id, Area.parent_id)
+                        .where(Area.plan_id == plan_id))
+    return {(r.kind, r.business_id): r.parent_id for r in rows}
 
 
 def bump_version(conn: Connection, plan_id: int) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from gridsvc.db.areas import PLAN
 from gridsvc.db.staffing import cell_sql
 
 
@@ -27,12 +28,14 @@ def cells(conn: Connection, plan_id: int, kind: str) -> list[dict[str, Any]]:
 def house_totals(conn: Connection, plan_id: int, kind: str) -> list[dict[str, Any]]:
     """Per cell of ``kind`` under the plan: ``id, houses, households, residents, registered,
     floating, rentals``; houses in no cell of that kind are left out."""
+    # OFFSET 0 keeps the subquery whole: pulled up, "cell IS NOT NULL" would run the per-row
+    # cell lookup a second time (twice the cost for a draft, whose houses are all looked up).
     sql = f"""
         SELECT cell AS id, count(*) AS houses, sum(households) AS households,
                sum(residents) AS residents, sum(registered) AS registered,
                sum(floating) AS floating, count(*) FILTER (WHERE is_rental) AS rentals
         FROM (SELECT {cell_sql(kind, "h")} AS cell, h.households, h.residents, h.registered,
-                     h.floating, h.is_rental FROM house h) AS t
+                     h.floating, h.is_rental FROM house h OFFSET 0) AS t
         WHERE cell IS NOT NULL GROUP BY cell"""
     return _rows(conn, sql, plan=plan_id)
 
@@ -45,7 +48,7 @@ def incident_counts(conn: Connection, plan_id: int, kind: str, since: datetime,
         SELECT cell, count(*) AS n
         FROM (SELECT {cell_sql(kind, "i")} AS cell FROM incident i
               WHERE i.occurred_at >= :since AND i.occurred_at < :until
-                AND (CAST(:category AS text) IS NULL OR i.category = :category)) AS t
+                AND (CAST(:category AS text) IS NULL OR i.category = :category) OFFSET 0) AS t
         WHERE cell IS NOT NULL GROUP BY cell"""
     rows = conn.execute(text(sql), {"plan": plan_id, "since": since, "until": until,
                                     "category": category})
@@ -118,7 +121,7 @@ WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env,
                        ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.02), 4490) AS env4490),
 cells AS (
     SELECT a.business_id, a.name, a.code, a.geom FROM area a, bounds
-    WHERE a.plan_id = :plan AND a.kind = :kind AND a.geom && bounds.env4490),
+    WHERE a.plan_id = {plan} AND a.kind = :kind AND a.geom && bounds.env4490),
 totals AS (
     SELECT h.{kind}_id AS id, count(*) AS houses, sum(h.households) AS households,
            sum(h.residents) AS residents
@@ -155,7 +158,7 @@ def cell_tile(conn: Connection, plan_id: int, kind: str, z: int, x: int, y: int)
     if kind not in ("town", "village", "grid", "station", "beat"):
         raise ValueError(f"unknown kind {kind!r}")
     tolerance = 0.5 * WORLD_M / (TILE_PX * 2**z)
-    tile = conn.execute(text(_TILE.format(kind=kind)), {
+    tile = conn.execute(text(_TILE.format(kind=kind, plan=PLAN)), {
         "plan": plan_id, "kind": kind, "z": z, "x": x, "y": y, "tolerance": tolerance,
     }).scalar_one()
     return bytes(tile or b"")

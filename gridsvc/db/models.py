@@ -1,9 +1,10 @@
 """The data model: SQLAlchemy 2 + GeoAlchemy2 tables.
 
-Every geometry is stored in EPSG:4490 (CGCS2000) with a GiST index. Cells (towns, villages,
-grids, stations, beats) live in one table, ``area``, keyed by the plan they belong to: a plan is a
-versioned set of boundaries, so redrawing a boundary writes a new plan instead of editing one in
-place, and a cell's business id (``area.business_id``) stays the same across plans.
+Every geometry is stored in EPSG:4490 (CGCS2000) with a GiST index (``area``'s includes the
+plan and kind). Cells (towns, villages, grids, stations, beats) live in one table, ``area``,
+keyed by the plan they belong to: a plan is a versioned set of boundaries, so redrawing a
+boundary writes a new plan instead of editing one in place, and a cell's business id
+(``area.business_id``) stays the same across plans.
 
 Point objects (offices, houses, incidents, patrol points, cameras, compound entrances) carry the
 ids of the cells they were assigned to and the plan those came from; an incident keeps the cells
@@ -45,7 +46,9 @@ PARENT_KIND: dict[str, str | None] = {
 }
 PLAN_STATUSES = ("draft", "active", "retired")
 PERSON_ROLES = ("officer", "auxiliary", "grid_worker", "volunteer")
-TOKEN_ROLES = ("viewer", "dispatcher", "planner", "admin")
+#: The role ladder (gridsvc.domain.accounts.Role), lowest first.
+TOKEN_ROLES = ("viewer", "reporter", "handler", "dispatcher", "planner", "admin")
+TOKEN_KINDS = ("service", "personal")
 RISK_COLOURS = ("red", "orange", "green")
 ENTRANCE_KINDS = ("main", "side", "vehicle")
 
@@ -99,6 +102,10 @@ class Area(Base):
         UniqueConstraint("plan_id", "kind", "business_id"),
         CheckConstraint(_in("kind", AREA_KINDS), name="kind"),
         Index(None, "plan_id", "kind", "parent_id"),
+        # The spatial index includes the plan (btree_gist), so finding a plan's cells near a
+        # point costs the same however many plans are stored (migration c11a0c5f0001). SQL
+        # must bind the plan id as integer for it: CAST(:plan AS integer) (see cell_sql).
+        Index(None, "plan_id", "kind", "geom", postgresql_using="gist"),
     )
 
     pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -113,7 +120,7 @@ class Area(Base):
     residents: Mapped[int | None] = mapped_column(Integer)
     attrs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     geom: Mapped[Any] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False)
 
 
 class AssignedCells:
@@ -210,9 +217,14 @@ class Incident(AssignedCells, Base):
     """A police incident (警情). Its cell ids are those valid at ``occurred_at``, kept forever."""
 
     __tablename__ = "incident"
-    pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    business_id: Mapped[str] = mapped_column(String(64), unique=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Partitioned by month of occurred_at (migration c16a0c5f0002): a partitioned table's keys
+    # must hold the partition key, so occurred_at is part of the primary key and the unique id.
+    __table_args__ = (UniqueConstraint("business_id", "occurred_at"),
+                      {"postgresql_partition_by": "RANGE (occurred_at)"})
+    pk: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True,
+                                                  index=True)
     category: Mapped[str] = mapped_column(String(64), index=True)
     summary: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = _point()
@@ -290,11 +302,19 @@ class PersonArea(Base):
 
 
 class ApiToken(Base):
-    """A bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation.
+
+    It belongs to an account: a service token (machines) to the machine account, a personal
+    token (a person's scripts) to that person's account, whose scope it has.
+    """
 
     __tablename__ = "api_token"
-    __table_args__ = (CheckConstraint(_in("role", TOKEN_ROLES), name="role"),)
+    __table_args__ = (CheckConstraint(_in("role", TOKEN_ROLES), name="role"),
+                      CheckConstraint(_in("kind", TOKEN_KINDS), name="kind"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default="service")
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -304,6 +324,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditLog(Base):

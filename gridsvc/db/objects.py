@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from geoalchemy2.shape import from_shape
-from sqlalchemy import BigInteger, Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text
 
+from gridsvc.db.areas import PLAN
 from gridsvc.db.models import (
+    AREA_KINDS,
     SRID,
     Camera,
     Compound,
@@ -20,6 +22,7 @@ from gridsvc.db.models import (
     PersonArea,
     Road,
 )
+from gridsvc.db.partitions import ensure_incident_months
 
 #: Tables whose rows carry the cells they are in (``AssignedCells``).
 ASSIGNED = {"office": Office, "house": House, "incident": Incident,
@@ -36,6 +39,8 @@ def insert_rows(conn: Connection, table: str, rows: list[dict[str, Any]]) -> Non
     values = [
         {**r, "geom": from_shape(r["geom"], srid=SRID)} if "geom" in r else r for r in rows
     ]
+    if table == "incident":  # partitioned by month: each month's partition made first
+        ensure_incident_months(conn, (r["occurred_at"] for r in rows))
     conn.execute(insert(model), values)
 
 
@@ -56,21 +61,13 @@ def link_people(conn: Connection, links: list[tuple[str, str, str]]) -> None:
 
 
 # The tie-break of "which cell": among cells covering the point, the lowest business id in
-# code-point order (COLLATE "C"), as the in-memory engine (gridsvc.domain.assign) does.
-_ASSIGN = """
-UPDATE {table} AS t SET
-    town_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'town'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    village_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'village'
-                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    grid_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'grid'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    station_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'station'
-                  AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    beat_id = (SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = 'beat'
-               AND ST_Covers(a.geom, t.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1),
-    cells_plan_id = :plan
-"""
+# code-point order (COLLATE "C"), as the in-memory engine (gridsvc.domain.assign) does. The
+# plan is bound as integer so the plan-keyed GiST index is used (see gridsvc.db.staffing.PLAN).
+_ASSIGN = "UPDATE {table} AS t SET " + ", ".join(
+    f"""{kind}_id = (SELECT a.business_id FROM area a WHERE a.plan_id = {PLAN}
+        AND a.kind = '{kind}' AND ST_Covers(a.geom, t.geom)
+        ORDER BY a.business_id COLLATE "C" LIMIT 1)""" for kind in AREA_KINDS
+) + ", cells_plan_id = :plan"
 
 
 def assign_cells(conn: Connection, table: str, plan_id: int, ids: list[str] | None = None) -> int:
@@ -113,8 +110,10 @@ def offices(conn: Connection) -> list[dict[str, Any]]:
 
 
 def data_version(conn: Connection) -> int:
-    """A number that grows with every change: the newest audit entry (every change is audited)."""
-    return conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
+    """A number that grows with every change of data: the newest audit entry (every change is
+    audited), sign-ins and tokens left out (``gridsvc_data_version()``, which any role may call
+    whatever part of the log it may read)."""
+    return conn.execute(text("SELECT gridsvc_data_version()")).scalar_one()
 
 
 def get_row(conn: Connection, table: str, business_id: str) -> dict[str, Any] | None:
@@ -134,11 +133,10 @@ def next_business_id(conn: Connection, table: str, prefix: str) -> str:
     the same number; it is released when the caller's transaction ends.
     """
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
-    model = TABLES[table]
-    taken = conn.execute(
-        select(func.max(func.substring(model.business_id, len(prefix) + 1)
-                        .cast(BigInteger)))
-        .where(model.business_id.op("~")(f"^{prefix}[0-9]+$"))).scalar_one_or_none()
+    # Through a function that sees every row: ids are unique over rows the caller's account
+    # may not see (row-level security).
+    taken = conn.execute(text("SELECT gridsvc_max_business_number(CAST(:t AS regclass), :p)"),
+                         {"t": TABLES[table].__tablename__, "p": prefix}).scalar_one()
     return f"{prefix}{(taken or 0) + 1:05d}"
 
 

@@ -10,6 +10,7 @@ import shapely
 from geoalchemy2.shape import from_shape
 from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 
+from gridsvc.db.areas import PLAN
 from gridsvc.db.models import SRID, Area, Plan
 from gridsvc.db.objects import ASSIGNED
 
@@ -171,9 +172,10 @@ def children_of(conn: Connection, plan_id: int, kind: str, parent_ids: list[str]
 def cells_in_box(conn: Connection, plan_id: int, kind: str,
                  box: tuple[float, float, float, float]) -> tuple[list[str], list[bytes]]:
     """Business ids and WKB of a plan's cells of ``kind`` whose box meets ``box``."""
-    rows = conn.execute(text("""
-        SELECT business_id, ST_AsBinary(geom) FROM area WHERE plan_id = :plan AND kind = :kind
-        AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490) ORDER BY business_id"""),
+    rows = conn.execute(text(f"""
+        SELECT business_id, ST_AsBinary(geom) FROM area
+        WHERE plan_id = {PLAN} AND kind = :kind
+          AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490) ORDER BY business_id"""),
         {"plan": plan_id, "kind": kind, "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]})
     ids, wkb = [], []
     for bid, geom in rows:
@@ -193,15 +195,18 @@ def candidate_points(conn: Connection, table: str, plans: list[int], kinds: list
     model = ASSIGNED[table]
     extra = "".join(f", t.{c}" for c in EXTRA[table])
     when = " AND t.occurred_at >= :since" if since is not None else ""
+    # The changed cells first, by (plan, kind, id): joined straight to the points, PostgreSQL
+    # may instead probe area's spatial index once per point, visiting every plan's copy.
     sql = f"""
+        WITH changed AS MATERIALIZED (
+            SELECT c.geom FROM area c WHERE c.plan_id = ANY(:plans)
+            AND (c.kind, c.business_id) IN (SELECT * FROM unnest(
+                CAST(:kinds AS varchar[]), CAST(:ids AS varchar[]))))
         SELECT t.business_id AS id, ST_X(t.geom) AS x, ST_Y(t.geom) AS y, t.cells_plan_id,
                {", ".join(f"t.{c}" for c in CELL_COLUMNS)}{extra}
         FROM {model.__tablename__} t
         WHERE t.pk IN (
-            SELECT t2.pk FROM area c JOIN {model.__tablename__} t2 ON c.geom && t2.geom
-            WHERE c.plan_id = ANY(:plans)
-            AND (c.kind, c.business_id) IN (SELECT * FROM unnest(
-                CAST(:kinds AS varchar[]), CAST(:ids AS varchar[])))){when}
+            SELECT t2.pk FROM changed c JOIN {model.__tablename__} t2 ON c.geom && t2.geom){when}
         ORDER BY t.business_id"""
     params: dict[str, Any] = {"plans": plans, "kinds": kinds, "ids": ids}
     if since is not None:

@@ -15,6 +15,12 @@ date when a plan takes effect), so a scope follows the plan in effect with no jo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import Connection, Engine, event, text
+
 #: The login role of the web service; created by the accounts migration.
 APP_ROLE = "gridsvc_app"
 #: The per-transaction setting holding the signed-in account's id.
@@ -28,7 +34,9 @@ def scope_predicate(alias: str = "") -> str:
     """SQL that is true for a row whose cells meet the current account's scope.
 
     The function calls are wrapped in scalar subqueries so PostgreSQL evaluates each once per
-    query (an InitPlan) instead of once per row, and ``col = ANY(...)`` can use an index.
+    query (an InitPlan) instead of once per row, and ``col = ANY(...)`` can use an index. The
+    cast to ``text[]`` makes ``ANY`` take the array (without it, ``ANY ((SELECT ...))`` reads
+    as "any row of the subquery" and compares a text with an array).
 
     Parameters
     ----------
@@ -40,7 +48,7 @@ def scope_predicate(alias: str = "") -> str:
     """
     prefix = f"{alias}." if alias else ""
     parts = ["(SELECT gridsvc_scope_all())"]
-    parts += [f"{prefix}{column} = ANY ((SELECT gridsvc_scope('{kind}')))"
+    parts += [f"{prefix}{column} = ANY ((SELECT gridsvc_scope('{kind}'))::text[])"
               for kind, column in CELL_COLUMNS.items()]
     return "(" + " OR ".join(parts) + ")"
 
@@ -66,6 +74,15 @@ def enable_statements(table: str, *, using: str | None = None, check: str | None
         f"DROP POLICY IF EXISTS {table}_scope ON {table}",
         f"CREATE POLICY {table}_scope ON {table} TO {APP_ROLE} USING {using} WITH CHECK {check}",
         f"GRANT {privileges} ON {table} TO {APP_ROLE}",
+        # The sequences of its serial columns, so the app role's inserts get ids.
+        f"""DO $$ DECLARE seq text; BEGIN
+            FOR seq IN SELECT pg_get_serial_sequence('{table}', attname) FROM pg_attribute
+                        WHERE attrelid = '{table}'::regclass AND attnum > 0 AND NOT attisdropped
+            LOOP
+                IF seq IS NOT NULL THEN
+                    EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO {APP_ROLE}', seq);
+                END IF;
+            END LOOP; END $$""",
     ]
 
 
@@ -73,3 +90,48 @@ def account_setting_sql() -> str:
     """The statement that binds a transaction to an account (parameter ``:account_id``, a
     string: an account id, or '' for none)."""
     return f"SELECT set_config('{ACCOUNT_SETTING}', :account_id, true)"
+
+
+#: The account the current request (or job) acts for; None: no account, no scoped row.
+current_account: ContextVar[int | None] = ContextVar("gridsvc_account", default=None)
+
+
+def bind_accounts(engine: Engine) -> Engine:
+    """Make every transaction on ``engine`` start bound to :data:`current_account`.
+
+    A ``begin`` listener runs :func:`account_setting_sql` first thing in each transaction
+    (explicit, or begun by the first statement), so code using the engine needs to do nothing:
+    the account set by the API's auth dependency (a context variable, which starlette's
+    ``run_in_threadpool`` carries into the worker thread) is the one the policies see. With no
+    account set, the setting is '' and every scoped table looks empty. Returns the engine.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _bind(conn: Connection) -> None:
+        account = current_account.get()
+        conn.exec_driver_sql("SELECT set_config(%(name)s, %(value)s, true)",
+                             {"name": ACCOUNT_SETTING, "value": "" if account is None
+                              else str(int(account))})
+
+    return engine
+
+
+@contextmanager
+def acting_as(account_id: int | None) -> Iterator[None]:
+    """Run the block as ``account_id`` on engines made by :func:`bind_accounts` (background
+    jobs, tests); the previous account is restored after it."""
+    token = current_account.set(account_id)
+    try:
+        yield
+    finally:
+        current_account.reset(token)
+
+
+def view_key(conn: Connection) -> tuple:
+    """What decides which rows ``conn`` sees, for keys of caches shared by accounts: the
+    database role and, under it, the bound account's scope (everything, and the cells with all
+    those below them). Accounts with the same scope share entries; a changed scope gets new
+    ones at once."""
+    row = conn.execute(text(
+        "SELECT current_user, gridsvc_scope_all(), gridsvc_scope_cells()")).one()
+    return (row[0], row[1], tuple(sorted(row[2])))

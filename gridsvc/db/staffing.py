@@ -6,13 +6,15 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from gridsvc.db.areas import PLAN
+
 
 def cell_sql(kind: str, alias: str) -> str:
     # A row's stored cell id is only trusted when it came from the plan asked about; otherwise
     # (a report ``as_of`` another plan) the cell is looked up with the same covers rule and
     # tie-break as gridsvc.db.objects.assign_cells. CASE evaluates the subquery only then.
     return f"""CASE WHEN {alias}.cells_plan_id = :plan THEN {alias}.{kind}_id ELSE (
-        SELECT a.business_id FROM area a WHERE a.plan_id = :plan AND a.kind = '{kind}'
+        SELECT a.business_id FROM area a WHERE a.plan_id = {PLAN} AND a.kind = '{kind}'
         AND ST_Covers(a.geom, {alias}.geom) ORDER BY a.business_id COLLATE "C" LIMIT 1) END"""
 
 

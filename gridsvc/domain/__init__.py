@@ -11,5 +11,5 @@
 - :mod:`~gridsvc.domain.demo_town`: the synthetic demo town.
 - :mod:`~gridsvc.domain.accounts`, :mod:`~gridsvc.domain.events`, :mod:`~gridsvc.domain.duty`:
   the rules of accounts, events and duty.
-- :mod:`~gridsvc.domain.auth`: roles and bearer tokens.
+- :mod:`~gridsvc.domain.accounts`: roles, scopes, passwords and bearer tokens.
 """

@@ -39,6 +39,14 @@ def current_plan(engine: Engine, as_of: date | None = None) -> int:
     return plan_id
 
 
+def known_plan(engine: Engine, plan_id: int) -> int:
+    """``plan_id`` when there is such a plan; else NotFound."""
+    with engine.connect() as conn:
+        if area_repo.plan_version(conn, plan_id) is None:
+            raise NotFound(f"no plan with id {plan_id}")
+    return plan_id
+
+
 def locate(lon: float, lat: float, crs: str | int, layers: LayerSet
            ) -> tuple[float, float, dict[str, str | None]]:
     """A user's point in EPSG:4490, checked, and the cells covering it (per layer, or None).

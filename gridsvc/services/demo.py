@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,8 +15,11 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine
 
+from gridsvc.db import accounts as account_repo
 from gridsvc.db import areas as area_repo
 from gridsvc.db import audit, objects
+from gridsvc.domain.accounts import demo
+from gridsvc.domain.accounts.credentials import hash_password
 from gridsvc.domain.io.cells_io import TARGET_CRS, FieldMap, read_cells
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services.assignment import layers_from_frames, set_cells
@@ -132,6 +136,8 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
         previous = area_repo.find_plan_by_source(conn, SOURCE)
     if previous is not None and previous["content_hash"] == digest:
         log.info("demo town already loaded (plan %s)", previous["id"])
+        with engine.begin() as conn:
+            demo_accounts(conn, previous["id"], actor=actor)
         return DemoLoadResult(previous["id"], loaded=False)
 
     fields = FieldMap("id", "name", "code", "parent_id")
@@ -161,8 +167,42 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
         objects.link_people(conn, links)
         objects.analyze(conn, ["area", *rows, "person_area"])
         counts = {**{k: len(v) for k, v in cells.items()}, **{k: len(v) for k, v in rows.items()}}
+        counts["account"] = demo_accounts(conn, plan_id, actor=actor)
         audit.record(conn, actor=actor, action="demo.load", object_kind="plan",
                      object_id=str(plan_id),
                      before={"plan_id": previous["id"]} if previous else None,
                      after={"content_hash": digest, "counts": counts})
     return DemoLoadResult(plan_id, loaded=True, counts=counts)
+
+
+def demo_accounts(conn: Connection, plan_id: int, *, actor: str) -> int:
+    """Make the demo town's accounts that do not exist yet: one per person (scope: the cells
+    they are linked to) and the offices' (:mod:`gridsvc.domain.accounts.demo`), all with the
+    shared :data:`~gridsvc.domain.accounts.demo.DEMO_PASSWORD`. Returns how many were made.
+
+    Accounts are matched by name, so a reload keeps them (and their password changes); the
+    password is hashed once for all of them (one salt: a demo, not a secret store).
+    """
+    people = defaultdict(list)
+    for link in objects.people_links(conn):
+        people[(link["id"], link["name"], link["role"])].append((link["kind"], link["area_id"]))
+    wanted = [demo.person_account(pid, name, role, links)
+              for (pid, name, role), links in sorted(people.items())]
+    stations = [(c["id"], c["properties"]["name"])
+                for c in area_repo.area_features(conn, plan_id, "station")]
+    wanted += demo.office_accounts(stations)
+    taken = account_repo.existing_usernames(conn, [a.username for a in wanted])
+    wanted = [a for a in wanted if a.username not in taken]
+    if not wanted:
+        return 0
+    password_hash = hash_password(demo.DEMO_PASSWORD)
+    pks = account_repo.person_pks(conn, [a.person_id for a in wanted if a.person_id])
+    for a in wanted:
+        account_id = account_repo.insert_account(
+            conn, username=a.username, display_name=a.display_name, role=a.role.name,
+            person_pk=pks.get(a.person_id) if a.person_id else None,
+            password_hash=password_hash)
+        account_repo.set_scope(conn, account_id, list(a.scope))
+    audit.record(conn, actor=actor, action="account.create", object_kind="account",
+                 object_id="demo", after={"accounts": [a.username for a in wanted]})
+    return len(wanted)

@@ -25,7 +25,7 @@ from gridsvc.db.models import SRID
 from gridsvc.domain.geo.coords import local_metric_crs
 from gridsvc.domain.reports.fusion import Finding, crosswalk, findings
 from gridsvc.errors import InvalidInput, Problem
-from gridsvc.services.assignment import current_plan
+from gridsvc.services.assignment import current_plan, known_plan
 
 #: The metric CRS of a plan with no cells (nothing to measure): the demo town's zone.
 DEFAULT_METRIC_CRS = "EPSG:4549"
@@ -78,8 +78,10 @@ def findings_geojson(found: list[Finding], crs: str) -> dict[str, Any]:
 
 
 def fusion_report(engine: Engine, as_of: date | None = None,
-                  sliver_m2: float = DEFAULT_SLIVER_M2) -> dict[str, Any]:
-    """The fusion report of the plan in effect on ``as_of`` (today by default).
+                  sliver_m2: float = DEFAULT_SLIVER_M2, *, plan_id: int | None = None
+                  ) -> dict[str, Any]:
+    """The fusion report of plan ``plan_id``, else of the plan in effect on ``as_of`` (today by
+    default).
 
     Returns
     -------
@@ -94,12 +96,12 @@ def fusion_report(engine: Engine, as_of: date | None = None,
     InvalidInput
         ``sliver_m2`` negative or not a number.
     NotFound
-        No plan in effect.
+        No plan ``plan_id``, or no plan in effect.
     """
     if not np.isfinite(sliver_m2) or sliver_m2 < 0:
         raise InvalidInput([Problem(f"must be a non-negative area in m², not {sliver_m2}",
                                     field="sliver_m2")])
-    plan_id = current_plan(engine, as_of)
+    plan_id = current_plan(engine, as_of) if plan_id is None else known_plan(engine, plan_id)
     with engine.connect() as conn:
         crs = metric_crs(conn, plan_id)
         cells = {kind: _cells(conn, plan_id, kind, crs) for kind in LAYERS}

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from gridsvc.db import areas as area_repo
 from gridsvc.db import objects
+from gridsvc.domain.accounts.scope import Scope
 from gridsvc.domain.assign.layers import LayerSet
 from gridsvc.domain.geo.coords import parse_input_crs
 from gridsvc.errors import NotFound
@@ -42,6 +43,10 @@ class LookupContext:
     people: dict[tuple[str, str], list[dict[str, Any]]]
     offices: list[dict[str, Any]]
     versions: tuple[int, int]
+    #: Person business id -> the cells they are linked to (their scope test).
+    links: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: ``(kind, id) -> parent id`` of the plan's cells.
+    parents: dict[tuple[str, str], str | None] = field(default_factory=dict)
     checked_at: float = field(default_factory=time.monotonic)
 
 
@@ -54,6 +59,7 @@ class LookupService:
         self._contexts: dict[int, LookupContext] = {}
         self._lock = threading.Lock()
         self._current: tuple[float, date, int] | None = None
+        self._visible: dict[tuple, frozenset[str]] = {}
 
     def forget(self) -> None:
         """Recheck the plan in effect and every context on the next lookup (called after this
@@ -98,16 +104,39 @@ class LookupService:
         layers = plan_layers(self.engine, plan_id)
         with self.engine.connect() as conn:
             labels = area_repo.area_labels(conn, plan_id)
+            parents = area_repo.area_parents(conn, plan_id)
             links = objects.people_links(conn)
             offices = objects.offices(conn)
         people: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        linked: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for link in links:
             people[(link["kind"], link["area_id"])].append(
                 {k: link[k] for k in ("id", "name", "role", "phone")})
-        return LookupContext(plan_id, layers, labels, dict(people), offices, versions)
+            linked[link["id"]].append((link["kind"], link["area_id"]))
+        return LookupContext(plan_id, layers, labels, dict(people), offices, versions,
+                             links={k: tuple(v) for k, v in linked.items()}, parents=parents)
+
+    def visible_people(self, scope: Scope) -> frozenset[str]:
+        """Business ids of the people in ``scope``: one of their cells, or a cell above it
+        under the plan in effect today, is the scope's (as the ``person`` policy). Kept per
+        scope until the data or the plan changes.
+
+        The test runs on today's plan whatever plan a lookup answers with, as the database's
+        ``gridsvc_scope_cells()`` does.
+        """
+        ctx = self.context(self.plan_for(None))
+        key = (ctx.plan_id, ctx.versions, scope.key)
+        found = self._visible.get(key)
+        if found is None:
+            found = frozenset(person for person, links in ctx.links.items()
+                              if scope.covers_links(links, ctx.parents))
+            if len(self._visible) > 256:  # bounded: one entry per scope in use
+                self._visible.clear()
+            self._visible[key] = found
+        return found
 
     def lookup(self, lon: float, lat: float, crs: str = "4326",
-               as_of: date | None = None) -> dict[str, Any]:
+               as_of: date | None = None, scope: Scope | None = None) -> dict[str, Any]:
         """Everything a dispatcher needs about one point.
 
         Parameters
@@ -118,6 +147,9 @@ class LookupService:
             EPSG code, any CRS pyproj knows, ``gcj02`` or ``bd09``.
         as_of
             Answer with the boundaries in effect on this date (default today).
+        scope
+            The caller's scope: people outside it are left out (cells and offices are for
+            every signed-in account). None: everyone (the command line, benchmarks).
 
         Raises
         ------
@@ -138,6 +170,10 @@ class LookupService:
                                         "distance_m": round(float(dist[0]), 1)}
         people = {kind: [p for p in ctx.people.get((kind, covered.get(kind)), [])
                          if p["role"] in roles] for kind, roles in RESPONSIBLE.items()}
+        if scope is not None and not scope.everything:
+            visible = self.visible_people(scope)
+            people = {kind: [p for p in found if p["id"] in visible]
+                      for kind, found in people.items()}
         return {
             "query": {"lon": lon, "lat": lat, "crs": parse_input_crs(crs).name,
                       "lon_cgcs2000": round(x, 8), "lat_cgcs2000": round(y, 8)},

@@ -10,6 +10,7 @@ started in the background, so they are under way before the browser asks.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 from collections import OrderedDict
@@ -19,12 +20,14 @@ from sqlalchemy import Engine
 
 from gridsvc.db import areas as area_repo
 from gridsvc.db import maps as repo
-from gridsvc.db import objects
+from gridsvc.db import objects, rls
 from gridsvc.db.models import AREA_KINDS
 from gridsvc.errors import InvalidInput, NotFound, Problem
 
 #: Tiles kept (a few KB to a few hundred each: under ~100 MB).
 MAX_TILES = 2000
+#: The deepest zoom a tile is made for.
+MAX_Z = 22
 #: The map size the first view is warmed for, in CSS pixels.
 WARM_VIEWPORT = (1920, 960)
 
@@ -37,13 +40,14 @@ _pool: ThreadPoolExecutor | None = None
 def _key(engine: Engine, plan_id: int, kind: str, z: int, x: int, y: int) -> tuple:
     if kind not in AREA_KINDS:
         raise InvalidInput([Problem(f"unknown kind {kind!r}", field="kind")])
-    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
+    if not (0 <= z <= MAX_Z and 0 <= x < 2**z and 0 <= y < 2**z):
         raise InvalidInput([Problem(f"no tile {z}/{x}/{y}", field="z")])
     with engine.connect() as conn:
         version = area_repo.plan_version(conn, plan_id)
         if version is None:
             raise NotFound(f"no plan with id {plan_id}")
-        return (plan_id, version, objects.data_version(conn), kind, z, x, y)
+        # Tiles carry house totals and names of people: one set per view (rls.view_key).
+        return (plan_id, version, objects.data_version(conn), rls.view_key(conn), kind, z, x, y)
 
 
 def _get(engine: Engine, key: tuple) -> bytes:
@@ -58,7 +62,7 @@ def _get(engine: Engine, key: tuple) -> bytes:
     if not owner:
         return future.result()
     try:
-        plan_id, _, _, kind, z, x, y = key
+        plan_id, _, _, _, kind, z, x, y = key
         with engine.connect() as conn:
             tile = repo.cell_tile(conn, plan_id, kind, z, x, y)
     except BaseException as exc:
@@ -122,4 +126,6 @@ def warm(engine: Engine, plan_id: int, kind: str,
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gridsvc-tiles")
     for z, x, y in first_view_tiles(bounds):
-        _pool.submit(lambda z=z, x=x, y=y: cell_tile(engine, plan_id, kind, z, x, y))
+        # In a copy of the caller's context: the tiles are built for the caller's account.
+        _pool.submit(contextvars.copy_context().run,
+                     lambda z=z, x=x, y=y: cell_tile(engine, plan_id, kind, z, x, y))

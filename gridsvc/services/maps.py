@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db import coverage as coverage_repo
 from gridsvc.db import maps as repo
-from gridsvc.db import objects
+from gridsvc.db import objects, rls
 from gridsvc.db.models import SRID
 from gridsvc.domain.coverage.office_coverage import walk_radius_m
 from gridsvc.domain.coverage.road_network import RoadNetwork
@@ -303,7 +303,8 @@ _PAGES_LOCK = threading.Lock()
 
 def _cached(engine: Engine, key: tuple, build: Any) -> str:
     with engine.connect() as conn:
-        full = (*key, objects.data_version(conn), date.today())
+        # Who sees what (rls.view_key): a grid worker's page is not the command centre's.
+        full = (*key, rls.view_key(conn), objects.data_version(conn), date.today())
     with _PAGES_LOCK:
         if full in _PAGES:
             _PAGES.move_to_end(full)

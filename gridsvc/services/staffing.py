@@ -10,19 +10,26 @@ from sqlalchemy import Engine
 
 from gridsvc.db import staffing as repo
 from gridsvc.domain.reports import staffing
-from gridsvc.services.assignment import current_plan
+from gridsvc.services.assignment import current_plan, known_plan
 
 PEOPLE_COLUMNS = ["id", "role", "office_id", "kind", "area_id"]
 HOUSE_COLUMNS = ["beat_id", "grid_id", "houses", "households", "residents"]
 
 
-def staffing_tables(engine: Engine, as_of: date | None = None
+def staffing_tables(engine: Engine, as_of: date | None = None, *, plan_id: int | None = None
                     ) -> tuple[int, dict[str, pd.DataFrame], dict[str, Any]]:
-    """The plan in effect on ``as_of``, the four staffing tables and the summary.
+    """The plan (``plan_id``, else the one in effect on ``as_of``), the four staffing tables
+    and the summary. Houses and offices of a plan that is not the one they were assigned
+    under (a draft, a past plan) are placed in its cells by their points.
 
     See :mod:`gridsvc.domain.reports.staffing` for every definition.
+
+    Raises
+    ------
+    NotFound
+        No plan ``plan_id``, or no plan in effect on ``as_of``.
     """
-    plan_id = current_plan(engine, as_of)
+    plan_id = current_plan(engine, as_of) if plan_id is None else known_plan(engine, plan_id)
     # One read-only transaction, so the houses, people and cells are one consistent snapshot.
     with engine.connect() as conn, conn.begin():
         houses = pd.DataFrame(repo.house_sums(conn, plan_id), columns=HOUSE_COLUMNS)
@@ -38,8 +45,10 @@ def staffing_tables(engine: Engine, as_of: date | None = None
     return plan_id, tables, staffing.summary(tables, houses)
 
 
-def staffing_report(engine: Engine, as_of: date | None = None) -> dict[str, Any]:
-    """The staffing report as JSON-able data.
+def staffing_report(engine: Engine, as_of: date | None = None, *, plan_id: int | None = None
+                    ) -> dict[str, Any]:
+    """The staffing report of plan ``plan_id`` (default: the one in effect on ``as_of``) as
+    JSON-able data.
 
     Returns
     -------
@@ -47,7 +56,7 @@ def staffing_report(engine: Engine, as_of: date | None = None) -> dict[str, Any]
         ``plan_id``, ``standard`` (the thresholds used), ``summary``, and the rows of each level:
         ``beats``, ``grids``, ``offices``, ``stations``.
     """
-    plan_id, tables, summary = staffing_tables(engine, as_of)
+    plan_id, tables, summary = staffing_tables(engine, as_of, plan_id=plan_id)
     return {
         "plan_id": plan_id,
         "standard": {

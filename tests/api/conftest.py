@@ -23,3 +23,27 @@ def auth(make_token):
         return cache[role]
 
     return headers
+
+
+@pytest.fixture(scope="session")
+def as_account(engine):
+    """``as_account("gw001")`` -> headers with a personal token of that demo account (its role
+    and scope; no password check, so no Argon2 time)."""
+    from sqlalchemy import text
+
+    from gridsvc.domain.accounts import Role
+    from gridsvc.services.tokens import create_token
+
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            with engine.connect() as conn:
+                row = conn.execute(text("SELECT id, role FROM account WHERE username = :u"),
+                                   {"u": username}).one()
+            token = create_token(engine, role=Role.parse(row.role), name=f"test-{username}",
+                                 actor="test-suite", account_id=row.id)
+            cache[username] = {"Authorization": f"Bearer {token}"}
+        return cache[username]
+
+    return headers

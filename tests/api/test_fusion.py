@@ -87,3 +87,14 @@ def test_cli_geojson_and_bad_suffix(engine, pg, tmp_path):
     assert collection["type"] == "FeatureCollection" and collection["features"]
     bad = run_cli("report", "fusion", "-o", str(tmp_path / "x.txt"), env=env)
     assert bad.returncode == 2 and "unknown suffix" in bad.stderr
+
+
+def test_a_drafts_fusion_report(demo_copy, client, auth):
+    from gridsvc.services import fusion, plans
+
+    draft = plans.create_draft(demo_copy, name="copy", actor="test")["id"]
+    of_draft = fusion.fusion_report(demo_copy, plan_id=draft)
+    in_effect = fusion.fusion_report(demo_copy)
+    assert of_draft["plan_id"] == draft and of_draft["summary"] == in_effect["summary"]
+    assert client.get("/api/v1/fusion/report?plan_id=999999",
+                      headers=auth()).status_code == 404

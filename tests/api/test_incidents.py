@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from gridsvc.api.app import create_app
 from gridsvc.db import areas as area_repo
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services.tokens import create_token
 from gridsvc.settings import Settings
 

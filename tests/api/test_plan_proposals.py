@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from gridsvc.api.app import create_app
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services.tokens import create_token
 
 URL = "/api/v1/plans/proposals"

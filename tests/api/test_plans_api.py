@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from gridsvc.api.app import create_app
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services.tokens import create_token
 
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()

@@ -80,3 +80,21 @@ def test_offices_and_station(report):
 def test_as_of_before_any_plan_is_404(client, auth):
     r = client.get("/api/v1/staffing?as_of=1900-01-01", headers=auth())
     assert r.status_code == 404
+
+
+def test_a_drafts_staffing_places_houses_by_its_cells(demo_copy):
+    from gridsvc.services import plans, staffing
+
+    draft = plans.create_draft(demo_copy, name="copy", actor="test")["id"]
+    in_effect, of_draft = staffing.staffing_report(demo_copy), staffing.staffing_report(
+        demo_copy, plan_id=draft)
+    assert of_draft["plan_id"] == draft != in_effect["plan_id"]
+    # An unchanged copy: every house lands in the cell of the same id, found by its point.
+    assert {k: v for k, v in of_draft.items() if k != "plan_id"} == {
+        k: v for k, v in in_effect.items() if k != "plan_id"}
+
+
+def test_plan_id_is_checked(client, auth):
+    assert client.get("/api/v1/staffing?plan_id=999999", headers=auth()).status_code == 404
+    r = client.get("/api/v1/staffing?plan_id=4294967296", headers=auth())
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "plan_id"

@@ -26,8 +26,16 @@ def available() -> bool:
     return bool(shutil.which("chromium") and shutil.which("chromedriver"))
 
 
-def start(width: int = 1600, height: int = 1000) -> webdriver.Chrome:
+def start(width: int = 1600, height: int = 1000, mobile: bool = False) -> webdriver.Chrome:
+    """A headless Chromium; with ``mobile``, emulating a small phone (``width`` x ``height``
+    CSS pixels, pixel ratio 3, touch events, a phone's user agent)."""
     options = webdriver.ChromeOptions()
+    if mobile:
+        options.add_experimental_option("mobileEmulation", {
+            "deviceMetrics": {"width": width, "height": height, "pixelRatio": 3.0,
+                              "touch": True},
+            "userAgent": "Mozilla/5.0 (Linux; Android 12; Phone) AppleWebKit/537.36 "
+                         "(KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"})
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 f"--window-size={width},{height}", "--proxy-server=http://127.0.0.1:9",

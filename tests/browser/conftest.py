@@ -55,6 +55,7 @@ def sign_in(browser, base_url: str, token: str) -> None:
 
     browser.delete_all_cookies()
     browser.get(f"{base_url}/login?next=/healthz")
+    browser.find_element(By.TAG_NAME, "summary").click()  # the token form is folded away
     browser.find_element(By.ID, "token").send_keys(token)
-    browser.find_element(By.ID, "submit").click()
+    browser.find_element(By.ID, "submit-token").click()
     WebDriverWait(browser, 20).until(lambda b: "/login" not in b.current_url)

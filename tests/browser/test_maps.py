@@ -39,8 +39,9 @@ def signed_in(browser, live_url, make_token):
     browser.get(f"{live_url}/maps/coverage")
     # No session yet: the page sends the browser to the sign-in form, keeping where it was going.
     assert urllib.parse.urlsplit(browser.current_url).path == "/login"
+    browser.find_element(By.TAG_NAME, "summary").click()  # the token form is folded away
     browser.find_element(By.ID, "token").send_keys(make_token("viewer"))
-    browser.find_element(By.ID, "submit").click()
+    browser.find_element(By.ID, "submit-token").click()
     WebDriverWait(browser, 20).until(
         lambda b: urllib.parse.urlsplit(b.current_url).path == "/maps/coverage")
     return browser
@@ -73,8 +74,9 @@ def test_tiled_pages_draw_every_cell_from_vector_tiles(browser, live_url_tiled, 
 
     browser.delete_all_cookies()
     browser.get(f"{live_url_tiled}/login")
+    browser.find_element(By.TAG_NAME, "summary").click()  # the token form is folded away
     browser.find_element(By.ID, "token").send_keys(make_token("viewer"))
-    browser.find_element(By.ID, "submit").click()
+    browser.find_element(By.ID, "submit-token").click()
     WebDriverWait(browser, 20).until(lambda b: "/login" not in b.current_url)
     path = PAGES[name][0]
     visit = chromium.visit(browser, live_url_tiled + path)

@@ -365,6 +365,43 @@ def test_nearest_matches_brute_force(city_m):
     assert (dist > 0).all()
 
 
+def test_nearest_with_gaps_holes_and_overlaps_matches_brute_force(city_m):
+    """Cells dropped from the tiling leave gaps (holes in the union); a cell with a hole, a
+    cell nested in it and an overlapping one are added: only the outline is searched."""
+    geoms = city_m.geometry.to_numpy()
+    keep = np.arange(len(geoms)) % 7 != 3
+    ids = list(city_m["cell_id"].to_numpy()[keep])
+    cells = list(geoms[keep])
+    xmin, ymin, xmax, ymax = city_m.total_bounds
+    far = xmax + 2_000
+    cells += [box(far, ymin, far + 3_000, ymin + 3_000).difference(
+        box(far + 1_000, ymin + 1_000, far + 2_000, ymin + 2_000)),
+        box(far + 1_200, ymin + 1_200, far + 1_800, ymin + 1_800),
+        box(far + 2_500, ymin + 2_500, far + 4_000, ymin + 4_000)]
+    ids += ["zz-ring", "zz-nested", "aa-overlap"]
+    ix = CellIndex.build(ids, cells)
+    pts = synthetic_points(8_000, (xmin - 3_000, ymin - 3_000, far + 5_000, ymax + 3_000),
+                           seed=11)
+    x, y = pts[:, 0], pts[:, 1]
+    outside = ix.assign(x, y) == -1
+    assert outside.sum() > 2_000
+    assert len(ix.outline) < 0.5 * len(shapely.get_coordinates(ix.geoms))
+    idx, dist = ix.nearest(x[outside], y[outside])
+    want_idx, want_dist = brute_nearest(ix.geoms, x[outside], y[outside])
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(dist, want_dist)
+
+
+def test_nearest_finds_a_cell_that_meets_the_outline_at_one_vertex():
+    """Three triangles fan out from the origin; the middle one ("a", the lowest id) touches
+    the outline only at the origin, which is nearest to (0, -1) for all three."""
+    ix = build({"c": Polygon([(0, 0), (2, 0), (1, 1)]), "a": Polygon([(0, 0), (1, 1), (-1, 1)]),
+                "b": Polygon([(0, 0), (-1, 1), (-2, 0)])})
+    idx, dist = ix.nearest(np.array([0.0, 0.0, np.nan]), np.array([-1.0, 3.0, 0.0]))
+    assert ids_of(ix, idx[:2]) == ["a", "a"] and idx[2] == -1
+    np.testing.assert_array_equal(dist, [1.0, 2.0, np.nan])
+
+
 def test_nearest_ties_go_to_the_lowest_id_and_covered_points_are_at_zero():
     ix = build({"b": box(0, 0, 1, 1), "a": box(2, 0, 3, 1), "c": box(0, 2, 1, 3)})
     idx, dist = ix.nearest(np.array([1.5, 0.5, 1.5, 0.5, 2.5]), np.array([0.5, 1.5, 1.5, 0.5, 1]))

@@ -1,4 +1,4 @@
-"""Unit tests of gridsvc.domain.auth: roles and bearer tokens (no database)."""
+"""Unit tests of gridsvc.domain.accounts: roles and bearer tokens (no database)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from gridsvc.domain.auth import TOKEN_PREFIX, Role, hash_token, new_token, token_prefix
+from gridsvc.domain.accounts import Role
+from gridsvc.domain.accounts.credentials import TOKEN_PREFIX, hash_token, new_token, token_prefix
 
 
 def test_roles_are_ordered_by_power() -> None:
@@ -17,7 +18,8 @@ def test_roles_are_ordered_by_power() -> None:
     assert Role.admin >= Role.admin
     assert sorted([Role.admin, Role.viewer, Role.planner, Role.dispatcher]) == [
         Role.viewer, Role.dispatcher, Role.planner, Role.admin]
-    assert [r.name for r in Role] == ["viewer", "dispatcher", "planner", "admin"]
+    assert [r.name for r in Role] == ["viewer", "reporter", "handler", "dispatcher", "planner",
+                                      "admin"]
 
 
 @pytest.mark.parametrize(("text", "role"), [
@@ -37,7 +39,7 @@ def test_parse_unknown_role_lists_the_roles(text: str) -> None:
         Role.parse(text)
     message = str(exc.value)
     assert repr(text) in message
-    assert "viewer, dispatcher, planner, admin" in message
+    assert "viewer, reporter, handler, dispatcher, planner, admin" in message
 
 
 def test_new_token_shape() -> None:

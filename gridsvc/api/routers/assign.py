@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
@@ -16,7 +16,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
-from gridsvc.domain.auth import Role
+from gridsvc.api.fields import crs_field, text
+from gridsvc.domain.accounts import Role
 from gridsvc.services.assign_files import assign_with_plan
 
 router = APIRouter(prefix="/api/v1", tags=["assign"])
@@ -28,6 +29,8 @@ UPLOADS = {"text/csv": "csv", "application/csv": "csv", "application/geo+json": 
 MEDIA = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
          "parquet": "application/vnd.apache.parquet"}
 CHUNK = 1 << 20
+#: Layers to assign: a comma-separated list of cell kinds.
+LAYERS = "^(town|village|grid|station|beat)(,(town|village|grid|station|beat))*$"
 
 
 async def _save_upload(request: Request, folder: Path, suffix: str, limit: int) -> Path:
@@ -73,19 +76,27 @@ def _geojson_features(path: Path) -> Iterator[bytes]:
 
 
 @router.post("/assign", summary="Assign every point of an uploaded file to the cells, streamed",
-             dependencies=[Depends(require(Role.viewer))],
+             dependencies=[Depends(require(Role.viewer))], response_class=StreamingResponse,
+             responses={200: {"description": "the points with their cells, in `output`",
+                              "content": {t.split(";")[0]: {"schema": {
+                                  "type": "string", "format": "binary"}}
+                                  for t in MEDIA.values()}}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}} for t in UPLOADS}}})
 async def assign(
     request: Request,
-    x: Annotated[str | None, Query(description="CSV: the x (longitude) column")] = None,
-    y: Annotated[str | None, Query(description="CSV: the y (latitude) column")] = None,
-    crs: Annotated[str | None, Query(description="CRS of the points (default: the file's, "
-                                                 "or EPSG:4326 for CSV); gcj02, bd09 too")] = None,
-    layers: Annotated[str | None, Query(description="e.g. grid,beat (default: all five)")] = None,
+    x: Annotated[text(200, 1) | None, Query(description="CSV: the x (longitude) column")]
+    = None,
+    y: Annotated[text(200, 1) | None, Query(description="CSV: the y (latitude) column")]
+    = None,
+    crs: Annotated[str | None, Query(**crs_field(
+        description="CRS of the points (default: the file's, or EPSG:4326 for CSV); gcj02, "
+                    "bd09 too"))] = None,
+    layers: Annotated[str | None, Query(pattern=LAYERS, description="e.g. grid,beat "
+                                        "(default: all five)")] = None,
     as_of: Annotated[date | None, Query(description="boundaries in effect on this date")] = None,
-    output: Annotated[str | None, Query(pattern="^(csv|geojson|parquet)$",
-                                        description="default: the upload's format")] = None,
+    output: Annotated[Literal["csv", "geojson", "parquet"] | None,
+                      Query(description="default: the upload's format")] = None,
 ) -> StreamingResponse:
     """The body is the file: CSV (``text/csv``, coordinates in columns named by ``x``/``y`` or
     found by name), GeoJSON (``application/geo+json``) or GeoParquet

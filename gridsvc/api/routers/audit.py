@@ -9,7 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
-from gridsvc.domain.auth import Role
+from gridsvc.domain.accounts import Role
 from gridsvc.services.audit import recent_entries
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"],

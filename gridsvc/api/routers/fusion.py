@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import require
-from gridsvc.domain.auth import Role
+from gridsvc.api.fields import plan_query
+from gridsvc.domain.accounts import Role
 from gridsvc.services import fusion
 
 router = APIRouter(
@@ -21,8 +22,11 @@ router = APIRouter(
 async def report(
     request: Request,
     as_of: Annotated[date | None, Query(description="the plan in effect on this date")] = None,
-    sliver_m2: Annotated[float, Query(ge=0, description="gaps and overlaps under this area "
-                                      "(m²) are reported as slivers")] = fusion.DEFAULT_SLIVER_M2,
+    sliver_m2: Annotated[float, Query(ge=0, allow_inf_nan=False,
+                                      description="gaps and overlaps under this area (m²) are "
+                                                  "reported as slivers")]
+    = fusion.DEFAULT_SLIVER_M2,
+    plan_id: plan_query("a plan, e.g. a draft; default: the one in effect on as_of") = None,
 ) -> dict[str, Any]:
-    return await run_in_threadpool(fusion.fusion_report, request.app.state.engine, as_of,
-                                   sliver_m2)
+    return await run_in_threadpool(lambda: fusion.fusion_report(
+        request.app.state.engine, as_of, sliver_m2, plan_id=plan_id))

@@ -9,12 +9,14 @@ from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
-from gridsvc.domain.auth import Role
+from gridsvc.api.fields import BIGINT_MAX, ID_LENGTH, Text
+from gridsvc.domain.accounts import Role
 from gridsvc.services import houses
 
 router = APIRouter(prefix="/api/v1/houses", tags=["houses"])
 
-VillageId = Annotated[str, Query(min_length=1, description="the village's business id")]
+VillageId = Annotated[Text, Query(min_length=1, max_length=ID_LENGTH,
+                                  description="the village's business id")]
 
 
 @router.get("", summary="One page of a village's houses, in register order",
@@ -23,7 +25,7 @@ async def list_houses(
     request: Request,
     village_id: VillageId,
     limit: Annotated[int, Query(ge=1, le=houses.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> dict[str, Any]:
     page = await run_in_threadpool(houses.list_houses, request.app.state.engine, village_id,
                                    limit, offset)
@@ -33,7 +35,8 @@ async def list_houses(
 @router.post("/numbering", summary="Number a village's unnumbered houses (dry run by default)")
 async def numbering(
     request: Request,
-    principal: Annotated[Principal, Depends(require(Role.planner))],
+    # Numbering sees a whole village's houses: only a planner who sees every row may.
+    principal: Annotated[Principal, Depends(require(Role.planner, scope_all=True))],
     village_id: VillageId,
     commit: Annotated[bool, Query(description="write the numbers; false: only report")] = False,
 ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ parameters are parsed here and their documentation is written out in :data:`OPEN
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 import orjson
@@ -16,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gridsvc.api.auth import require
-from gridsvc.domain.auth import Role
+from gridsvc.api.fields import CRS_LENGTH, CRS_PATTERN
+from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
 
 PATH = "/api/v1/lookup"
@@ -52,10 +54,15 @@ async def lookup(request: Request) -> Response:
     problems: list[Problem] = []
     lon, lat = _number(request, "lon", problems), _number(request, "lat", problems)
     as_of = _date(request, problems)
+    crs = request.query_params.get("crs") or "4326"
+    if len(crs) > CRS_LENGTH or not re.fullmatch(CRS_PATTERN, crs):
+        problems.append(Problem(f"crs must be an EPSG code, gcj02, bd09, a PROJ string or WKT "
+                                f"(printable ASCII, up to {CRS_LENGTH:,} characters), not "
+                                f"{crs[:50]!r}", field="crs"))
     if problems:
         raise InvalidInput(problems)
-    crs = request.query_params.get("crs") or "4326"
-    answer = request.app.state.lookup.lookup(lon, lat, crs, as_of)
+    # People outside the caller's scope are left out (cells and offices are for everyone).
+    answer = request.app.state.lookup.lookup(lon, lat, crs, as_of, principal.scope)
     if principal.role < Role.dispatcher:  # phones are for dispatchers and above
         answer["people"] = {kind: [{**p, "phone": None} for p in people]
                             for kind, people in answer["people"].items()}
@@ -78,16 +85,18 @@ OPENAPI = {"get": {
         "Per layer (town, village, grid, station, beat) the covering cell (boundary included; "
         "on a shared edge the lowest id), or the nearest cell and its distance when none "
         "covers the point; the beat's officers and the grid's grid workers; the nearest "
-        "police office and its geodesic distance. Phone numbers are shown to dispatchers and "
-        "above; a viewer sees names and roles. Needs a bearer token (viewer or above). The "
-        "answer comes from memory: no database round trip."),
+        "police office and its geodesic distance. People outside the caller's scope are "
+        "left out. Phone numbers are shown to dispatchers and above; a viewer sees names and "
+        "roles. Needs a bearer token (viewer or above). The answer comes from memory: no "
+        "database round trip."),
     "operationId": "lookup",
     "security": [{"bearer": []}],
     "parameters": [
         _param("lon", "longitude (or easting), in `crs`", {"type": "number"}, True),
         _param("lat", "latitude (or northing), in `crs`", {"type": "number"}, True),
         _param("crs", "EPSG code, any CRS pyproj knows, gcj02 or bd09",
-               {"type": "string", "default": "4326"}),
+               {"type": "string", "default": "4326", "minLength": 1,
+                "maxLength": CRS_LENGTH, "pattern": CRS_PATTERN}),
         _param("as_of", "answer with the boundaries in effect on this date",
                {"type": "string", "format": "date"}),
     ],

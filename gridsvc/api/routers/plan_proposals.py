@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
-from gridsvc.domain.auth import Role
+from gridsvc.api.fields import BIGINT_MAX, Id
+from gridsvc.domain.accounts import Role
 from gridsvc.services import proposals
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
@@ -23,13 +24,15 @@ router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 class ProposalRequest(BaseModel):
     """What to divide, into how many cells of which kind."""
 
+    model_config = ConfigDict(extra="forbid")
+
     parent_kind: Literal["village", "town", "station"] = Field(
         description="a village into grids; a town into grids (shared among its villages) or "
                     "beats; a station area into beats")
-    parent_id: str = Field(min_length=1, description="the parent's business id")
+    parent_id: Id = Field(description="the parent's business id")
     n: int = Field(ge=1, le=proposals.MAX_N, description="how many cells to propose")
     kind: Literal["grid", "beat"] = "grid"
-    seed: int = Field(0, ge=0, description="seed of the search: same data and seed, "
+    seed: int = Field(0, ge=0, le=BIGINT_MAX, description="seed of the search: same data and seed, "
                                            "same proposal")
     commit: bool = Field(True, description="write the draft; false: only compute it")
 

@@ -22,14 +22,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal, require
-from gridsvc.domain.auth import Role
+from gridsvc.api.fields import INT32_MAX, Geometry, Id, PlanId, crs_field, plan_query, text
+from gridsvc.domain.accounts import Role
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services import plan_activation, plan_impact, plans
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
 Planner = Annotated[Principal, Depends(require(Role.planner))]
+#: Putting plans in effect moves every row's cells: only a planner who sees every row may.
+WholePlanner = Annotated[Principal, Depends(require(Role.planner, scope_all=True))]
 Commit = Annotated[bool, Query(description="make the change; false: only report (dry run)")]
+#: The draft's version in ``If-Match``: ``"3"``, ``W/"3"`` or ``3``.
+IfMatch = Annotated[str | None, Header(pattern=r'^(W/)?"?[0-9]{1,10}"?$',
+                                       description='the version of the draft, e.g. "3"')]
+Version = Annotated[int | None, Field(ge=1, le=INT32_MAX, description="the draft's version "
+                                      "(or If-Match)")]
 
 
 def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -46,49 +54,77 @@ def _version(if_match: str | None, body_version: int | None) -> int | None:
     """The version the caller edits: If-Match (``"3"``, ``W/"3"`` or ``3``), else the body's."""
     if if_match is None:
         return body_version
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not (text.isascii() and text.isdigit()):  # "³" is a digit to isdigit(), not to int()
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= INT32_MAX):
         raise InvalidInput([Problem(f"If-Match must be the plan's version, like \"3\", "
                                     f"not {if_match!r}", field="If-Match")])
-    return int(text)
+    return int(value)
 
 
 class DraftIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    from_plan: int | None = Field(default=None, description="default: the plan in effect")
-    note: str | None = Field(default=None, max_length=2000)
+    model_config = ConfigDict(extra="forbid")
+
+    name: text(200, 1)
+    from_plan: int | None = Field(default=None, ge=1, le=INT32_MAX,
+                                  description="default: the plan in effect")
+    note: text(2000) | None = None
+
+
+#: The fields each edit needs (the service checks them too, naming the missing field).
+EDIT_NEEDS: dict[str, dict[str, Any]] = {
+    "replace": {"required": ["id", "geometry"]},
+    "split": {"required": ["id", "line"]},
+    "merge": {"required": ["ids"], "properties": {"ids": {"minItems": 2}}},
+    "transfer": {"required": ["from", "to"],
+                 "anyOf": [{"required": ["area"]}, {"required": ["houses"]}]},
+    "create": {"required": ["geometry"]},
+    "retire": {"required": ["id"]},
+}
+
+
+def _edit_schema(schema: dict[str, Any]) -> None:
+    # One branch per op: the fields it needs (a single model keeps the errors' field names).
+    schema["oneOf"] = [{**needs, "properties": {"op": {"const": op}, **needs.get("properties", {})}}
+                       for op, needs in EDIT_NEEDS.items()]
 
 
 class EditIn(BaseModel):
     """One edit of a draft. Geometries are GeoJSON in ``crs`` (default EPSG:4490)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid",
+                              json_schema_extra=_edit_schema)
 
     op: Literal["replace", "split", "merge", "transfer", "create", "retire"]
     kind: Literal["town", "village", "grid", "station", "beat"] = "grid"
-    version: int | None = Field(default=None, description="the draft's version (or If-Match)")
-    id: str | None = Field(default=None, description="the cell (replace, split, retire)")
-    ids: list[str] | None = Field(default=None, description="cells to merge")
-    keep: str | None = Field(default=None, description="merge: the id kept (default the first)")
-    from_: str | None = Field(default=None, alias="from", description="transfer: from cell")
-    to: str | None = Field(default=None, description="transfer: to this neighbour")
-    area: dict[str, Any] | None = Field(default=None, description="transfer: area to move")
-    houses: list[str] | None = Field(default=None, description="transfer: houses to move")
-    geometry: dict[str, Any] | None = Field(default=None, description="replace, create")
-    line: dict[str, Any] | None = Field(default=None, description="split: the cutting line")
-    names: list[str] | None = Field(default=None, description="split: names of new cells")
-    parent_id: str | None = Field(default=None, description="create: the parent cell")
-    name: str | None = Field(default=None, description="create: the name")
+    version: Version = None
+    id: Id | None = Field(default=None, description="the cell (replace, split, retire)")
+    ids: list[Id] | None = Field(default=None, description="cells to merge")
+    keep: Id | None = Field(default=None, description="merge: the id kept (default the first)")
+    from_: Id | None = Field(default=None, alias="from", description="transfer: from cell")
+    to: Id | None = Field(default=None, description="transfer: to this neighbour")
+    area: Geometry | None = Field(default=None, description="transfer: area to move")
+    houses: list[Id] | None = Field(default=None, description="transfer: houses to move")
+    geometry: Geometry | None = Field(default=None, description="replace, create")
+    line: Geometry | None = Field(default=None, description="split: the cutting line")
+    names: list[text(200, 1)] | None = Field(default=None,
+                                             description="split: names of new cells")
+    parent_id: Id | None = Field(default=None, description="create: the parent cell")
+    name: text(200, 1) | None = Field(default=None, description="create: the name")
     repair: bool = Field(default=False, description="repair invalid geometry with make_valid")
-    crs: str = Field(default="4490", description="CRS of the geometries (EPSG, gcj02, bd09)")
+    crs: str = Field(**crs_field(default="4490",
+                                 description="CRS of the geometries (EPSG, gcj02, bd09)"))
 
 
 class ActivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     effective_from: date | None = Field(default=None, description="default today")
-    version: int | None = None
+    version: Version = None
 
 
 class RestoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     effective_from: date | None = Field(default=None, description="default: its own date")
 
 
@@ -108,14 +144,14 @@ async def create(body: DraftIn, request: Request, principal: Planner) -> Respons
 
 @router.get("/{plan_id}", summary="A plan and the cells it changes (ETag: its version)",
             dependencies=[Depends(require(Role.viewer))])
-async def show(plan_id: int, request: Request) -> Response:
+async def show(plan_id: PlanId, request: Request) -> Response:
     found = await run_in_threadpool(plans.show_plan, request.app.state.engine, plan_id)
     return _json(found, _etag(found["version"]))
 
 
 @router.post("/{plan_id}/edits", summary="Edit a draft (needs its version); checked and audited")
-async def edit(plan_id: int, body: EditIn, request: Request, principal: Planner,
-               if_match: Annotated[str | None, Header()] = None) -> Response:
+async def edit(plan_id: PlanId, body: EditIn, request: Request, principal: Planner,
+               if_match: IfMatch = None) -> Response:
     version = _version(if_match, body.version)
     op = body.model_dump(by_alias=True, exclude_none=True, exclude={"version"})
     done = await run_in_threadpool(lambda: plans.edit(
@@ -124,7 +160,7 @@ async def edit(plan_id: int, body: EditIn, request: Request, principal: Planner,
 
 
 @router.post("/{plan_id}/validate", summary="Check the draft's changes (result audited)")
-async def validate(plan_id: int, request: Request, principal: Planner) -> Response:
+async def validate(plan_id: PlanId, request: Request, principal: Planner) -> Response:
     return _json(await run_in_threadpool(lambda: plans.validate(
         request.app.state.engine, plan_id, actor=principal.name)))
 
@@ -132,10 +168,10 @@ async def validate(plan_id: int, request: Request, principal: Planner) -> Respon
 @router.get("/{plan_id}/impact", summary="What the draft moves, against the plan in effect",
             dependencies=[Depends(require(Role.planner))])
 async def impact(
-    plan_id: int, request: Request,
+    plan_id: PlanId, request: Request,
     months: Annotated[int, Query(ge=0, le=120, description="incidents of the last N months")]
     = plan_impact.DEFAULT_MONTHS,
-    against: Annotated[int | None, Query(description="another plan to compare with")] = None,
+    against: plan_query("another plan to compare with") = None,
 ) -> Response:
     return _json(await run_in_threadpool(lambda: plan_impact.impact(
         request.app.state.engine, plan_id, months=months, against=against)))
@@ -148,9 +184,10 @@ def _after_change(request: Request, result: dict[str, Any]) -> Response:
 
 
 @router.post("/{plan_id}/activate", summary="Put a draft in effect on a date (dry run by default)")
-async def activate(plan_id: int, body: ActivateIn, request: Request, principal: Planner,
+async def activate(plan_id: PlanId, body: ActivateIn, request: Request,
+                   principal: WholePlanner,
                    commit: Commit = False,
-                   if_match: Annotated[str | None, Header()] = None) -> Response:
+                   if_match: IfMatch = None) -> Response:
     version = _version(if_match, body.version)
     done = await run_in_threadpool(lambda: plan_activation.activate(
         request.app.state.engine, plan_id, effective_from=body.effective_from, version=version,
@@ -159,8 +196,8 @@ async def activate(plan_id: int, body: ActivateIn, request: Request, principal: 
 
 
 @router.post("/{plan_id}/retire", summary="Retire a plan (dry run by default)")
-async def retire(plan_id: int, request: Request, principal: Planner, commit: Commit = False,
-                 if_match: Annotated[str | None, Header()] = None) -> Response:
+async def retire(plan_id: PlanId, request: Request, principal: WholePlanner,
+                 commit: Commit = False, if_match: IfMatch = None) -> Response:
     version = _version(if_match, None)
     done = await run_in_threadpool(lambda: plan_activation.retire(
         request.app.state.engine, plan_id, version=version, actor=principal.name,
@@ -169,7 +206,8 @@ async def retire(plan_id: int, request: Request, principal: Planner, commit: Com
 
 
 @router.post("/{plan_id}/restore", summary="Restore a retired plan (dry run by default)")
-async def restore(plan_id: int, request: Request, principal: Planner, commit: Commit = False,
+async def restore(plan_id: PlanId, request: Request, principal: WholePlanner,
+                  commit: Commit = False,
                   body: RestoreIn | None = None) -> Response:
     when = body.effective_from if body else None
     done = await run_in_threadpool(lambda: plan_activation.restore(
@@ -179,7 +217,7 @@ async def restore(plan_id: int, request: Request, principal: Planner, commit: Co
 
 
 @router.post("/sync", summary="Move objects to the plan in effect today (dry run by default)")
-async def sync(request: Request, principal: Planner, commit: Commit = False) -> Response:
+async def sync(request: Request, principal: WholePlanner, commit: Commit = False) -> Response:
     done = await run_in_threadpool(lambda: plan_activation.sync(
         request.app.state.engine, actor=principal.name, commit=commit))
     return _after_change(request, done)

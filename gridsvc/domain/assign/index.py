@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from gridsvc.domain.assign.nearest import OutlineEdges, OutlineTree, nearest_edges
+
 OUTSIDE = -2  # bucket in no cell
 MIXED = -1  # a boundary touches the bucket: test candidates
 COMPLEX = -3  # cells overlap in the bucket: ask GEOS
@@ -132,6 +134,8 @@ class CellIndex:
     cand_edge_count: np.ndarray
     edges: _Edges
     _tree: shapely.STRtree | None = field(default=None, repr=False)
+    _outline: OutlineEdges | None = field(default=None, repr=False)
+    _outline_trees: dict[float, OutlineTree] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------------------- build
     @classmethod
@@ -305,18 +309,41 @@ class CellIndex:
     def nearest(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The nearest cell to each point and the distance to it, in CRS units.
 
-        Meant for unassigned points (a covered point is at distance 0 from its cell). Ties go
-        to the lowest id.
+        A covered point gets the cell :meth:`assign` gives it, at distance 0. For the others
+        the search runs over the edges of the cells' outline only (see
+        :mod:`gridsvc.domain.assign.nearest`); distances equal ``shapely.distance`` to the
+        cell. Ties go to the lowest id; NaN gives -1 at distance NaN.
         """
-        pts = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-        src, idx = self.tree.query_nearest(pts, all_matches=True)
-        best = np.full(len(pts), np.iinfo(np.int64).max)
-        np.minimum.at(best, src, idx)
-        found = best != np.iinfo(np.int64).max
-        best = np.where(found, best, -1)
-        dist = np.full(len(pts), np.nan)
-        dist[found] = shapely.distance(self.geoms[best[found]], pts[found])
-        return best, dist
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        idx = np.asarray(self.assign(x, y), dtype=np.int64).copy()
+        dist = np.where(idx >= 0, 0.0, np.nan)
+        out = np.flatnonzero(idx < 0)
+        if len(out):
+            idx[out], _, dist[out] = nearest_edges(self.outline, self.outline_tree(), x[out],
+                                                   y[out])
+        return idx, dist
+
+    @property
+    def outline(self) -> OutlineEdges:
+        """The edges a point outside every cell can be nearest to, found on first use."""
+        if self._outline is None:
+            e = _edges(self.geoms)
+            self._outline = OutlineEdges.from_edges(e.ax, e.ay, e.bx, e.by, e.cell, e.side)
+        return self._outline
+
+    def outline_tree(self, scale: float = 1.0) -> OutlineTree:
+        """A k-d tree of :attr:`outline` with x multiplied by ``scale``, made on first use."""
+        tree = self._outline_trees.get(scale)
+        if tree is None:
+            tree = self._outline_trees[scale] = self.outline.tree(scale)
+        return tree
+
+    def __getstate__(self) -> dict:
+        """Pickled (to send to other processes) without the search trees, which are rebuilt
+        there on first use."""
+        state = dict(self.__dict__)
+        state["_tree"], state["_outline_trees"] = None, {}
+        return state
 
     @property
     def nbytes(self) -> int:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import shapely
 from pyproj import CRS, Geod
 
 from gridsvc.domain.assign.index import CellIndex
+from gridsvc.domain.assign.nearest import closest_points, nearest_edges
 
 _GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid; WGS84's differs by 0.1 mm
 
@@ -32,6 +34,21 @@ class Layer:
     kind: str
     crs: CRS
     index: CellIndex
+    #: The folder the layer was opened from (:func:`gridsvc.domain.assign.store.load`), if any:
+    #: a pickled layer then travels as this path and is opened (once per process) where it
+    #: lands, sharing the saved arrays' pages with every process on that machine.
+    source: Path | None = field(default=None, compare=False)
+
+    def __reduce__(self) -> tuple:
+        if self.source is None:
+            return (Layer, (self.kind, self.crs, self.index))
+        from gridsvc.domain.assign.store import opened
+
+        return (opened, (self.source,))
+
+    def detached(self) -> Layer:
+        """The same layer pickled whole (for processes that cannot see :attr:`source`)."""
+        return Layer(self.kind, self.crs, self.index)
 
     @classmethod
     def build(cls, kind: str, ids: Sequence[str], geoms: Sequence[shapely.Geometry],
@@ -53,36 +70,36 @@ class Layer:
         In a geographic CRS the nearest cell is searched with longitudes scaled by the cosine
         of the layer's middle latitude (an equirectangular view: over a city the ranking can
         only differ between cells within a fraction of a percent of the same distance), and
-        the distance is then measured on the ellipsoid from the point to the nearest point of
-        that cell. In a projected CRS both are planar, in the CRS's unit converted to metres.
+        the distance is then measured on the ellipsoid from the point to the cell's nearest
+        point in that view. In a projected CRS both are planar, in the CRS's unit converted to
+        metres. A covered point gets its cell at 0 m; NaN gives -1 at NaN.
         """
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        tree, scale = self._nearest_tree
-        pts = shapely.points(x * scale, y)
-        src, idx = tree.query_nearest(pts, all_matches=True)
-        best = np.full(len(x), np.iinfo(np.int64).max)
-        np.minimum.at(best, src, idx)
-        found = best != np.iinfo(np.int64).max
-        best = np.where(found, best, -1)
-        dist = np.full(len(x), np.nan)
-        cells, points = self.index.geoms[best[found]], shapely.points(x[found], y[found])
-        if self.crs.is_geographic:
-            ends = shapely.get_coordinates(shapely.shortest_line(points, cells)).reshape(-1, 4)
-            dist[found] = _GEOD.inv(ends[:, 0], ends[:, 1], ends[:, 2], ends[:, 3])[2]
-        else:
+        if not self.crs.is_geographic:
             unit = self.crs.axis_info[0].unit_conversion_factor if self.crs.axis_info else 1.0
-            dist[found] = shapely.distance(cells, points) * unit
+            best, dist = self.index.nearest(x, y)
+            return best, dist * unit
+        best = np.asarray(self.index.assign(x, y), dtype=np.int64).copy()
+        dist = np.where(best >= 0, 0.0, np.nan)
+        out = np.flatnonzero(best < 0)
+        if len(out):
+            scale = self._scale
+            ox, oy = x[out], y[out]
+            best[out], edge, _ = nearest_edges(self.index.outline, self.index.outline_tree(scale),
+                                               ox, oy)
+            qx, qy = closest_points(self.index.outline, edge, ox, oy, scale)
+            found = edge >= 0
+            metres = np.full(len(out), np.nan)
+            metres[found] = _GEOD.inv(ox[found], oy[found], qx[found], qy[found])[2]
+            dist[out] = metres
         return best, dist
 
     @cached_property
-    def _nearest_tree(self) -> tuple[shapely.STRtree, float]:
-        geoms = self.index.geoms
-        if not self.crs.is_geographic:
-            return shapely.STRtree(geoms), 1.0
-        _, ymin, _, ymax = shapely.total_bounds(geoms)
-        scale = float(np.cos(np.radians((ymin + ymax) / 2)))
-        scaled = shapely.transform(geoms, lambda c: c * np.array([scale, 1.0]))
-        return shapely.STRtree(scaled), scale
+    def _scale(self) -> float:
+        """The cosine of the layer's middle latitude: longitudes times it make an
+        equirectangular view in which planar distances rank cells."""
+        _, ymin, _, ymax = shapely.total_bounds(self.index.geoms)
+        return float(np.cos(np.radians((ymin + ymax) / 2)))
 
 
 @dataclass

@@ -31,6 +31,21 @@ def row_label(i: int) -> str:
     return f"row {i + 1}"
 
 
+def shift_rows(error: InvalidInput, offset: int) -> InvalidInput:
+    """``error`` with its rows renamed for a part that starts at 0-based row ``offset``.
+
+    >>> shift_rows(InvalidInput([Problem("bad", "row 2", "x")]), 10).problems[0].feature
+    'row 12'
+    """
+    def shifted(feature: str | None) -> str | None:
+        if feature and feature.startswith("row ") and feature[4:].isdigit():
+            return row_label(int(feature[4:]) - 1 + offset)
+        return feature
+
+    return InvalidInput([Problem(p.message, shifted(p.feature), p.field)
+                         for p in error.problems])
+
+
 def read_failed(path: Path, exc: Exception) -> InvalidInput:
     return InvalidInput([Problem(f"cannot read {path.name}: {exc}")])
 

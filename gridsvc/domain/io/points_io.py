@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -290,6 +291,30 @@ def _read_parquet(path: Path, x: str | None, y: str | None) -> Points:
         table = read_parquet_file(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise read_failed(path, exc) from None
+    return _parquet_points(table, path, x, y)
+
+
+def read_parquet_part(path: Path, row_groups: Sequence[int], x: str | None = None,
+                      y: str | None = None, rows: tuple[int, int] | None = None) -> Points:
+    """Some row groups of a (Geo)Parquet file, read as :func:`read_points` reads the whole.
+
+    ``rows`` (start, stop) keeps only those rows of the row groups read. Rows in messages are
+    counted from the first row read: callers shift them (:func:`~gridsvc.domain.arrow_io.
+    shift_rows`).
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path) as file:
+            table = file.read_row_groups(list(row_groups))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise read_failed(path, exc) from None
+    if rows is not None:
+        table = table.slice(rows[0], rows[1] - rows[0])
+    return _parquet_points(table, path, x, y)
+
+
+def _parquet_points(table: pa.Table, path: Path, x: str | None, y: str | None) -> Points:
     geo = geo_metadata(table)
     if geo is None:  # plain Parquet: coordinates in columns, as in a CSV
         return _columns_points(table, x, y)
@@ -431,8 +456,25 @@ def write_points(path: Path, points: Points, new: dict[str, pa.Array], *, crs: C
     ----------
     path
         ``.csv``, ``.parquet`` or ``.geoparquet``.
+    points, new, crs, xy
+        As for :func:`output_table`.
+
+    Notes
+    -----
+    The file appears whole or not at all: it is written under a temporary name and renamed.
+    """
+    with PointsWriter(path) as writer:
+        writer.write(output_table(output_format(path), points, new, crs=crs, xy=xy))
+
+
+def output_table(fmt: str, points: Points, new: dict[str, pa.Array], *, crs: CRS,
+                 xy: tuple[np.ndarray, np.ndarray] | None = None) -> pa.Table:
+    """The input's columns, then ``new``, as written to ``fmt`` (``csv`` or ``parquet``).
+
+    Parameters
+    ----------
     points
-        The input; all its columns are written, in order.
+        The input; all its columns are kept, in order.
     new
         Columns to add at the end, one value per row.
     crs
@@ -446,10 +488,8 @@ def write_points(path: Path, points: Points, new: dict[str, pa.Array], *, crs: C
     -----
     GeoParquet output keeps the input's ``geo`` metadata (with ``crs`` when it differs from the
     file's); other input gets GeoParquet 1.0 metadata. CSV output writes geometries as WKT, as
-    the input gave them. The file appears whole or not at all: it is written under a temporary
-    name and renamed.
+    the input gave them.
     """
-    fmt = output_format(path)
     table = points.table
     name = points.geometry or GEOMETRY
     geo = None
@@ -474,16 +514,63 @@ def write_points(path: Path, points: Points, new: dict[str, pa.Array], *, crs: C
     metadata = dict(table.schema.metadata or {})
     if geo is not None:
         metadata[b"geo"] = json.dumps(geo).encode()
-    table = table.replace_schema_metadata(metadata or None)
-    with _atomic(path) as tmp:
-        if fmt == "csv":
-            import pyarrow.csv as pacsv
+    return table.replace_schema_metadata(metadata or None)
 
-            pacsv.write_csv(table, tmp)
-        else:
-            import pyarrow.parquet as pq
 
-            pq.write_table(table, tmp)
+class PointsWriter:
+    """Tables written one after another into one CSV or Parquet file (by suffix), atomically.
+
+    The schema (and GeoParquet metadata) is the first table's; each table becomes one or more
+    row groups. The file appears when the ``with`` block ends without an error, and never
+    otherwise.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out.csv"
+    >>> with PointsWriter(out) as w:
+    ...     w.write(pa.table({"a": [1]}))
+    ...     w.write(pa.table({"a": [2]}))
+    >>> out.read_text().split()
+    ['"a"', '1', '2']
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.format = output_format(path)
+        self._atomic = _atomic(path)
+        self._writer: Any = None
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> PointsWriter:
+        self._tmp = self._atomic.__enter__()
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        """Append ``table`` (its schema must be the first table's)."""
+        assert self._tmp is not None
+        if self._writer is None:
+            if self.format == "csv":
+                import pyarrow.csv as pacsv
+
+                self._writer = pacsv.CSVWriter(self._tmp, table.schema)
+            else:
+                import pyarrow.parquet as pq
+
+                self._writer = pq.ParquetWriter(self._tmp, table.schema)
+        self._writer.write_table(table)
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._writer is None and exc[0] is None:  # no rows: an empty file all the same
+                self.write(pa.table({}))
+            if self._writer is not None:
+                self._writer.close()
+        except BaseException:
+            if exc[0] is None:  # closing failed: that is the error (the file is removed)
+                self._atomic.__exit__(*sys.exc_info())
+                raise
+        self._atomic.__exit__(*exc)
 
 
 @contextmanager

@@ -1,0 +1,62 @@
+"""A person's own area: what their first page shows (their cells on the map, the houses and
+people in them, and the sections other capabilities add).
+
+Everything is read through the app engine, bound to the caller's account, so the database's
+policies decide what is shown; this module never filters by scope itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from gridsvc.db import me as repo
+from gridsvc.domain.accounts import Principal
+from gridsvc.services.assignment import current_plan
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the first page below "my area": an anchor id, a title, and a function
+    ``(engine, principal) -> HTML fragment`` (escaped by the function; run in a worker thread,
+    on the app engine bound to the caller's account)."""
+
+    id: str
+    title: str
+    render: Callable[[Engine, Principal], str]
+
+
+def _later(what: str) -> Callable[[Engine, Principal], str]:
+    return lambda _engine, _principal: f'<p class="later">{what}</p>'
+
+
+#: The sections under "my area", in page order. The events work (issue 13) replaces the first
+#: one's ``render`` with the caller's events, the duty work (issue 14) the second's with this
+#: shift's patrol points and check-ins. Keep the ids: the page's tabs link to them.
+SECTIONS: list[Section] = [
+    Section("my-events", "我的事件 · My events", _later("事件上报即将开放 · events come next")),
+    Section("my-patrol", "我的巡逻 · My patrol", _later("巡逻打卡即将开放 · patrol comes next")),
+]
+
+
+def my_area(engine: Engine, principal: Principal) -> dict[str, Any]:
+    """The caller's area under the plan in effect: ``plan_id``, ``cells`` (GeoJSON features
+    of their scope's cells and those below them), ``houses`` (at most
+    :data:`gridsvc.db.me.MAX_HOUSES`) with ``houses_total``; for a scope of everything, whose
+    map is the command centre's, no cells and no house list; and ``people`` (with the cells
+    each is linked to)."""
+    plan_id = current_plan(engine, None)
+    with engine.connect() as conn:
+        everything = principal.scope.everything
+        keys = [] if everything else repo.scope_cells(conn)
+        return {"plan_id": plan_id, "cells": repo.cells(conn, plan_id, keys),
+                "houses": [] if everything else repo.houses(conn, plan_id),
+                "houses_total": repo.count_houses(conn), "people": repo.people(conn)}
+
+
+def sections(engine: Engine, principal: Principal) -> list[tuple[Section, str]]:
+    """Each section with its HTML for the caller."""
+    return [(s, s.render(engine, principal)) for s in SECTIONS]
