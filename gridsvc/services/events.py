@@ -682,7 +682,7 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
     Returns
     -------
     dict
-        ``rerouted``: how many events changed, ``ids``: their business ids (first 1000).
+        ``rerouted``: how many events changed, ``ids``: their business ids.
     """
     rows = repo.open_events_with_cells(conn, plan_id)
     if not rows:
@@ -711,8 +711,9 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
                             "routing": _brief(routing)}})
     repo.update_many(conn, updates)
     repo.add_transitions(conn, history)
-    ids = [r["business_id"] for r in rows if r["id"] in {h["event_id"] for h in history}]
-    return {"rerouted": len(history), "ids": ids[:1000]}
+    changed = {h["event_id"] for h in history}
+    ids = [r["business_id"] for r in rows if r["id"] in changed]
+    return {"rerouted": len(history), "ids": ids}
 
 
 # -- photos ------------------------------------------------------------------------------------
