@@ -357,7 +357,8 @@ def daily_counts(conn: Connection, column: str, start: datetime, end: datetime
             count(*) FILTER (WHERE handled_at >= :start AND handled_at < :end) AS resolved,
             count(*) FILTER (WHERE finished_at IS NULL OR finished_at >= :end) AS open,
             count(*) FILTER (WHERE (finished_at IS NULL OR finished_at >= :end)
-                             AND expected_at < :end) AS overdue
+                             AND expected_at < LEAST(CAST(:end AS timestamptz), now()))
+                AS overdue
         FROM event WHERE created_at < :end
             AND (finished_at IS NULL OR finished_at >= :start OR handled_at >= :start)
         GROUP BY {column} ORDER BY {column} NULLS LAST"""), {"start": start, "end": end})

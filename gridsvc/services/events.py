@@ -54,6 +54,11 @@ FIGURE_GROUPS = (*SUMMARY_LEVELS, "category", "day", "month")
 SYSTEM = "system"
 
 
+def calendar(settings: Any) -> WorkingHours | None:
+    """The working-hours calendar the settings ask for, or None for calendar hours."""
+    return WorkingHours() if getattr(settings, "events_working_hours", False) else None
+
+
 # -- catalogue and admin tables ----------------------------------------------------------------
 
 def catalogue(engine: Engine, *, include_inactive: bool = False) -> list[dict[str, Any]]:

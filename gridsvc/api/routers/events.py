@@ -130,8 +130,11 @@ def _photo_dir(request: Request) -> Path:
 
 
 def _near_m(request: Request) -> float:
-    return float(getattr(request.app.state.settings, "events_near_boundary_m",
-                         events.NEAR_BOUNDARY_M))
+    return float(request.app.state.settings.events_near_boundary_m)
+
+
+def _calendar(request: Request) -> Any:
+    return events.calendar(request.app.state.settings)
 
 
 @router.get("/catalogue", summary="The categories (two levels)",
@@ -192,7 +195,8 @@ async def create(body: EventIn, request: Request,
     made, created = await run_in_threadpool(lambda: events.create_event(
         _engine(request), body.model_dump(), actor=principal.name,
         account_id=principal.account_id, idempotency_key=idempotency_key,
-        dispatch=request.app.state.dispatch, near_boundary_m=_near_m(request)))
+        dispatch=request.app.state.dispatch, near_boundary_m=_near_m(request),
+        working_hours=_calendar(request)))
     return JSONResponse(jsonable_encoder(made), status_code=201 if created else 200)
 
 
@@ -276,7 +280,7 @@ async def edit(event_id: EventId, body: EventEdit, request: Request,
                ) -> dict[str, Any]:
     return jsonable_encoder(await run_in_threadpool(lambda: events.update_event(
         _engine(request), event_id, actor=principal.name, account_id=principal.account_id,
-        **body.model_dump())))
+        working_hours=_calendar(request), **body.model_dump())))
 
 
 @router.post("/{event_id}/transitions", summary="Move an event along the loop (409 when the "
@@ -287,7 +291,8 @@ async def transition(event_id: EventId, body: TransitionIn, request: Request,
     return jsonable_encoder(await run_in_threadpool(lambda: events.transition(
         _engine(request), event_id, body.action, actor=principal.name,
         account_id=principal.account_id, note=body.note, reason=body.reason,
-        version=body.version, attachments=body.attachments)))
+        version=body.version, attachments=body.attachments,
+        working_hours=_calendar(request))))
 
 
 @router.post("/{event_id}/photos", status_code=201, summary="Attach a photo (JPEG, PNG or "
@@ -301,7 +306,7 @@ async def add_photo(event_id: EventId, request: Request,
     if kind not in PHOTO_TYPES:
         raise HTTPException(415, f"send the photo as the body with Content-Type one of "
                                  f"{', '.join(PHOTO_TYPES)}")
-    limit = events.MAX_PHOTO_BYTES
+    limit = request.app.state.settings.events_photo_max_bytes
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
@@ -309,7 +314,7 @@ async def add_photo(event_id: EventId, request: Request,
             raise HTTPException(413, f"the photo is larger than {limit:,} bytes")
     return jsonable_encoder(await run_in_threadpool(lambda: events.add_photo(
         _engine(request), event_id, bytes(data), actor=principal.name,
-        account_id=principal.account_id, photo_dir=_photo_dir(request))))
+        account_id=principal.account_id, photo_dir=_photo_dir(request), max_bytes=limit)))
 
 
 @router.get("/{event_id}/photos/{photo_id}", summary="A photo of an event",
