@@ -64,7 +64,8 @@ def show(event_id: int = typer.Argument(..., min=1)) -> None:
 def report(
     category: str = typer.Option(..., help="a category code, e.g. dispute.neighbour"),
     description: str = typer.Option(..., help="what happened"),
-    grade: str = typer.Option("general", help="general|major|serious|urgent or 一般/较大/重大/紧急"),
+    grade: str = typer.Option("general",
+                              help="general|major|serious|urgent or 一般/较大/重大/紧急"),
     lon: float | None = typer.Option(None, help="x in --crs"),
     lat: float | None = typer.Option(None, help="y in --crs"),
     crs: str = typer.Option("4326", help="CRS of lon/lat (EPSG code, gcj02, bd09...)"),
