@@ -901,3 +901,40 @@ def figures(engine: Engine, *, by: str = "grid", since: date | None = None,
 
 def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
+
+
+# -- the first page's section --------------------------------------------------------------------
+
+STATE_NAMES = {"reported": "已上报", "accepted": "已立案", "rejected": "不予立案",
+               "dispatched": "已派遣", "in_hand": "处置中", "returned": "已退回",
+               "handled": "已处置", "verified": "已核查", "closed": "已结案"}
+#: Events the first page lists.
+MY_EVENTS = 20
+
+
+def my_events_html(engine: Engine, principal: Any) -> str:
+    """The "my events" section of a person's first page: the events they reported and the open
+    events of their cells (the policies decide which), newest first, as escaped HTML."""
+    from html import escape
+
+    mine = list_events(engine, reporter_account_id=principal.account_id or 0,
+                       limit=MY_EVENTS)["items"] if principal.account_id else []
+    around = list_events(engine, open_only=True, limit=MY_EVENTS)["items"]
+    seen: dict[int, dict[str, Any]] = {}
+    for e in (*mine, *around):
+        seen.setdefault(e["id"], e)
+    if not seen:
+        return '<p class="later">还没有事件 · no events yet</p>'
+    names = {c["code"]: c["name"] for c in catalogue(engine, include_inactive=True)}
+    items = []
+    for e in sorted(seen.values(), key=lambda e: e["created_at"], reverse=True)[:MY_EVENTS]:
+        flag = ' <b class="overdue">超期</b>' if e["overdue"] else ""
+        who = "我上报" if e["reporter_account_id"] == principal.account_id else e["reporter"]
+        items.append(
+            f'<li data-event-id="{e["id"]}" data-state="{escape(e["state"])}">'
+            f'<span class="muted">{escape(e["business_id"])}</span> '
+            f'{escape(names.get(e["category"], e["category"]))} · '
+            f'{escape(STATE_NAMES.get(e["state"], e["state"]))}{flag}<br>'
+            f'<span class="muted">{escape(e["description"][:80])} · {escape(who)} · '
+            f'{e["created_at"].astimezone(ZONE):%m-%d %H:%M}</span></li>')
+    return f'<ul class="events">{"".join(items)}</ul>'

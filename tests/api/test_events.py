@@ -212,3 +212,12 @@ def test_figures_summary_catalogue_and_changes(client, as_account, where):
     assert feed and all("lon" in c and "event_id" in c for c in feed)
     assert client.put("/api/v1/events/limits", headers=as_account("off03"), json={
         "category": "*", "grade": "general", "state": "reported", "hours": 12}).status_code == 403
+
+
+def test_my_page_lists_my_events_and_not_others(client, as_account, where):
+    made = _report(client, as_account("gw001"), where, description="我的页面上的事件").json()
+    page = client.get("/me", headers=as_account("gw001"))
+    assert page.status_code == 200
+    assert f'data-event-id="{made["id"]}"' in page.text and "我的页面上的事件" in page.text
+    other = client.get("/me", headers=as_account("gw030")).text
+    assert f'data-event-id="{made["id"]}"' not in other
