@@ -130,6 +130,12 @@ def cell_people(conn: Connection, cells: set[tuple[str, str]]
     return dict(links), who
 
 
+def visible_people(conn: Connection, pks: set[int]) -> set[int]:
+    """Which of these people the caller may see (the ``person`` policy decides)."""
+    return set(conn.execute(text("SELECT pk FROM person WHERE pk = ANY(:p)"),
+                            {"p": sorted(pks)}).scalars())
+
+
 def compound_point(conn: Connection, compound_id: str) -> tuple[float, float] | None:
     """A point inside a compound (one the caller may see), or None."""
     row = conn.execute(text("""

@@ -378,6 +378,22 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _hide_people(conn: Connection, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events with their routing's ``people`` cut to those the caller may see (the person
+    policy): routing names everyone of the unit, a grid worker need not see the beat's
+    auxiliaries by name."""
+    pks = {p["pk"] for e in items for p in (e.get("routing") or {}).get("people", [])}
+    if not pks:
+        return items
+    seen = repo.visible_people(conn, pks)
+    for e in items:
+        routing = e.get("routing") or {}
+        if "people" in routing:
+            e["routing"] = {**routing, "people": [p for p in routing["people"]
+                                                  if p["pk"] in seen]}
+    return items
+
+
 def get_event(engine: Engine, event_id: int) -> dict[str, Any]:
     """One event with its ``history`` (every transition, oldest first) and ``photos``.
 
@@ -390,8 +406,8 @@ def get_event(engine: Engine, event_id: int) -> dict[str, Any]:
         row = repo.get(conn, event_id)
         if row is None:
             raise NotFound(f"no event with id {event_id}")
-        return {**_public(row), "history": repo.history(conn, event_id),
-                "photos": repo.photos(conn, event_id)}
+        return {**_hide_people(conn, [_public(row)])[0],
+                "history": repo.history(conn, event_id), "photos": repo.photos(conn, event_id)}
 
 
 def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
@@ -436,7 +452,7 @@ def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
     order = "e.expected_at, e.id" if overdue else "e.created_at DESC, e.id DESC"
     with engine.connect() as conn:
         items, total = repo.search(conn, where, params, order=order, limit=limit, offset=offset)
-    return {"items": [_public(i) for i in items], "total": total}
+        return {"items": _hide_people(conn, [_public(i) for i in items]), "total": total}
 
 
 def overdue(engine: Engine, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
