@@ -73,7 +73,7 @@ FROM generate_series(1, :n) AS g
 CROSS JOIN LATERAL (SELECT CASE WHEN g % 100 = 0
         THEN now() - (g % 14400) * interval '1 minute'
         ELSE now() - (g % 525600) * interval '1 minute' END AS at) t
-JOIN h ON h.rn = 1 + (g * 7919) % (SELECT count(*) FROM h)
+JOIN h ON h.rn = 1 + (g::bigint * 7919) % (SELECT count(*) FROM h)
 """
 
 

@@ -266,7 +266,7 @@ def _locate(engine: Engine, data: dict[str, Any], dispatch: Any) -> tuple[float,
 
 
 def create_event(engine: Engine, data: dict[str, Any], *, actor: str, account_id: int | None,
-                 idempotency_key: str | None, dispatch: Any = None,
+                 idempotency_key: str | None, dispatch: Any = None, lookup: Any = None,
                  near_boundary_m: float = NEAR_BOUNDARY_M,
                  working_hours: WorkingHours | None = None) -> tuple[dict[str, Any], bool]:
     """Report an event: placed, given the cells of the plan in effect, routed, timed.
@@ -284,6 +284,8 @@ def create_event(engine: Engine, data: dict[str, Any], *, actor: str, account_id
     dispatch
         The app's :class:`~gridsvc.services.dispatch.DispatchService` (to parse a house);
         one is built when None.
+    lookup
+        The app's :class:`~gridsvc.services.lookup.LookupService`, for the plan in effect.
 
     Returns
     -------
@@ -305,7 +307,8 @@ def create_event(engine: Engine, data: dict[str, Any], *, actor: str, account_id
         raise InvalidInput([Problem("give the time zone, e.g. 2026-12-05T09:30:00+08:00",
                                     field="occurred_at")])
     lon, lat, crs_name, extra = _locate(engine, data, dispatch)
-    plan_id = current_plan(engine)
+    # The app's lookup knows the plan in effect (rechecked once a second): no round trip.
+    plan_id = lookup.plan_for(None) if lookup is not None else current_plan(engine)
     x, y, cells = locate(lon, lat, crs_name, plan_layers(engine, plan_id))
     cells = {k: cells.get(k) for k in repo.CELL_KINDS}
     # One transaction, few round trips (intake is the hot path: bench/events.py).
