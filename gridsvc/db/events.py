@@ -339,19 +339,18 @@ def photo(conn: Connection, event_id: int, photo_id: int) -> dict[str, Any] | No
 
 def search(conn: Connection, where: list[str], params: dict[str, Any], *, order: str,
            limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Events matching every condition of ``where`` (SQL on ``e``), a page and the total."""
+    """Events matching every condition of ``where`` (SQL on ``e``), a page and the total (a
+    second query only when the page is full or not the first: a grid's list is one)."""
     clause = " AND ".join(where) or "true"
     rows = conn.execute(text(f"""
-        SELECT {COLUMNS}, count(*) OVER () AS total_rows FROM event e WHERE {clause}
+        SELECT {COLUMNS} FROM event e WHERE {clause}
         ORDER BY {order} LIMIT :limit OFFSET :offset"""),
                         {**params, "limit": limit, "offset": offset}).all()
     items = [dict(r._mapping) for r in rows]
-    total = items[0].pop("total_rows") if items else 0
-    for item in items[1:]:
-        item.pop("total_rows")
-    if not items and offset:
-        total = conn.execute(text(f"SELECT count(*) FROM event e WHERE {clause}"),
-                             params).scalar_one()
+    if offset == 0 and len(items) < limit:
+        return items, len(items)
+    total = conn.execute(text(f"SELECT count(*) FROM event e WHERE {clause}"),
+                         params).scalar_one()
     return items, total
 
 
@@ -384,15 +383,10 @@ def mark_late_at_top(conn: Connection, at: datetime) -> int:
         AND level = 'county' AND NOT late"""), {"at": at}).rowcount
 
 
-def open_events_with_cells(conn: Connection, plan_id: int) -> list[dict[str, Any]]:
-    """Every open event with the cells it lies in under ``plan_id`` (``new_<kind>_id``), locked."""
-    subqueries = ", ".join(
-        f"(SELECT a.business_id FROM area a WHERE a.plan_id = CAST(:plan AS integer) "
-        f"AND a.kind = '{k}' AND ST_Covers(a.geom, e.geom) ORDER BY a.business_id LIMIT 1) "
-        f"AS new_{k}_id" for k in CELL_KINDS)
-    rows = conn.execute(text(f"""
-        SELECT {COLUMNS}, {subqueries} FROM event e WHERE e.{OPEN_SQL}
-        ORDER BY e.id FOR UPDATE OF e"""), {"plan": plan_id})
+def open_events(conn: Connection) -> list[dict[str, Any]]:
+    """Every open event, locked (a plan taking effect moves them)."""
+    rows = conn.execute(text(f"SELECT {COLUMNS} FROM event e WHERE e.{OPEN_SQL} "
+                             "ORDER BY e.id FOR UPDATE"))
     return [dict(r._mapping) for r in rows]
 
 

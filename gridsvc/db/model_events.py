@@ -94,7 +94,8 @@ class Event(AssignedCells, Base):
         CheckConstraint(_in("state", STATES), name="state"),
         CheckConstraint(_in("level", LEVELS), name="level"),
         # A grid's open events, newest first: the workers' list.
-        Index("ix_event_open_grid", "grid_id", "created_at", postgresql_where=text(OPEN_SQL)),
+        Index("ix_event_open_grid", "grid_id", "created_at", "id",
+              postgresql_where=text(OPEN_SQL)),
         # Open events by deadline: the overdue list and the sweep.
         Index("ix_event_open_expected", "expected_at", postgresql_where=text(OPEN_SQL)),
     )

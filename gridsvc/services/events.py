@@ -712,11 +712,17 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
     dict
         ``rerouted``: how many events changed, ``ids``: their business ids.
     """
-    rows = repo.open_events_with_cells(conn, plan_id)
+    import numpy as np
+
+    rows = repo.open_events(conn)
     if not rows:
         return {"rerouted": 0, "ids": []}
     ctx = _Context(conn, None)
-    cells = [{k: r[f"new_{k}_id"] for k in repo.CELL_KINDS} for r in rows]
+    # The plan's cells index in memory (as houses are moved): one vectorised pass.
+    found = plan_layers(conn.engine, plan_id).assign(
+        np.array([r["lon"] for r in rows]), np.array([r["lat"] for r in rows]))
+    cells = [{k: (None if k not in found or found[k][i] is None else str(found[k][i]))
+              for k in repo.CELL_KINDS} for i in range(len(rows))]
     routings = _reroute_rows(conn, ctx, rows, plan_id, cells, [r["level"] for r in rows])
     updates, history = [], []
     for r, c, routing in zip(rows, cells, routings, strict=True):

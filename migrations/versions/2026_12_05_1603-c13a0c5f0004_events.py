@@ -121,7 +121,7 @@ def _tables() -> None:
     op.create_index(op.f('ix_event_category'), 'event', ['category'], unique=False)
     op.create_index(op.f('ix_event_created_at'), 'event', ['created_at'], unique=False)
     op.create_index('ix_event_open_expected', 'event', ['expected_at'], unique=False, postgresql_where=sa.text(OPEN))
-    op.create_index('ix_event_open_grid', 'event', ['grid_id', 'created_at'], unique=False, postgresql_where=sa.text(OPEN))
+    op.create_index('ix_event_open_grid', 'event', ['grid_id', 'created_at', 'id'], unique=False, postgresql_where=sa.text(OPEN))
     op.create_index(op.f('ix_event_reporter_account_id'), 'event', ['reporter_account_id'], unique=False)
     op.create_table('event_photo',
     sa.Column('id', sa.BigInteger(), nullable=False),

@@ -8,6 +8,7 @@ decide which events a caller sees: those of their scope's cells and those they r
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -121,6 +122,19 @@ class RuleIn(BaseModel):
         default_factory=list, max_length=6)
 
 
+def _encode(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _fast_json(value: Any) -> Response:
+    """JSON as ``jsonable_encoder`` would write it (times in ISO 8601), at a fraction of its
+    cost for a page of events (bench/events.py: a grid's list)."""
+    return Response(json.dumps(value, ensure_ascii=False, default=_encode),
+                    media_type="application/json")
+
+
 def _engine(request: Request) -> Any:
     return request.app.state.engine
 
@@ -224,7 +238,7 @@ async def list_events(
         category=category, since=since, until=until, overdue=overdue,
         reporter_account_id=(principal.account_id or 0) if mine else None,
         open_only=open_only, limit=limit, offset=offset))
-    return jsonable_encoder(found)
+    return _fast_json(found)
 
 
 @router.get("/overdue", summary="Open events past their deadline, longest overdue first",
