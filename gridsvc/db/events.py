@@ -261,23 +261,28 @@ def update_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     cell ids with ``cells_plan_id``."""
     if not rows:
         return
+    # One JSON document, not a dozen arrays: psycopg escapes the strings of a text[]
+    # parameter in Python, which for thousands of routing documents took seconds.
     cols = ["state", "level", "unit_kind", "unit_id", "town_id", "village_id", "grid_id",
             "station_id", "beat_id"]
-    params: dict[str, Any] = {c: [r[c] for r in rows] for c in cols}
-    params["id"] = [r["id"] for r in rows]
-    params["routing"] = [_json(r["routing"]) for r in rows]
-    params["expected_at"] = [r["expected_at"] for r in rows]
-    params["late"] = [r["late"] for r in rows]
-    params["plan"] = [r["cells_plan_id"] for r in rows]
+    doc = _json([{**{c: r[c] for c in cols}, "id": r["id"], "routing": r["routing"],
+                  "expected_at": r["expected_at"], "late": r["late"],
+                  "plan": r["cells_plan_id"]} for r in rows])
     conn.execute(text(f"""
         UPDATE event e SET {', '.join(f'{c} = u.{c}' for c in cols)},
-            routing = u.routing::jsonb, expected_at = u.expected_at, late = u.late,
+            routing = u.routing, expected_at = u.expected_at, late = u.late,
             cells_plan_id = u.plan, version = e.version + 1, updated_at = now()
-        FROM unnest(CAST(:id AS bigint[]), {', '.join(f'CAST(:{c} AS text[])' for c in cols)},
-                    CAST(:routing AS text[]), CAST(:expected_at AS timestamptz[]),
-                    CAST(:late AS boolean[]), CAST(:plan AS integer[]))
-             AS u(id, {', '.join(cols)}, routing, expected_at, late, plan)
-        WHERE e.id = u.id"""), params)
+        FROM jsonb_to_recordset(CAST(:doc AS jsonb)) AS u(id bigint,
+            {', '.join(f'{c} text' for c in cols)}, routing jsonb, expected_at timestamptz,
+            late boolean, plan integer)
+        WHERE e.id = u.id"""), {"doc": doc})
+
+
+def relabel_plan(conn: Connection, ids: list[int], plan_id: int) -> None:
+    """Events whose cells are the same under ``plan_id``: only their plan id changes."""
+    if ids:
+        conn.execute(text("UPDATE event SET cells_plan_id = :p WHERE id = ANY(:ids)"),
+                     {"p": plan_id, "ids": ids})
 
 
 def add_transitions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
@@ -298,13 +303,15 @@ def add_transitions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
             "from_level", "to_level", "note", "reason", "details", "at")
     types = ("bigint", "text", "bigint", "text", "text", "text", "text", "text", "text",
              "text", "jsonb", "timestamptz")
-    params = {c: [r.get(c) for r in full] for c in cols}
+    doc = _json([{c: (r.get("details") or {}) if c == "details" else r.get(c) for c in cols}
+                 for r in rows])
     # A row without ``at`` (the sweep, re-routing) happens now; the demo gives its own times.
     result = conn.execute(text(f"""
         INSERT INTO event_transition ({', '.join(cols)})
         SELECT {', '.join(cols[:-1])}, coalesce(at, clock_timestamp())
-        FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in zip(
-            cols, types, strict=True))}) AS u({', '.join(cols)}) RETURNING id"""), params)
+        FROM jsonb_to_recordset(CAST(:doc AS jsonb)) AS u({', '.join(
+            f'{c} {t}' for c, t in zip(cols, types, strict=True))})
+        RETURNING id"""), {"doc": doc})
     return [r[0] for r in result]
 
 

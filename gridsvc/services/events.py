@@ -721,14 +721,17 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
     # The plan's cells index in memory (as houses are moved): one vectorised pass.
     found = plan_layers(conn.engine, plan_id).assign(
         np.array([r["lon"] for r in rows]), np.array([r["lat"] for r in rows]))
-    cells = [{k: (None if k not in found or found[k][i] is None else str(found[k][i]))
+    columns = {k: found[k].tolist() if k in found else [None] * len(rows)
+               for k in repo.CELL_KINDS}
+    cells = [{k: (None if columns[k][i] is None else str(columns[k][i]))
               for k in repo.CELL_KINDS} for i in range(len(rows))]
     routings = _reroute_rows(conn, ctx, rows, plan_id, cells, [r["level"] for r in rows])
-    updates, history = [], []
+    updates, history, relabel = [], [], []
     for r, c, routing in zip(rows, cells, routings, strict=True):
         old = _cells_of(r)
-        if c == old and _brief(routing) == _brief(r["routing"]) and \
-                r["cells_plan_id"] == plan_id:
+        if c == old and _brief(routing) == _brief(r["routing"]):
+            if r["cells_plan_id"] != plan_id:
+                relabel.append(r["id"])  # same cells, same unit: only the plan id moves
             continue
         updates.append({"id": r["id"], "state": r["state"], "level": r["level"],
                         "routing": routing, "unit_kind": routing["unit_kind"],
@@ -744,6 +747,7 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
                             "plan": plan_id, "routing_before": _brief(r["routing"]),
                             "routing": _brief(routing)}})
     repo.update_many(conn, updates)
+    repo.relabel_plan(conn, relabel, plan_id)
     repo.add_transitions(conn, history)
     changed = {h["event_id"] for h in history}
     ids = [r["business_id"] for r in rows if r["id"] in changed]
