@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from gridsvc.db.outage import UNAVAILABLE
+from gridsvc.domain.events.states import IllegalTransition
 from gridsvc.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -32,6 +33,7 @@ STATUS: dict[type[GridsvcError], int] = {
     InvalidInput: 422,
     NotFound: 404,
     Conflict: 409,
+    IllegalTransition: 409,
     DatabaseUnavailable: 503,
 }
 

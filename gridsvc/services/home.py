@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from gridsvc.db import me as repo
 from gridsvc.domain.accounts import Principal
+from gridsvc.services import events
 from gridsvc.services.assignment import current_plan
 
 
@@ -37,7 +38,7 @@ def _later(what: str) -> Callable[[Engine, Principal], str]:
 #: one's ``render`` with the caller's events, the duty work (issue 14) the second's with this
 #: shift's patrol points and check-ins. Keep the ids: the page's tabs link to them.
 SECTIONS: list[Section] = [
-    Section("my-events", "我的事件 · My events", _later("事件上报即将开放 · events come next")),
+    Section("my-events", "我的事件 · My events", events.my_events_html),
     Section("my-patrol", "我的巡逻 · My patrol", _later("巡逻打卡即将开放 · patrol comes next")),
 ]
 
