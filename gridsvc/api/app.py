@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -27,6 +28,7 @@ from gridsvc.api.routers import (
     dispatch,
     duty,
     events,
+    events_live,
     fusion,
     health,
     houses,
@@ -35,6 +37,7 @@ from gridsvc.api.routers import (
     maps,
     ogc,
     open311,
+    phone,
     plan_proposals,
     plans,
     root,
@@ -49,6 +52,9 @@ from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
 from gridsvc.services.lookup import LookupService
 from gridsvc.settings import Settings
+
+#: The events pages' own scripts and styles (no data in them: served without a token).
+EVENTS_STATIC = Path(__file__).with_name("static") / "events"
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -101,6 +107,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # maps can load them. check_dir=False: /healthz reports missing assets instead of a crash.
     app.mount("/static/maps", StaticFiles(directory=STATIC_DIR, check_dir=False),
               name="static-maps")
+    app.mount("/static/events", StaticFiles(directory=EVENTS_STATIC), name="static-events")
     app.include_router(maps.router)
     app.include_router(maps.pages)
     app.add_api_route("/docs", _docs, include_in_schema=False, response_class=HTMLResponse)
@@ -109,7 +116,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                    fusion, camera_coverage, coverage, plan_proposals, plans):
         app.include_router(module.router)
     # This round's capabilities, each in its own router.
-    for module in (accounts, events, open311, duty, ogc, bulletins):
+    for module in (accounts, events, open311, phone, events_live, duty, ogc, bulletins):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -26,6 +26,7 @@ from xml.etree import ElementTree
 
 from gridsvc.domain.events.catalogue import GRADE_NAMES, Grade
 from gridsvc.domain.events.states import FINAL, State
+from gridsvc.domain.events.words import STATE_WORDS
 
 #: Open311 coordinates are WGS84 (``lat``, ``long``).
 CRS = "EPSG:4326"
@@ -34,11 +35,6 @@ MAX_IDS = 100
 #: Free text limits, as the events core takes them.
 MAX_TEXT = 4000
 
-STATE_WORDS = {State.reported: "已上报 reported", State.accepted: "已立案 accepted",
-               State.rejected: "不予立案 rejected", State.dispatched: "已派遣 dispatched",
-               State.in_hand: "处置中 in hand", State.returned: "已退回 returned",
-               State.handled: "已处置 handled", State.verified: "已核查 verified",
-               State.closed: "已结案 closed"}
 
 
 class Open311Error(Exception):
@@ -161,7 +157,7 @@ def _w3(value: Any) -> str | None:
 def to_request(event: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
     """A service request from an event dict of the events service (``names``: category code
     -> name)."""
-    notes = STATE_WORDS.get(State(event["state"]), event["state"])
+    notes = f"{STATE_WORDS.get(event['state'], '')} {event['state']}".strip()
     if event.get("overdue"):
         notes += " · 超期 overdue"
     return {

@@ -1,0 +1,86 @@
+"""``/maps/events``: the command centre's live events map and its feed.
+
+The page shows the open events the caller may see and the day's summary per grid; its
+script then listens to ``/maps/events/stream``, server-sent events fed by
+:func:`gridsvc.services.events.changes_since`: the stream polls it every
+:data:`POLL_SECONDS` and sends each transition as an ``event: change`` whose ``id`` is the
+transition's, so a browser that reconnects (``Last-Event-ID``) resumes where it stopped. The
+stream ends when the client goes (the poll loop checks, and the response cancels it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from gridsvc.api.routers.maps import viewer
+from gridsvc.db import rls
+from gridsvc.db.events_live import latest_change_id
+from gridsvc.maps.events_live import live_page, marker
+from gridsvc.services import events as service
+
+router = APIRouter(prefix="/maps/events", tags=["maps"])
+
+#: How often the stream asks the database for new changes.
+POLL_SECONDS = 2.0
+#: At most this many open events on the page (the newest), and changes per poll.
+MAX_EVENTS = 5000
+BATCH = 500
+#: Days are counted in China's time, as the daily summary does.
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@router.get("", response_class=HTMLResponse, dependencies=[Depends(viewer)],
+            summary="Live map of open events (by state, overdue ringed) and today's summary "
+                    "per grid")
+async def page(request: Request, day: Annotated[date | None, Query(
+        description="the summary's day (default: today, Asia/Shanghai)")] = None) -> Response:
+    engine = request.app.state.engine
+    shown = day or datetime.now(ZONE).date()
+
+    def build() -> str:
+        # The cursor first: a change made while the list is read is sent again, and a marker
+        # put twice is the same marker.
+        with engine.connect() as conn:
+            after = latest_change_id(conn)
+        events = service.list_events(engine, open_only=True, limit=MAX_EVENTS)["items"]
+        summary = service.daily_summary(engine, shown, level="grid")
+        return live_page(events, summary, shown.isoformat(), after)
+
+    return HTMLResponse(await run_in_threadpool(build),
+                        headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/stream", include_in_schema=False, dependencies=[Depends(viewer)])
+async def stream(request: Request, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+                 last_event_id: Annotated[str | None, Header(max_length=20)] = None
+                 ) -> EventSourceResponse:
+    cursor = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    return EventSourceResponse(_feed(request, cursor, request.state.principal.account_id),
+                               ping=15, headers={"Cache-Control": "no-store"})
+
+
+async def _feed(request: Request, after: int, account_id: int | None
+                ) -> AsyncIterator[dict[str, Any]]:
+    """Changes after ``after``, as server-sent events, until the client goes."""
+    rls.current_account.set(account_id)  # each poll's transaction sees the caller's scope
+    engine = request.app.state.engine
+    while not await request.is_disconnected():
+        changes = await run_in_threadpool(service.changes_since, engine, after, BATCH)
+        for change in changes:
+            after = int(change["id"])
+            body = {**marker(change), "action": change.get("action"),
+                    "at": str(change.get("at"))}
+            yield {"event": "change", "id": str(after),
+                   "data": json.dumps(body, ensure_ascii=False)}
+        if len(changes) < BATCH:
+            await asyncio.sleep(POLL_SECONDS)
