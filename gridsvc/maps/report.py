@@ -2,20 +2,26 @@
 house, a category and grade from the catalogue, a photo; and the list of my events.
 
 The page is static HTML plus ``/static/events/report.js``, which keeps every report in an
-outbox in the browser (``localStorage``) with an idempotency key made once, and sends it when
-the network allows (at once, on the ``online`` event, and by retries with backoff), so a
-report made with no signal is filed exactly once. Narrow screens first, touch targets of at
-least 44 px, nothing that needs hover, and only files served by gridsvc itself.
+outbox in the browser (``localStorage``) with an idempotency key made once, and sends it to
+the events API (then its photo) when the network allows (at once, on the ``online`` event,
+and by retries with backoff), so a report made with no signal is filed exactly once. Narrow
+screens first, touch targets of at least 44 px, nothing that needs hover, and only files
+served by gridsvc itself.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gridsvc.domain.events.catalogue import GRADE_NAMES, Grade
+from gridsvc.domain.events.words import STATE_WORDS
 from gridsvc.services.home import event_item
+
+#: How many of my events the page lists (newest first).
+MINE = 50
 
 PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -48,7 +54,7 @@ PAGE = """<!doctype html>
 <section id="outbox-section"><h2>待发送 · Waiting to send (<span id="outbox-count">0</span>)</h2>
 <ul id="outbox"></ul></section>
 <section><h2>我的事件 · My events</h2><ul id="mine">{mine}</ul></section>
-<script>window.gridsvcReport = {{post: "/m/reports", mine: "/m/reports"}};</script>
+<script>window.gridsvcReport = {config};</script>
 <script src="/static/events/report.js"></script>
 </body></html>
 """
@@ -68,4 +74,8 @@ def report_page(catalogue: Iterable[Mapping[str, Any]], mine: Iterable[Mapping[s
                      for g in Grade)
     items = "".join(event_item(e, names) for e in mine) or (
         "<li class='muted' id='none'>还没有事件 · none yet</li>")
-    return PAGE.format(categories=options, grades=grades, mine=items)
+    config = {"post": "/api/v1/events", "photos": "/api/v1/events/{id}/photos",
+              "mine": f"/api/v1/events?mine=true&limit={MINE}", "names": names,
+              "states": STATE_WORDS}
+    script = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    return PAGE.format(categories=options, grades=grades, mine=items, config=script)

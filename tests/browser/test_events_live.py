@@ -20,7 +20,7 @@ from tests.browser.conftest import SCREENSHOTS
 
 def _post_report(base_url: str, token: str, body: dict) -> dict:
     request = urllib.request.Request(
-        f"{base_url}/m/reports", data=json.dumps(body).encode(), method="POST",
+        f"{base_url}/api/v1/events", data=json.dumps(body).encode(), method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
                  "Idempotency-Key": uuid.uuid4().hex})
     with urllib.request.urlopen(request, timeout=30) as answer:

@@ -61,7 +61,17 @@ def fill(driver, description: str, *, category: str = "dispute.neighbour",
     driver.find_element(By.ID, "parties").send_keys("张三, 李四")
 
 
-def test_a_report_made_offline_is_filed_once_when_the_signal_returns(phone, live_url, engine):
+def photo_file(folder) -> str:
+    """A small real JPEG (as a phone camera would give, only smaller)."""
+    from PIL import Image
+
+    path = folder / "photo.jpg"
+    Image.new("RGB", (640, 480), (200, 120, 40)).save(path, "JPEG")
+    return str(path)
+
+
+def test_a_report_made_offline_is_filed_once_when_the_signal_returns(phone, live_url, engine,
+                                                                    tmp_path):
     from gridsvc.domain.accounts.demo import DEMO_PASSWORD
 
     with engine.connect() as conn:
@@ -102,6 +112,9 @@ def test_a_report_made_offline_is_filed_once_when_the_signal_returns(phone, live
     phone.find_element(By.ID, "locate").click()
     WebDriverWait(phone, 10).until(
         lambda b: f"{lat:.6f}" in b.find_element(By.ID, "where").text)
+    phone.find_element(By.ID, "photo").send_keys(photo_file(tmp_path))
+    WebDriverWait(phone, 10).until(
+        lambda b: b.find_element(By.ID, "preview").get_attribute("hidden") is None)
     phone.find_element(By.ID, "submit").click()
     WebDriverWait(phone, 5).until(lambda b: len(outbox(b)) == 1)
     queued = outbox(phone)
@@ -117,6 +130,9 @@ def test_a_report_made_offline_is_filed_once_when_the_signal_returns(phone, live
     [event] = events_with(engine, description)
     assert event["username"] == "gw001" and event["category"] == "dispute.neighbour"
     assert event["grade"] == "major"
+    with engine.connect() as conn:  # the photo went after the event
+        assert conn.execute(text("SELECT count(*) FROM event_photo WHERE event_id = :e"),
+                            {"e": event["id"]}).scalar() == 1
     WebDriverWait(phone, 10).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, f"#mine li[data-id='{event['id']}']"))
     phone.save_screenshot(str(SCREENSHOTS / "report-sent.png"))

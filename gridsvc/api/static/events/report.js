@@ -59,6 +59,40 @@
     timer = setTimeout(flush, Math.max(0, next - Date.now()));
   }
 
+  function dataUrlBlob(url) {
+    var parts = url.split(',');
+    var bytes = atob(parts[1]);
+    var out = new Uint8Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) { out[i] = bytes.charCodeAt(i); }
+    return new Blob([out], {type: 'image/jpeg'});
+  }
+
+  // One step of a report: file the event (with its key), then its photo if it has one.
+  // Returns 'sent' (nothing left), 'step' (the event is filed, the photo is next), 'retry',
+  // or an error text the server gave.
+  async function step(it) {
+    var r;
+    if (!it.event_id) {
+      r = await fetch(cfg.post, {
+        method: 'POST', credentials: 'same-origin',
+        headers: {'Content-Type': 'application/json', 'Idempotency-Key': it.key},
+        body: JSON.stringify(it.body)});
+    } else {
+      r = await fetch(cfg.photos.replace('{id}', it.event_id), {
+        method: 'POST', credentials: 'same-origin',
+        headers: {'Content-Type': 'image/jpeg'}, body: dataUrlBlob(it.photo)});
+    }
+    if (r.ok) {
+      if (it.event_id || !it.photo) { return 'sent'; }
+      it.event_id = (await r.json()).id;
+      return 'step';
+    }
+    if (r.status >= 500 || r.status === 408 || r.status === 429) { return 'retry'; }
+    var detail = '';
+    try { detail = (await r.json()).detail || ''; } catch (e) { detail = ''; }
+    return 'HTTP ' + r.status + ' ' + detail;
+  }
+
   // Send every waiting report, oldest first. A network failure or a server error (5xx, 408,
   // 429) keeps the report and waits longer each time (1 s, 2 s, 4 s ... at most a minute,
   // with jitter); any other 4xx is a report the server will never take: it stays, marked,
@@ -71,26 +105,18 @@
         if (it.error || (it.next || 0) > Date.now()) { continue; }
         var outcome;
         try {
-          var r = await fetch(cfg.post, {
-            method: 'POST', credentials: 'same-origin',
-            headers: {'Content-Type': 'application/json', 'Idempotency-Key': it.key},
-            body: JSON.stringify(it.body)});
-          if (r.ok) { outcome = 'sent'; }
-          else if (r.status >= 500 || r.status === 408 || r.status === 429) { outcome = 'retry'; }
-          else {
-            var detail = '';
-            try { detail = (await r.json()).detail || ''; } catch (e) { detail = ''; }
-            outcome = 'HTTP ' + r.status + ' ' + detail;
-          }
+          outcome = await step(it);
+          if (outcome === 'step') { outcome = await step(it); }
         } catch (e) {
           outcome = 'retry';
         }
         var items = load();
         var mine = items.find(function (x) { return x.key === it.key; });
         if (!mine) { continue; }
+        mine.event_id = it.event_id;
         if (outcome === 'sent') {
           items = items.filter(function (x) { return x.key !== it.key; });
-        } else if (outcome === 'retry') {
+        } else if (outcome === 'retry' || outcome === 'step') {
           mine.tries += 1;
           var wait = Math.min(MAX_WAIT_MS, 1000 * Math.pow(2, mine.tries - 1));
           mine.next = Date.now() + wait * (0.75 + Math.random() / 2);
@@ -98,7 +124,7 @@
           mine.error = outcome;
         }
         save(items);
-        if (outcome === 'sent') { refreshMine(); }
+        if (outcome === 'sent' || mine.event_id) { refreshMine(); }
       }
     } finally {
       sending = false;
@@ -121,8 +147,8 @@
         b.textContent = e.business_id || e.id;
         var s = document.createElement('span');
         s.className = 'state state-' + e.state;
-        s.textContent = e.state_words;
-        li.append(b, ' ', e.category_name, ' ', s);
+        s.textContent = cfg.states[e.state] || e.state;
+        li.append(b, ' ', cfg.names[e.category] || e.category, ' ', s);
         if (e.overdue) { var o = document.createElement('b'); o.className = 'overdue';
                          o.textContent = ' 超期'; li.append(o); }
         ul.appendChild(li);
@@ -169,11 +195,11 @@
     }
     var body = {category: $('category').value, grade: $('grade').value,
                 description: $('description').value.trim(), parties: $('parties').value.trim()};
-    if (place) { body.lon = place.lon; body.lat = place.lat; body.crs = 'EPSG:4326'; }
+    if (place) { body.lon = place.lon; body.lat = place.lat; body.crs = '4326'; }
     else { body.house = house; }
-    if (photo) { body.photo = photo; }
     var items = load();
-    items.push({key: newKey(), body: body, tries: 0, next: 0, made: new Date().toISOString()});
+    items.push({key: newKey(), body: body, photo: photo, tries: 0, next: 0,
+                made: new Date().toISOString()});
     save(items);
     $('report').reset();
     $('preview').hidden = true;
