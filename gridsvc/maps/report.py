@@ -37,7 +37,7 @@ PAGE = """<!doctype html>
 <label for="grade">等级 Grade</label>
 <select id="grade" name="grade">{grades}</select>
 <fieldset><legend>地点 Place</legend>
-<button type="button" id="locate">📍 用我的位置 Use my location</button>
+<button type="button" id="locate">用我的位置 Use my location</button>
 <p id="where" class="muted">未定位 · no position yet</p>
 <label for="house">或门牌 or house (e.g. 东灌底村203号)</label>
 <input id="house" name="house" maxlength="200" placeholder="东灌底村203号">
@@ -46,7 +46,7 @@ PAGE = """<!doctype html>
 <textarea id="description" name="description" maxlength="4000" rows="4" required></textarea>
 <label for="parties">当事人 Parties</label>
 <input id="parties" name="parties" maxlength="4000">
-<label for="photo" class="file">📷 照片 Photo</label>
+<label for="photo" class="file">照片 Photo</label>
 <input id="photo" name="photo" type="file" accept="image/*" capture="environment">
 <img id="preview" alt="" hidden>
 <button type="submit" id="submit">上报 · Send</button>

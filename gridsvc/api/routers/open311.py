@@ -79,20 +79,23 @@ def _error(request: Request, code: int, descriptions: list[str],
     return JSONResponse(body, status_code=code, headers=headers)
 
 
-class Error(BaseModel):
+class Open311Error(BaseModel):
+    """One error of the spec's error array."""
+
     code: int
     description: str
 
 
+_XML = {"application/xml": {"schema": {"type": "string"}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": list[Error], "description": what} for code, what in (
+    code: {"model": list[Open311Error], "description": what, "content": _XML}
+    for code, what in (
         (400, "a parameter is missing or wrong (each one named)"),
         (401, "no valid api_key, bearer token or session"),
         (403, "the role is too low, or the request is outside your scope"),
         (404, "no such service or service request"), (409, "the change clashes"),
         (422, "never sent: bad input is a 400, as the spec says"),
         (503, "the database is unavailable: try again shortly"))}
-_XML = {"application/xml": {"schema": {"type": "string"}}}
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route,
                    responses=_ERRORS)
