@@ -5,7 +5,9 @@ script then listens to ``/maps/events/stream``, server-sent events fed by
 :func:`gridsvc.services.events.changes_since`: the stream polls it every
 :data:`POLL_SECONDS` and sends each transition as an ``event: change`` whose ``id`` is the
 transition's, so a browser that reconnects (``Last-Event-ID``) resumes where it stopped. The
-stream ends when the client goes (the poll loop checks, and the response cancels it).
+stream ends when the client goes (the poll loop checks, and the response cancels it), and
+when the caller's session or token ends (checked every :data:`RECHECK_SECONDS`: a signed-out
+wall screen stops receiving).
 """
 
 from __future__ import annotations
@@ -22,16 +24,20 @@ from fastapi.responses import HTMLResponse, Response
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from gridsvc.api.auth import secret_from
 from gridsvc.api.routers.maps import viewer
 from gridsvc.db import rls
 from gridsvc.db.events_live import latest_change_id
 from gridsvc.maps.events_live import live_page, marker
+from gridsvc.services import accounts
 from gridsvc.services import events as service
 
 router = APIRouter(prefix="/maps/events", tags=["maps"])
 
 #: How often the stream asks the database for new changes.
 POLL_SECONDS = 2.0
+#: How often a running stream checks that its caller is still signed in.
+RECHECK_SECONDS = 60.0
 #: At most this many open events on the page (the newest), and changes per poll.
 MAX_EVENTS = 5000
 BATCH = 500
@@ -69,12 +75,30 @@ async def stream(request: Request, after: Annotated[int, Query(ge=0, le=2**63 - 
                                ping=15, headers={"Cache-Control": "no-store"})
 
 
+async def _signed_in(request: Request) -> bool:
+    """Whether the stream's secret still signs its caller in (not revoked, not expired)."""
+    secret = secret_from(request)
+    if secret and request.app.state.token_cache.get(secret) is not None:
+        return True
+    found = await run_in_threadpool(accounts.authenticate, request.app.state.system_engine,
+                                    secret or "")
+    return found is not None
+
+
 async def _feed(request: Request, after: int, account_id: int | None
                 ) -> AsyncIterator[dict[str, Any]]:
-    """Changes after ``after``, as server-sent events, until the client goes."""
+    """Changes after ``after``, as server-sent events, until the client goes or is signed
+    out (then one ``event: signed-out`` ends the stream)."""
     rls.current_account.set(account_id)  # each poll's transaction sees the caller's scope
     engine = request.app.state.engine
+    loop = asyncio.get_running_loop()
+    checked = loop.time()
     while not await request.is_disconnected():
+        if loop.time() - checked > RECHECK_SECONDS:
+            if not await _signed_in(request):
+                yield {"event": "signed-out", "data": "sign in again"}
+                return
+            checked = loop.time()
         changes = await run_in_threadpool(service.changes_since, engine, after, BATCH)
         for change in changes:
             after = int(change["id"])

@@ -43,6 +43,10 @@
   var source = new EventSource(cfg.stream + '?after=' + cfg.after);
   source.addEventListener('open', function () { status.textContent = '实时 live'; });
   source.addEventListener('error', function () { status.textContent = '重连中 reconnecting'; });
+  source.addEventListener('signed-out', function () {
+    source.close();
+    status.textContent = '已退出，请刷新登录 signed out: reload to sign in';
+  });
   source.addEventListener('change', function (msg) {
     received += 1;
     var e = JSON.parse(msg.data);
