@@ -97,6 +97,17 @@ class Settings(BaseSettings):
         after at most this long.
     map
         Settings of the map pages (:class:`MapSettings`, ``GRIDSVC_MAP_*``).
+    events_sweep_seconds
+        How often the service escalates events past their time limit (0: never; the
+        command ``gridsvc events sweep`` does it by hand). Safe with several processes.
+    events_near_boundary_m
+        A reported point this close to the edge of its grid, beat or village is flagged for
+        the reporter to confirm the place.
+    events_working_hours
+        Count time limits in working hours (8:30-17:30, Monday to Friday, Asia/Shanghai)
+        instead of calendar hours.
+    events_photo_max_bytes
+        Largest photo of an event; photos live in ``data_dir/event-photos``.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDSVC_", env_file=".env", extra="ignore")
@@ -110,6 +121,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 200 * 1024 * 1024
     token_cache_seconds: float = 30.0
     map: MapSettings = Field(default_factory=MapSettings)
+    events_sweep_seconds: float = Field(default=60.0, ge=0)
+    events_near_boundary_m: float = Field(default=10.0, ge=0)
+    events_working_hours: bool = False
+    events_photo_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 
     @property
     def embedded(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from gridsvc import __version__
 from gridsvc.api import errors, openapi
@@ -47,6 +50,7 @@ from gridsvc.db import rls
 from gridsvc.db.engine import make_app_engine
 from gridsvc.maps.vendor import STATIC_DIR
 from gridsvc.services import accounts as accounts_service
+from gridsvc.services import events as events_service
 from gridsvc.services import maps as maps_service
 from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
@@ -84,9 +88,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             threading.Thread(target=_prewarm, name="gridsvc-map-prewarm", daemon=True,
                              args=(app.state.engine, app.state.system_engine,
                                    settings.map)).start()
+        sweeper = asyncio.create_task(_sweep_events(app.state.system_engine, settings))
         try:
             yield
         finally:
+            sweeper.cancel()
             app.state.engine.dispose()
             if owned:
                 app.state.system_engine.dispose()
@@ -120,6 +126,21 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def _sweep_events(system_engine: Engine, settings: Settings) -> None:
+    """Escalate overdue events every ``events_sweep_seconds`` (as the owner, recorded as
+    ``system``); several processes may run it, one sweeps at a time (an advisory lock)."""
+    interval = settings.events_sweep_seconds
+    if interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(lambda: events_service.sweep(
+                system_engine, working_hours=events_service.calendar(settings)))
+        except Exception:  # a failed sweep (database away) must not stop the next one
+            logging.getLogger(__name__).exception("the events sweep failed; retrying later")
 
 
 def _prewarm(engine: Engine, system_engine: Engine, map_settings: object) -> None:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
+from gridsvc.domain.events.states import IllegalTransition
 from gridsvc.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -31,6 +32,7 @@ STATUS: dict[type[GridsvcError], int] = {
     InvalidInput: 422,
     NotFound: 404,
     Conflict: 409,
+    IllegalTransition: 409,
     DatabaseUnavailable: 503,
 }
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from gridsvc.domain.events.catalogue import GRADE_NAMES, Grade
 from gridsvc.domain.events.words import STATE_WORDS
-from gridsvc.services.home import event_item
 
 #: How many of my events the page lists (newest first).
 MINE = 50
@@ -58,6 +57,18 @@ PAGE = """<!doctype html>
 <script src="/static/events/report.js"></script>
 </body></html>
 """
+
+
+def event_item(event: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """One line of "my events" (HTML): business id, category, state, overdue, description."""
+    esc = html.escape
+    state = str(event["state"])
+    overdue = " <b class='overdue'>超期</b>" if event.get("overdue") else ""
+    return (f"<li data-id='{int(event['id'])}'><b>{esc(str(event.get('business_id') or ''))}"
+            f"</b> {esc(names.get(event['category'], event['category']))} "
+            f"<span class='state state-{esc(state)}'>{esc(STATE_WORDS.get(state, state))}"
+            f"</span>{overdue}<br><span class='muted'>"
+            f"{esc(str(event.get('description') or '')[:80])}</span></li>")
 
 
 def report_page(catalogue: Iterable[Mapping[str, Any]], mine: Iterable[Mapping[str, Any]]

@@ -7,7 +7,6 @@ policies decide what is shown; this module never filters by scope itself.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,6 @@ from sqlalchemy import Engine
 
 from gridsvc.db import me as repo
 from gridsvc.domain.accounts import Principal
-from gridsvc.domain.events.words import STATE_WORDS
 from gridsvc.services import events
 from gridsvc.services.assignment import current_plan
 
@@ -36,32 +34,13 @@ def _later(what: str) -> Callable[[Engine, Principal], str]:
     return lambda _engine, _principal: f'<p class="later">{what}</p>'
 
 
-def event_item(event: dict[str, Any], names: dict[str, str]) -> str:
-    """One line of "my events" (HTML): business id, category, state, overdue, description."""
-    esc = html.escape
-    state = str(event["state"])
-    overdue = " <b class='overdue'>超期</b>" if event.get("overdue") else ""
-    return (f"<li data-id='{int(event['id'])}'><b>{esc(str(event.get('business_id') or ''))}"
-            f"</b> {esc(names.get(event['category'], event['category']))} "
-            f"<span class='state state-{esc(state)}'>{esc(STATE_WORDS.get(state, state))}"
-            f"</span>{overdue}<br><span class='muted'>"
-            f"{esc(str(event.get('description') or '')[:80])}</span></li>")
-
-
-def _my_events(engine: Engine, principal: Principal) -> str:
-    """My newest events with their state, and the way to report one (``/m/report``)."""
-    found = events.list_events(engine, reporter_account_id=principal.account_id, limit=10)
-    names = {c["code"]: c["name"] for c in events.catalogue(engine)}
-    items = "".join(event_item(e, names) for e in found["items"])
-    return ('<p><a class="tel" id="report-link" href="/m/report">＋ 上报事件 · report an event'
-            f'</a> <span class="muted">({found["total"]})</span></p><ul>{items}</ul>')
-
-
 #: The sections under "my area", in page order. The events work (issue 13) replaces the first
 #: one's ``render`` with the caller's events, the duty work (issue 14) the second's with this
 #: shift's patrol points and check-ins. Keep the ids: the page's tabs link to them.
 SECTIONS: list[Section] = [
-    Section("my-events", "我的事件 · My events", _my_events),
+    Section("my-events", "我的事件 · My events", lambda engine, principal: (
+        '<p><a class="tel" id="report-link" href="/m/report">＋ 上报事件 · report an event</a>'
+        '</p>' + events.my_events_html(engine, principal))),
     Section("my-patrol", "我的巡逻 · My patrol", _later("巡逻打卡即将开放 · patrol comes next")),
 ]
 

@@ -12,7 +12,8 @@ Houses, patrol points, cameras and offices carry the cells of the plan in effect
 plan in effect today changes (activation on today's date, retire, restore, or a future date
 that has come: :func:`sync`), they are moved to the new cells in the same transaction as the
 change, or nothing is: the four tables are locked against writes while it runs. Incidents are
-never moved: they keep the cells of their own time.
+never moved: they keep the cells of their own time. Open events move and are routed again
+(``moved["event"]``: those whose cells or routing changed); final ones keep their cells.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gridsvc.db import areas as area_repo
 from gridsvc.db import audit, objects
 from gridsvc.db import plans as repo
 from gridsvc.errors import Conflict, InvalidInput, NotFound, Problem
+from gridsvc.services import events
 from gridsvc.services.plan_impact import geometry_changes, point_moves
 from gridsvc.services.plan_validation import check
 
@@ -108,9 +110,15 @@ def _run(engine: Engine, commit: bool, work) -> dict[str, Any]:
     return {**result, "committed": commit}
 
 
-def _sync_today(conn: Connection, today: date) -> dict[str, list[str]]:
+def _sync_today(conn: Connection, today: date, actor: str) -> dict[str, list[str]]:
+    """Objects to the plan in effect today, and open events with them (moved and routed
+    again, in this same transaction: :func:`gridsvc.services.events.reroute_for_plan`)."""
     current = area_repo.current_plan_id(conn, today)
-    return sync_objects(conn, current) if current is not None else {t: [] for t in MOVING}
+    if current is None:
+        return {t: [] for t in MOVING}
+    moved = sync_objects(conn, current)
+    moved["event"] = events.reroute_for_plan(conn, current, actor=actor)["ids"]
+    return moved
 
 
 def activate(engine: Engine, plan_id: int, *, effective_from: date | None = None,
@@ -157,7 +165,7 @@ def activate(engine: Engine, plan_id: int, *, effective_from: date | None = None
             raise InvalidInput([Problem(f.message, feature=", ".join(f.cells), field=f.kind)
                                 for f in errors])
         repo.set_status(conn, plan_id, "active", when)
-        moved = _sync_today(conn, today) if when <= today else {t: [] for t in MOVING}
+        moved = _sync_today(conn, today, actor) if when <= today else {t: [] for t in MOVING}
         audit.record(conn, actor=actor, action="plan.activate", object_kind="plan",
                      object_id=str(plan_id),
                      before={"status": plan["status"], "version": plan["version"],
@@ -195,7 +203,7 @@ def retire(engine: Engine, plan_id: int, *, version: int | None = None, actor: s
         if now is None and before is not None:
             raise Conflict(f"retiring plan {plan_id} would leave no plan in effect on {today}: "
                            "activate another plan first")
-        moved = _sync_today(conn, today) if now != before else {t: [] for t in MOVING}
+        moved = _sync_today(conn, today, actor) if now != before else {t: [] for t in MOVING}
         audit.record(conn, actor=actor, action="plan.retire", object_kind="plan",
                      object_id=str(plan_id),
                      before={"status": plan["status"], "in_effect": before},
@@ -233,7 +241,7 @@ def restore(engine: Engine, plan_id: int, *, effective_from: date | None = None,
         before = area_repo.current_plan_id(conn, today)
         repo.set_status(conn, plan_id, "active", when)
         now = area_repo.current_plan_id(conn, today)
-        moved = _sync_today(conn, today) if now != before else {t: [] for t in MOVING}
+        moved = _sync_today(conn, today, actor) if now != before else {t: [] for t in MOVING}
         audit.record(conn, actor=actor, action="plan.restore", object_kind="plan",
                      object_id=str(plan_id),
                      before={"status": "retired", "in_effect": before},
@@ -255,7 +263,7 @@ def sync(engine: Engine, *, actor: str, commit: bool = True,
     def work(conn: Connection) -> dict[str, Any]:
         current = area_repo.current_plan_id(conn, today)
         stale = any(p != current for t in MOVING for p in repo.source_plans(conn, t))
-        moved = _sync_today(conn, today) if stale else {t: [] for t in MOVING}
+        moved = _sync_today(conn, today, actor) if stale else {t: [] for t in MOVING}
         if stale:
             audit.record(conn, actor=actor, action="plan.sync", object_kind="plan",
                          object_id=str(current), after=_summary(moved))

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gridsvc.errors import GridsvcError
+
 
 class State(StrEnum):
     """Where an event is in the loop."""
@@ -76,7 +78,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State | None]] = {
 NEEDS_REASON = frozenset({Action.reject, Action.return_, Action.reopen, Action.escalate})
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(GridsvcError):
     """The action is not allowed in the event's state (the API answers 409)."""
 
     def __init__(self, state: State, action: Action) -> None:

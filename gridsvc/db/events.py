@@ -1,0 +1,387 @@
+"""SQL of the events work: the catalogue, routing table and limits, events, their history and
+photos, and the figures. Run as the app role, the policies decide which events come back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gridsvc.db.model_events import OPEN_SQL
+from gridsvc.domain.events.catalogue import Grade
+from gridsvc.domain.events.limits import Limit
+from gridsvc.domain.events.routing import Rule
+from gridsvc.domain.events.states import State
+
+CELL_KINDS = ("town", "village", "grid", "station", "beat")
+#: An event as the service answers it (``e``: the event table).
+COLUMNS = f"""e.id, e.business_id, e.category, e.grade, e.state, e.level, e.description,
+    e.parties, e.house_id, e.compound_id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
+    e.town_id, e.village_id, e.grid_id, e.station_id, e.beat_id, e.cells_plan_id,
+    e.src_x, e.src_y, e.src_crs, e.reporter, e.reporter_account_id, e.routing, e.unit_kind,
+    e.unit_id, e.expected_at, (e.expected_at < now() AND e.{OPEN_SQL}) AS overdue, e.late,
+    e.near_boundary, e.occurred_at, e.created_at, e.updated_at, e.handled_at, e.finished_at,
+    e.version"""
+#: Lock key of the overdue sweep (``pg_try_advisory_xact_lock``): one sweep at a time.
+SWEEP_LOCK = 0x6576_656E_7473  # "events"
+
+
+# -- catalogue, routing table, limits ----------------------------------------------------------
+
+def categories(conn: Connection, *, active_only: bool = False) -> list[dict[str, Any]]:
+    """The catalogue, parents first."""
+    where = "WHERE active" if active_only else ""
+    rows = conn.execute(text(f"""
+        SELECT code, name, parent_code, description, active FROM event_category {where}
+        ORDER BY coalesce(parent_code, code), parent_code NULLS FIRST, code"""))
+    return [dict(r._mapping) for r in rows]
+
+
+def upsert_category(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(text("""
+        INSERT INTO event_category (code, name, parent_code, description, active)
+        VALUES (:code, :name, :parent_code, :description, :active)
+        ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,
+            parent_code = EXCLUDED.parent_code, description = EXCLUDED.description,
+            active = EXCLUDED.active"""), row)
+
+
+def rules(conn: Connection) -> list[Rule]:
+    rows = conn.execute(text("SELECT * FROM event_rule ORDER BY id"))
+    return [Rule(r.category, r.level, Grade(r.min_grade), r.unit_kind, r.unit_name,
+                 tuple(r.roles), tuple((k, tuple(roles)) for k, roles in r.also)) for r in rows]
+
+
+def replace_rules(conn: Connection, new: list[Rule]) -> None:
+    conn.execute(text("DELETE FROM event_rule"))
+    if new:
+        conn.execute(text("""
+            INSERT INTO event_rule (category, level, min_grade, unit_kind, unit_name, roles, also)
+            VALUES (:category, :level, :min_grade, :unit_kind, :unit_name, :roles,
+                    CAST(:also AS jsonb))"""),
+            [{"category": r.category, "level": r.level, "min_grade": r.min_grade.value,
+              "unit_kind": r.unit_kind, "unit_name": r.unit_name, "roles": list(r.roles),
+              "also": _json([[k, list(roles)] for k, roles in r.also])} for r in new])
+
+
+def limits(conn: Connection) -> list[Limit]:
+    rows = conn.execute(text("SELECT category, grade, state, hours FROM event_limit ORDER BY id"))
+    return [Limit(r.category, Grade(r.grade), State(r.state), r.hours) for r in rows]
+
+
+def set_limit(conn: Connection, category: str, grade: str, state: str, hours: float | None
+              ) -> None:
+    """Set one limit (``hours`` None: drop it)."""
+    params = {"category": category, "grade": grade, "state": state, "hours": hours}
+    if hours is None:
+        conn.execute(text("DELETE FROM event_limit WHERE category = :category "
+                          "AND grade = :grade AND state = :state"), params)
+        return
+    conn.execute(text("""
+        INSERT INTO event_limit (category, grade, state, hours)
+        VALUES (:category, :grade, :state, :hours)
+        ON CONFLICT (category, grade, state) DO UPDATE SET hours = EXCLUDED.hours"""), params)
+
+
+# -- places and people -------------------------------------------------------------------------
+
+def cell_names(conn: Connection, plan_id: int, cells: dict[str, str | None]
+               ) -> dict[str, str]:
+    """``kind -> name`` of an event's cells under a plan."""
+    keys = [f"{k}:{v}" for k, v in cells.items() if v is not None]
+    if not keys:
+        return {}
+    rows = conn.execute(text("""
+        SELECT kind, name FROM area WHERE plan_id = CAST(:plan AS integer)
+        AND (kind || ':' || business_id) = ANY(:keys)"""), {"plan": plan_id, "keys": keys})
+    return {r.kind: r.name for r in rows}
+
+
+def near_boundary(conn: Connection, plan_id: int, cells: dict[str, str | None], x: float,
+                  y: float, metres: float) -> bool:
+    """Whether the point lies within ``metres`` of the edge of its grid, beat or village."""
+    keys = [f"{k}:{cells[k]}" for k in ("grid", "beat", "village") if cells.get(k)]
+    if not keys or metres <= 0:
+        return False
+    return bool(conn.execute(text("""
+        SELECT coalesce(bool_or(ST_DWithin(ST_Boundary(geom)::geography,
+                   ST_SetSRID(ST_MakePoint(:x, :y), 4490)::geography, :m)), false)
+        FROM area WHERE plan_id = CAST(:plan AS integer)
+        AND (kind || ':' || business_id) = ANY(:keys)"""),
+        {"plan": plan_id, "keys": keys, "x": x, "y": y, "m": metres}).scalar_one())
+
+
+def cell_people(conn: Connection, cells: set[tuple[str, str]]
+                ) -> tuple[dict[tuple[str, str], list[tuple[int, str]]], dict[int, dict]]:
+    """People linked to these cells: ``(kind, id) -> [(person pk, role)]`` and who each is
+    (``pk -> {id, name, role}``), whoever the caller is (a security-definer function)."""
+    if not cells:
+        return {}, {}
+    kinds, ids = zip(*sorted(cells), strict=True)
+    rows = conn.execute(text("SELECT * FROM gridsvc_cell_people(:k, :i)"),
+                        {"k": list(kinds), "i": list(ids)})
+    links: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    who: dict[int, dict] = {}
+    for r in rows:
+        links[(r.kind, r.area_id)].append((r.person_pk, r.role))
+        who[r.person_pk] = {"id": r.person_id, "name": r.name, "role": r.role}
+    return dict(links), who
+
+
+def compound_point(conn: Connection, compound_id: str) -> tuple[float, float] | None:
+    """A point inside a compound (one the caller may see), or None."""
+    row = conn.execute(text("""
+        SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM compound
+        WHERE business_id = :id) s"""), {"id": compound_id}).first()
+    return None if row is None else (float(row[0]), float(row[1]))
+
+
+# -- events ------------------------------------------------------------------------------------
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def id_by_key(conn: Connection, key: str) -> int | None:
+    return conn.execute(text("SELECT id FROM event WHERE idempotency_key = :k"),
+                        {"k": key}).scalar_one_or_none()
+
+
+def next_id(conn: Connection) -> int:
+    return conn.execute(text("SELECT nextval(pg_get_serial_sequence('event', 'id'))")
+                        ).scalar_one()
+
+
+def now(conn: Connection) -> datetime:
+    """The transaction's time (every row it writes carries the same)."""
+    return conn.execute(text("SELECT now()")).scalar_one()
+
+
+def insert_event(conn: Connection, row: dict[str, Any]) -> int | None:
+    """Insert an event; None when its idempotency key is taken (the first one stands)."""
+    return conn.execute(text("""
+        INSERT INTO event (id, business_id, category, grade, state, level, description, parties,
+            house_id, compound_id, reporter, reporter_account_id, routing, unit_kind, unit_id,
+            near_boundary, occurred_at, expected_at, idempotency_key, geom, town_id, village_id,
+            grid_id, station_id, beat_id, src_x, src_y, src_crs, cells_plan_id)
+        VALUES (:id, :business_id, :category, :grade, :state, :level, :description, :parties,
+            :house_id, :compound_id, :reporter, :reporter_account_id, CAST(:routing AS jsonb),
+            :unit_kind, :unit_id, :near_boundary, :occurred_at, :expected_at, :idempotency_key,
+            ST_SetSRID(ST_MakePoint(:x, :y), 4490), :town_id, :village_id, :grid_id,
+            :station_id, :beat_id, :src_x, :src_y, :src_crs, :cells_plan_id)
+        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""),
+        {**row, "routing": _json(row["routing"])}).scalar_one_or_none()
+
+
+def get(conn: Connection, event_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    """One event the caller may see (``lock``: FOR UPDATE, for a change)."""
+    row = conn.execute(text(f"SELECT {COLUMNS} FROM event e WHERE e.id = :id"
+                            + (" FOR UPDATE" if lock else "")), {"id": event_id}).first()
+    return None if row is None else dict(row._mapping)
+
+
+def update(conn: Connection, event_id: int, values: dict[str, Any]) -> None:
+    """Set columns of one event, bump its version and ``updated_at``."""
+    sets = ", ".join(f"{k} = CAST(:{k} AS jsonb)" if k == "routing" else f"{k} = :{k}"
+                     for k in values)
+    params = {**values, "id": event_id}
+    if "routing" in values:
+        params["routing"] = _json(values["routing"])
+    conn.execute(text(f"UPDATE event SET {sets}, version = version + 1, updated_at = now() "
+                      "WHERE id = :id"), params)
+
+
+def update_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Bulk form of :func:`update` for the sweep and re-routing: each row has ``id``, ``state``,
+    ``level``, ``routing``, ``unit_kind``, ``unit_id``, ``expected_at``, ``late`` and the five
+    cell ids with ``cells_plan_id``."""
+    if not rows:
+        return
+    cols = ["state", "level", "unit_kind", "unit_id", "town_id", "village_id", "grid_id",
+            "station_id", "beat_id"]
+    params: dict[str, Any] = {c: [r[c] for r in rows] for c in cols}
+    params["id"] = [r["id"] for r in rows]
+    params["routing"] = [_json(r["routing"]) for r in rows]
+    params["expected_at"] = [r["expected_at"] for r in rows]
+    params["late"] = [r["late"] for r in rows]
+    params["plan"] = [r["cells_plan_id"] for r in rows]
+    conn.execute(text(f"""
+        UPDATE event e SET {', '.join(f'{c} = u.{c}' for c in cols)},
+            routing = u.routing::jsonb, expected_at = u.expected_at, late = u.late,
+            cells_plan_id = u.plan, version = e.version + 1, updated_at = now()
+        FROM unnest(CAST(:id AS bigint[]), {', '.join(f'CAST(:{c} AS text[])' for c in cols)},
+                    CAST(:routing AS text[]), CAST(:expected_at AS timestamptz[]),
+                    CAST(:late AS boolean[]), CAST(:plan AS integer[]))
+             AS u(id, {', '.join(cols)}, routing, expected_at, late, plan)
+        WHERE e.id = u.id"""), params)
+
+
+def add_transitions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Append history rows (``event_id, actor, account_id, action, from_state, to_state,
+    from_level, to_level``, optional ``note, reason, attachments, details``); their ids."""
+    if not rows:
+        return []
+    full = [{"note": None, "reason": None, "attachments": [], "account_id": None, **r,
+             "details": _json(r.get("details") or {})} for r in rows]
+    if len(full) == 1:
+        return [conn.execute(text("""
+            INSERT INTO event_transition (event_id, actor, account_id, action, from_state,
+                to_state, from_level, to_level, note, reason, attachments, details)
+            VALUES (:event_id, :actor, :account_id, :action, :from_state, :to_state,
+                :from_level, :to_level, :note, :reason, CAST(:attachments AS bigint[]),
+                CAST(:details AS jsonb)) RETURNING id"""), full[0]).scalar_one()]
+    cols = ("event_id", "actor", "account_id", "action", "from_state", "to_state",
+            "from_level", "to_level", "note", "reason", "details")
+    types = ("bigint", "text", "bigint", "text", "text", "text", "text", "text", "text",
+             "text", "jsonb")
+    params = {c: [r[c] for r in full] for c in cols}
+    params["details"] = [r["details"] for r in full]
+    result = conn.execute(text(f"""
+        INSERT INTO event_transition ({', '.join(cols)})
+        SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in zip(
+            cols, types, strict=True))}) RETURNING id"""), params)
+    return [r[0] for r in result]
+
+
+def history(conn: Connection, event_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(text("""
+        SELECT id, at, actor, action, from_state, to_state, from_level, to_level, note, reason,
+               attachments, details FROM event_transition WHERE event_id = :id ORDER BY id"""),
+                        {"id": event_id})
+    return [dict(r._mapping) for r in rows]
+
+
+def photos(conn: Connection, event_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(text("""
+        SELECT id, sha256, media_type, size, uploaded_by, created_at FROM event_photo
+        WHERE event_id = :id ORDER BY id"""), {"id": event_id})
+    return [dict(r._mapping) for r in rows]
+
+
+def add_photo(conn: Connection, row: dict[str, Any]) -> int:
+    return conn.execute(text("""
+        INSERT INTO event_photo (event_id, sha256, media_type, size, uploaded_by, account_id)
+        VALUES (:event_id, :sha256, :media_type, :size, :uploaded_by, :account_id)
+        RETURNING id"""), row).scalar_one()
+
+
+def photo(conn: Connection, event_id: int, photo_id: int) -> dict[str, Any] | None:
+    row = conn.execute(text("""
+        SELECT id, sha256, media_type, size FROM event_photo
+        WHERE id = :p AND event_id = :e"""), {"p": photo_id, "e": event_id}).first()
+    return None if row is None else dict(row._mapping)
+
+
+def search(conn: Connection, where: list[str], params: dict[str, Any], *, order: str,
+           limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Events matching every condition of ``where`` (SQL on ``e``), a page and the total."""
+    clause = " AND ".join(where) or "true"
+    rows = conn.execute(text(f"""
+        SELECT {COLUMNS}, count(*) OVER () AS total_rows FROM event e WHERE {clause}
+        ORDER BY {order} LIMIT :limit OFFSET :offset"""),
+                        {**params, "limit": limit, "offset": offset}).all()
+    items = [dict(r._mapping) for r in rows]
+    total = items[0].pop("total_rows") if items else 0
+    for item in items[1:]:
+        item.pop("total_rows")
+    if not items and offset:
+        total = conn.execute(text(f"SELECT count(*) FROM event e WHERE {clause}"),
+                             params).scalar_one()
+    return items, total
+
+
+def changes_since(conn: Connection, after_id: int, limit: int) -> list[dict[str, Any]]:
+    rows = conn.execute(text(f"""
+        SELECT t.id, t.at, t.action, t.from_state, t.to_state, t.actor, e.id AS event_id,
+               e.business_id, e.state, e.level, e.grade, e.category, e.grid_id,
+               ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.expected_at,
+               (e.expected_at < now() AND e.{OPEN_SQL}) AS overdue
+        FROM event_transition t JOIN event e ON e.id = t.event_id
+        WHERE t.id > :after ORDER BY t.id LIMIT :limit"""), {"after": after_id, "limit": limit})
+    return [dict(r._mapping) for r in rows]
+
+
+def overdue_to_escalate(conn: Connection, at: datetime, limit: int) -> list[dict[str, Any]]:
+    """Open events past their deadline below the top level, locked, skipping those another
+    transaction holds (a person handling one right now: the next sweep gets it)."""
+    rows = conn.execute(text(f"""
+        SELECT {COLUMNS} FROM event e
+        WHERE e.{OPEN_SQL} AND e.expected_at < :at AND e.level <> 'county'
+        ORDER BY e.expected_at LIMIT :limit FOR UPDATE SKIP LOCKED"""),
+                        {"at": at, "limit": limit})
+    return [dict(r._mapping) for r in rows]
+
+
+def mark_late_at_top(conn: Connection, at: datetime) -> int:
+    """Overdue events at the top level cannot climb: they are marked late."""
+    return conn.execute(text(f"""
+        UPDATE event SET late = true WHERE {OPEN_SQL} AND expected_at < :at
+        AND level = 'county' AND NOT late"""), {"at": at}).rowcount
+
+
+def open_events_with_cells(conn: Connection, plan_id: int) -> list[dict[str, Any]]:
+    """Every open event with the cells it lies in under ``plan_id`` (``new_<kind>_id``), locked."""
+    subqueries = ", ".join(
+        f"(SELECT a.business_id FROM area a WHERE a.plan_id = CAST(:plan AS integer) "
+        f"AND a.kind = '{k}' AND ST_Covers(a.geom, e.geom) ORDER BY a.business_id LIMIT 1) "
+        f"AS new_{k}_id" for k in CELL_KINDS)
+    rows = conn.execute(text(f"""
+        SELECT {COLUMNS}, {subqueries} FROM event e WHERE e.{OPEN_SQL}
+        ORDER BY e.id FOR UPDATE OF e"""), {"plan": plan_id})
+    return [dict(r._mapping) for r in rows]
+
+
+def names_of(conn: Connection, plan_id: int, keys: set[tuple[str, str]]
+             ) -> dict[tuple[str, str], str]:
+    """``(kind, id) -> name`` of cells of a plan."""
+    if not keys:
+        return {}
+    rows = conn.execute(text("""
+        SELECT kind, business_id, name FROM area WHERE plan_id = CAST(:plan AS integer)
+        AND (kind || ':' || business_id) = ANY(:keys)"""),
+                        {"plan": plan_id, "keys": [f"{k}:{v}" for k, v in keys]})
+    return {(r.kind, r.business_id): r.name for r in rows}
+
+
+def daily_counts(conn: Connection, column: str, start: datetime, end: datetime
+                 ) -> list[dict[str, Any]]:
+    """Per value of ``column`` (a cell column): reported, resolved (handled), open at the end
+    of the day and overdue then, for the day [start, end)."""
+    rows = conn.execute(text(f"""
+        SELECT {column} AS cell,
+            count(*) FILTER (WHERE created_at >= :start) AS reported,
+            count(*) FILTER (WHERE handled_at >= :start AND handled_at < :end) AS resolved,
+            count(*) FILTER (WHERE finished_at IS NULL OR finished_at >= :end) AS open,
+            count(*) FILTER (WHERE (finished_at IS NULL OR finished_at >= :end)
+                             AND expected_at < LEAST(CAST(:end AS timestamptz), now()))
+                AS overdue
+        FROM event WHERE created_at < :end
+            AND (finished_at IS NULL OR finished_at >= :start OR handled_at >= :start)
+        GROUP BY {column} ORDER BY {column} NULLS LAST"""), {"start": start, "end": end})
+    return [dict(r._mapping) for r in rows]
+
+
+def figure_counts(conn: Connection, group: str, where: list[str], params: dict[str, Any]
+                  ) -> list[dict[str, Any]]:
+    """Counts behind the assessment figures per ``group`` (an SQL expression on ``e``)."""
+    clause = " AND ".join(where) or "true"
+    rows = conn.execute(text(f"""
+        SELECT {group} AS key, count(*) AS reported,
+            count(*) FILTER (WHERE state = 'rejected') AS rejected,
+            count(*) FILTER (WHERE handled_at IS NOT NULL) AS handled,
+            count(*) FILTER (WHERE handled_at IS NOT NULL AND NOT late) AS handled_on_time,
+            count(*) FILTER (WHERE state = 'closed') AS closed,
+            count(*) FILTER (WHERE {OPEN_SQL}) AS open,
+            count(*) FILTER (WHERE {OPEN_SQL} AND expected_at < now()) AS overdue
+        FROM event e WHERE {clause} GROUP BY 1 ORDER BY 1 NULLS LAST"""), params)
+    return [dict(r._mapping) for r in rows]
+
+
+def try_sweep_lock(conn: Connection) -> bool:
+    """Take the sweep's transaction lock, or False when another process is sweeping."""
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                             {"k": SWEEP_LOCK}).scalar_one())
