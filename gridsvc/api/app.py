@@ -7,7 +7,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -56,9 +55,6 @@ from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
 from gridsvc.services.lookup import LookupService
 from gridsvc.settings import Settings
-
-#: The events pages' own scripts and styles (no data in them: served without a token).
-EVENTS_STATIC = Path(__file__).with_name("static") / "events"
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -113,7 +109,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # maps can load them. check_dir=False: /healthz reports missing assets instead of a crash.
     app.mount("/static/maps", StaticFiles(directory=STATIC_DIR, check_dir=False),
               name="static-maps")
-    app.mount("/static/events", StaticFiles(directory=EVENTS_STATIC), name="static-events")
+    app.mount("/static/events", StaticFiles(directory=phone.EVENTS_STATIC), name="static-events")
     app.include_router(maps.router)
     app.include_router(maps.pages)
     app.add_api_route("/docs", _docs, include_in_schema=False, response_class=HTMLResponse)

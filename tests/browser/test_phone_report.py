@@ -162,3 +162,29 @@ def test_a_report_by_house_text(phone, live_url, engine):
     WebDriverWait(phone, 30).until(lambda b: outbox(b) == [])
     [event] = events_with(engine, description)
     assert event["category"] == "fire"
+
+
+def test_the_page_opens_with_no_signal_and_its_report_goes_later(phone, live_url, engine):
+    """The service worker keeps the page: reopened offline, a report is made and filed once
+    the signal returns (signed in by the first test's session)."""
+    chromium.visit(phone, f"{live_url}/m/report")
+    WebDriverWait(phone, 20).until(lambda b: b.execute_script(
+        "return !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
+        or b.refresh() or False)
+    phone.execute_script("localStorage.clear()")
+    network(phone, offline=True)
+    try:
+        visit = chromium.visit(phone, f"{live_url}/m/report")
+        assert visit.ready_ms is not None, "the page did not open offline"
+        assert not phone.execute_script("return navigator.onLine")
+        description = f"离线打开 {uuid.uuid4().hex[:8]}"
+        fill(phone, description, category="safety", grade="general")
+        phone.find_element(By.ID, "house").send_keys("东灌底村203号")
+        phone.find_element(By.ID, "submit").click()
+        WebDriverWait(phone, 5).until(lambda b: len(outbox(b)) == 1)
+        time.sleep(1.5)
+        assert events_with(engine, description) == []
+    finally:
+        network(phone, offline=False)
+    WebDriverWait(phone, 30).until(lambda b: outbox(b) == [])
+    assert len(events_with(engine, description)) == 1

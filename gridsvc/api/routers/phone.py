@@ -6,8 +6,10 @@ API (``POST /api/v1/events`` with the ``Idempotency-Key`` the page made once per
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from gridsvc.api.auth import Principal
@@ -16,6 +18,9 @@ from gridsvc.maps.report import MINE, report_page
 from gridsvc.services import events as service
 
 router = APIRouter(tags=["phone"])
+
+#: The events pages' own scripts and styles (no data in them: served without a token).
+EVENTS_STATIC = Path(__file__).resolve().parent.parent / "static" / "events"
 
 
 @router.get("/m/report", response_class=HTMLResponse, dependencies=[Depends(viewer)],
@@ -31,3 +36,12 @@ async def report(request: Request) -> Response:
 
     return HTMLResponse(await run_in_threadpool(build),
                         headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/m/sw.js", include_in_schema=False)
+async def service_worker() -> FileResponse:
+    """The report page's service worker (code, no data: served without sign-in, like the
+    page's other files). Served under ``/m/`` because a worker controls only the pages below
+    its own path."""
+    return FileResponse(EVENTS_STATIC / "sw.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})

@@ -226,6 +226,9 @@
   document.addEventListener('visibilitychange', function () {
     if (document.visibilityState === 'visible') { flush(); }
   });
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/m/sw.js', {scope: '/m/'}).catch(function () {});
+  }
   render();
   flush();
   window.gridsvc = {ready: performance.now(), flush: flush, outbox: load, layers: {}};
