@@ -91,9 +91,10 @@ def chart(rows: Sequence[Mapping[str, Any]], width: int = 360, bar: int = 6) -> 
 
 
 def live_page(events: Sequence[Mapping[str, Any]], summary: Sequence[Mapping[str, Any]],
-              day: str, after: int) -> str:
+              day: str, after: int, grids: Mapping[str, Any] | None = None) -> str:
     """The page's HTML: open ``events`` (list items of the events service), the day's
-    ``summary`` rows, and ``after``, the newest change already shown (the feed starts there)."""
+    ``summary`` rows, ``after``, the newest change already shown (the feed starts there), and
+    the ``grids`` to outline under them (a GeoJSON FeatureCollection, or None)."""
     esc = html.escape
     markers = [m for m in (marker(e) for e in events) if m["open"] and m["lon"] is not None]
     legend = "".join(f'<li><i style="background:{c}"></i>{esc(s)}</li>'
@@ -106,6 +107,7 @@ def live_page(events: Sequence[Mapping[str, Any]], summary: Sequence[Mapping[str
         + "".join(f"<td>{int(r[k] or 0)}</td>" for k, _, _ in SUMMARY) + "</tr>"
         for r in summary)
     data = json.dumps({"events": markers, "after": after, "stream": "/maps/events/stream",
+                       "grids": grids or {"type": "FeatureCollection", "features": []},
                        "colours": STATE_COLOURS, "overdue": OVERDUE_COLOUR},
                       ensure_ascii=False).replace("</", "<\\/")
     return PAGE.format(count=len(markers), legend=legend, day=esc(day), chart=chart(summary),

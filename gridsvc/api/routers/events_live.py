@@ -28,8 +28,9 @@ from gridsvc.api.auth import secret_from
 from gridsvc.api.routers.maps import viewer
 from gridsvc.db import rls
 from gridsvc.db.events_live import latest_change_id
+from gridsvc.errors import NotFound
 from gridsvc.maps.events_live import live_page, marker
-from gridsvc.services import accounts
+from gridsvc.services import accounts, areas
 from gridsvc.services import events as service
 
 router = APIRouter(prefix="/maps/events", tags=["maps"])
@@ -41,6 +42,8 @@ RECHECK_SECONDS = 60.0
 #: At most this many open events on the page (the newest), and changes per poll.
 MAX_EVENTS = 5000
 BATCH = 500
+#: Grids outlined under the markers, at most (more: none, the page stays light).
+MAX_OUTLINES = 2000
 #: Days are counted in China's time, as the daily summary does.
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -60,7 +63,13 @@ async def page(request: Request, day: Annotated[date | None, Query(
             after = latest_change_id(conn)
         events = service.list_events(engine, open_only=True, limit=MAX_EVENTS)["items"]
         summary = service.daily_summary(engine, shown, level="grid")
-        return live_page(events, summary, shown.isoformat(), after)
+        try:
+            grids = areas.feature_collection(engine, "grid")
+        except NotFound:  # no plan in effect yet: events without outlines
+            grids = None
+        if grids is not None and len(grids["features"]) > MAX_OUTLINES:
+            grids = None  # a city: the coverage map (vector tiles) is the place for cells
+        return live_page(events, summary, shown.isoformat(), after, grids)
 
     return HTMLResponse(await run_in_threadpool(build),
                         headers={"Cache-Control": "private, no-store"})

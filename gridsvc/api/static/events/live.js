@@ -5,6 +5,10 @@
   'use strict';
   var cfg = window.gridsvcLive;
   var map = L.map('map', {attributionControl: false});
+  var grids = L.geoJSON(cfg.grids, {interactive: true,
+    style: {color: '#607d8b', weight: 1, fillOpacity: 0.03},
+    onEachFeature: function (f, l) { l.bindPopup(f.properties.name || f.id || ''); }
+  }).addTo(map);
   var layer = L.featureGroup().addTo(map);
   var markers = {};
   var received = 0;
@@ -35,7 +39,7 @@
   }
 
   cfg.events.forEach(put);
-  var b = layer.getBounds();
+  var b = grids.getBounds().isValid() ? grids.getBounds() : layer.getBounds();
   if (b.isValid()) { map.fitBounds(b, {padding: [20, 20], maxZoom: 15}); }
   else { map.setView([28.19, 118.99], 12); }
 
@@ -53,7 +57,8 @@
     put(e);
     window.gridsvc.changes = received;
   });
-  window.gridsvc = {ready: performance.now(), changes: 0, layers: {events: cfg.events.length},
+  window.gridsvc = {ready: performance.now(), changes: 0, layers: {events: cfg.events.length,
+                                                       grids: cfg.grids.features.length},
                     markers: function () { return Object.keys(markers).map(Number); },
                     marker: function (id) { return markers[id] ? markers[id].options.gridsvc : null; }};
 })();
