@@ -163,6 +163,9 @@ def test_errors_are_the_spec_s_array(served):
                     timeout=30), 400)
     check(plain.get(f"{base}/requests.json", params={"api_key": token, "start_date": "x"},
                     timeout=30), 400)
+    check(plain.get(f"{base}/requests.json", timeout=30, params={
+        "api_key": token, "start_date": "2026-01-01T00:00:00Z",
+        "end_date": "2026-06-01T00:00:00Z"}), 400)  # more than the spec's 90 days
     missing = check(plain.post(f"{base}/requests.json", data={"api_key": token}, timeout=30),
                     400)
     assert "service_code" in missing[0]["description"] and "place" in missing[0]["description"]

@@ -263,18 +263,17 @@ async def requests_list(
     service_code: Annotated[Text | None, Query(max_length=2000, description="service codes, "
                                                "comma delimited")] = None,
     start_date: Annotated[datetime | None, Query(description="earliest requested_datetime "
-                                                 "(w3 format)")] = None,
-    end_date: Annotated[datetime | None, Query(description="latest requested_datetime")]
-    = None,
+                                                 "(w3 format; default 90 days before "
+                                                 "end_date or now)")] = None,
+    end_date: Annotated[datetime | None, Query(description="latest requested_datetime (at "
+                                               "most 90 days after start_date)")] = None,
     status: Annotated[Text | None, Query(max_length=40, description="open, closed (comma "
                                          "delimited)")] = None,
 ) -> Response:
     ids = o311.parse_ids(service_request_id)
     statuses = o311.parse_statuses(status)
     codes = [c.strip() for c in (service_code or "").split(",") if c.strip()] or [None]
-    since, until = _since(start_date), _since(end_date)
-    if since and until and until < since:
-        raise o311.Open311Error(400, "end_date is before start_date")
+    since, until = o311.window(_since(start_date), _since(end_date), datetime.now(UTC))
     engine = request.app.state.engine
 
     def read() -> list[dict[str, Any]]:

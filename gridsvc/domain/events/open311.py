@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -32,6 +32,8 @@ from gridsvc.domain.events.words import STATE_WORDS
 CRS = "EPSG:4326"
 #: At most this many ids in one ``service_request_id`` list.
 MAX_IDS = 100
+#: The longest window a request list may span, and its default (the spec's 90 days).
+WINDOW = timedelta(days=90)
 #: Free text limits, as the events core takes them.
 MAX_TEXT = 4000
 
@@ -111,6 +113,32 @@ def parse_ids(text: str | None) -> list[int] | None:
     if len(out) > MAX_IDS:
         raise Open311Error(400, f"at most {MAX_IDS} service_request_id at once")
     return out
+
+
+def window(start: datetime | None, end: datetime | None, now: datetime
+           ) -> tuple[datetime, datetime | None]:
+    """The ``requested_datetime`` window of a request list: the spec's 90 days ending now when
+    neither bound is given, 90 days before ``end`` when only it is, from ``start`` on when
+    only it is; a window that ends before it starts or spans more than 90 days is a 400.
+
+    >>> now = datetime(2026, 12, 5)
+    >>> window(None, None, now)[0].isoformat()
+    '2026-09-06T00:00:00'
+    >>> window(datetime(2026, 1, 1), datetime(2026, 6, 1), now)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gridsvc.domain.events.open311.Open311Error: start_date and end_date may span at most 90 days
+    """
+    if start is not None and end is not None:
+        if end < start:
+            raise Open311Error(400, "end_date is before start_date")
+        if end - start > WINDOW:
+            raise Open311Error(400, f"start_date and end_date may span at most "
+                                    f"{WINDOW.days} days")
+        return start, end
+    if start is not None:
+        return start, None
+    return (end or now) - WINDOW, end
 
 
 def service(category: Mapping[str, Any], parents: Mapping[str, str]) -> dict[str, Any]:
