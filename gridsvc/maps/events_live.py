@@ -32,9 +32,7 @@ PAGE = """<!doctype html>
 <span>在图 on map: <b id="count">{count}</b></span></header>
 <div id="map" role="img" aria-label="map of open events"></div>
 <aside><h2>图例 · Legend</h2><ul class="legend">{legend}</ul>
-<h2>{day} 各网格 · per grid</h2>{chart}
-<table id="summary"><thead><tr><th>网格 grid</th>{heads}</tr></thead>
-<tbody>{rows}</tbody></table></aside>
+<div id="day-summary">{summary}</div></aside>
 <script>window.gridsvcLive = {data};</script>
 <script src="/static/maps/leaflet/dist/leaflet.js"></script>
 <script src="/static/events/live.js"></script>
@@ -90,6 +88,20 @@ def chart(rows: Sequence[Mapping[str, Any]], width: int = 360, bar: int = 6) -> 
             f'aria-label="上报 化解 在办 超期 per grid">{"".join(parts)}</svg>')
 
 
+def summary_html(summary: Sequence[Mapping[str, Any]], day: str) -> str:
+    """The day's summary per grid: a heading, the chart and the table (an HTML fragment; the
+    page fetches it again when events change)."""
+    esc = html.escape
+    heads = "".join(f"<th>{esc(label)}</th>" for _, label, _ in SUMMARY)
+    rows = "".join(
+        f"<tr data-cell='{esc(str(r.get('cell_id') or ''))}'><td>"
+        f"{esc(str(r.get('name') or r.get('cell_id') or '—'))}</td>"
+        + "".join(f"<td>{int(r[k] or 0)}</td>" for k, _, _ in SUMMARY) + "</tr>"
+        for r in summary)
+    return (f"<h2>{esc(day)} 各网格 · per grid</h2>{chart(summary)}<table id='summary'>"
+            f"<thead><tr><th>网格 grid</th>{heads}</tr></thead><tbody>{rows}</tbody></table>")
+
+
 def live_page(events: Sequence[Mapping[str, Any]], summary: Sequence[Mapping[str, Any]],
               day: str, after: int, grids: Mapping[str, Any] | None = None) -> str:
     """The page's HTML: open ``events`` (list items of the events service), the day's
@@ -100,15 +112,10 @@ def live_page(events: Sequence[Mapping[str, Any]], summary: Sequence[Mapping[str
     legend = "".join(f'<li><i style="background:{c}"></i>{esc(s)}</li>'
                      for s, c in STATE_COLOURS.items())
     legend += f'<li><i class="ring" style="border-color:{OVERDUE_COLOUR}"></i>超期 overdue</li>'
-    heads = "".join(f"<th>{esc(label)}</th>" for _, label, _ in SUMMARY)
-    rows = "".join(
-        f"<tr data-cell='{esc(str(r.get('cell_id') or ''))}'><td>"
-        f"{esc(str(r.get('name') or r.get('cell_id') or '—'))}</td>"
-        + "".join(f"<td>{int(r[k] or 0)}</td>" for k, _, _ in SUMMARY) + "</tr>"
-        for r in summary)
     data = json.dumps({"events": markers, "after": after, "stream": "/maps/events/stream",
                        "grids": grids or {"type": "FeatureCollection", "features": []},
+                       "summary": f"/maps/events?part=summary&day={day}",
                        "colours": STATE_COLOURS, "overdue": OVERDUE_COLOUR},
                       ensure_ascii=False).replace("</", "<\\/")
-    return PAGE.format(count=len(markers), legend=legend, day=esc(day), chart=chart(summary),
-                       heads=heads, rows=rows, data=data)
+    return PAGE.format(count=len(markers), legend=legend, summary=summary_html(summary, day),
+                       data=data)

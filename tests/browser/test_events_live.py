@@ -76,7 +76,9 @@ def test_a_new_event_appears_on_the_live_map_without_a_reload(browser, live_url,
         "return window.gridsvc.marker(arguments[0]).state", event["id"]) == "accepted")
     browser.save_screenshot(str(SCREENSHOTS / "events-live.png"))
 
-    browser.refresh()  # the summary is drawn with the page: the new event is counted
-    row = browser.find_element(By.CSS_SELECTOR, f"#summary tr[data-cell='{event['grid_id']}']")
+    # The day's summary follows, still without a reload: the new event is counted.
+    row = WebDriverWait(browser, 15).until(lambda b: b.find_elements(
+        By.CSS_SELECTOR, f"#summary tr[data-cell='{event['grid_id']}']"))[0]
     assert int(row.find_elements(By.TAG_NAME, "td")[1].text) >= 1
     assert browser.find_elements(By.CSS_SELECTOR, "svg#chart rect")
+    assert browser.execute_script("return window.notReloaded") is True

@@ -16,7 +16,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -29,7 +29,7 @@ from gridsvc.api.routers.maps import viewer
 from gridsvc.db import rls
 from gridsvc.db.events_live import latest_change_id
 from gridsvc.errors import NotFound
-from gridsvc.maps.events_live import live_page, marker
+from gridsvc.maps.events_live import live_page, marker, summary_html
 from gridsvc.services import accounts, areas
 from gridsvc.services import events as service
 
@@ -52,11 +52,17 @@ ZONE = ZoneInfo("Asia/Shanghai")
             summary="Live map of open events (by state, overdue ringed) and today's summary "
                     "per grid")
 async def page(request: Request, day: Annotated[date | None, Query(
-        description="the summary's day (default: today, Asia/Shanghai)")] = None) -> Response:
+        description="the summary's day (default: today, Asia/Shanghai)")] = None,
+        part: Annotated[Literal["page", "summary"], Query(
+            description="summary: only the day's summary (the page refreshes it with this)")]
+        = "page") -> Response:
     engine = request.app.state.engine
     shown = day or datetime.now(ZONE).date()
 
     def build() -> str:
+        if part == "summary":
+            return summary_html(service.daily_summary(engine, shown, level="grid"),
+                                shown.isoformat())
         # The cursor first: a change made while the list is read is sent again, and a marker
         # put twice is the same marker.
         with engine.connect() as conn:

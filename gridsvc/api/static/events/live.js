@@ -51,10 +51,21 @@
     source.close();
     status.textContent = '已退出，请刷新登录 signed out: reload to sign in';
   });
+  // The day's summary follows the changes, fetched again at most every few seconds.
+  var summaryTimer = null;
+  function refreshSummary() {
+    summaryTimer = null;
+    fetch(cfg.summary, {credentials: 'same-origin'}).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (html) { document.getElementById('day-summary').innerHTML = html; }
+    }).catch(function () { /* the next change tries again */ });
+  }
   source.addEventListener('change', function (msg) {
     received += 1;
     var e = JSON.parse(msg.data);
     put(e);
+    if (!summaryTimer) { summaryTimer = setTimeout(refreshSummary, 3000); }
     window.gridsvc.changes = received;
   });
   window.gridsvc = {ready: performance.now(), changes: 0, layers: {events: cfg.events.length,
