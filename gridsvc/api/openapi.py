@@ -111,6 +111,11 @@ LINKS: list[Link] = [
          description="balanced grids or beats in a town, village or station area"),
     Link(("post", "/api/v1/incidents", "201"), ("get", "/maps/incidents"),
          {"category": "$response.body#/category"}),
+    *(Link(("get", "/api/v1/events", "200"), (method, path),
+           {"event_id": "$response.body#/items/0/id"})
+      for method, path in (("get", "/api/v1/events/{event_id}"),
+                           ("post", "/api/v1/events/{event_id}/transitions"),
+                           ("patch", "/api/v1/events/{event_id}"))),
 ]
 
 

@@ -130,6 +130,12 @@ def cell_people(conn: Connection, cells: set[tuple[str, str]]
     return dict(links), who
 
 
+def visible_people(conn: Connection, pks: set[int]) -> set[int]:
+    """Which of these people the caller may see (the ``person`` policy decides)."""
+    return set(conn.execute(text("SELECT pk FROM person WHERE pk = ANY(:p)"),
+                            {"p": sorted(pks)}).scalars())
+
+
 def compound_point(conn: Connection, compound_id: str) -> tuple[float, float] | None:
     """A point inside a compound (one the caller may see), or None."""
     row = conn.execute(text("""
@@ -175,6 +181,56 @@ def insert_event(conn: Connection, row: dict[str, Any]) -> int | None:
             :station_id, :beat_id, :src_x, :src_y, :src_crs, :cells_plan_id)
         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""),
         {**row, "routing": _json(row["routing"])}).scalar_one_or_none()
+
+
+def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert many events with their ids, times and state already set (the demo's year)."""
+    if not rows:
+        return
+    conn.execute(text("""
+        INSERT INTO event (id, business_id, category, grade, state, level, description, parties,
+            house_id, reporter, reporter_account_id, routing, unit_kind, unit_id, occurred_at,
+            created_at, updated_at, expected_at, late, handled_at, finished_at, version,
+            idempotency_key, geom, town_id, village_id, grid_id, station_id, beat_id, src_x,
+            src_y, src_crs, cells_plan_id)
+        VALUES (:id, :business_id, :category, :grade, :state, :level, :description, :parties,
+            :house_id, :reporter, :reporter_account_id, CAST(:routing AS jsonb), :unit_kind,
+            :unit_id, :occurred_at, :created_at, :updated_at, :expected_at, :late, :handled_at,
+            :finished_at, :version, :idempotency_key, ST_SetSRID(ST_MakePoint(:x, :y), 4490),
+            :town_id, :village_id, :grid_id, :station_id, :beat_id, :x, :y, 'EPSG:4490',
+            :cells_plan_id)"""), [{**r, "routing": _json(r["routing"])} for r in rows])
+
+
+def next_ids(conn: Connection, n: int) -> list[int]:
+    return list(conn.execute(text(
+        "SELECT nextval(pg_get_serial_sequence('event', 'id')) FROM generate_series(1, :n)"),
+        {"n": n}).scalars())
+
+
+def demo_places(conn: Connection, plan_id: int) -> list[dict[str, Any]]:
+    """Houses of a plan with their cells (where the demo's events happen)."""
+    rows = conn.execute(text("""
+        SELECT business_id AS house_id, ST_X(geom) AS x, ST_Y(geom) AS y, town_id, village_id,
+               grid_id, station_id, beat_id FROM house
+        WHERE cells_plan_id = :p AND grid_id IS NOT NULL ORDER BY business_id"""),
+                        {"p": plan_id})
+    return [dict(r._mapping) for r in rows]
+
+
+def grid_reporters(conn: Connection) -> dict[str, tuple[int, str]]:
+    """``grid id -> (account id, username)`` of the first grid worker with an account."""
+    rows = conn.execute(text("""
+        SELECT DISTINCT ON (pa.area_id) pa.area_id, a.id, a.username
+        FROM person_area pa JOIN person p ON p.pk = pa.person_pk
+        JOIN account a ON a.person_pk = p.pk
+        WHERE pa.kind = 'grid' AND p.role = 'grid_worker'
+        ORDER BY pa.area_id, a.username"""))
+    return {r.area_id: (r.id, r.username) for r in rows}
+
+
+def has_demo(conn: Connection) -> bool:
+    return conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM event WHERE idempotency_key LIKE 'demo:%')")).scalar_one()
 
 
 def get(conn: Connection, event_id: int, *, lock: bool = False) -> dict[str, Any] | None:
@@ -235,15 +291,16 @@ def add_transitions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
                 :from_level, :to_level, :note, :reason, CAST(:attachments AS bigint[]),
                 CAST(:details AS jsonb)) RETURNING id"""), full[0]).scalar_one()]
     cols = ("event_id", "actor", "account_id", "action", "from_state", "to_state",
-            "from_level", "to_level", "note", "reason", "details")
+            "from_level", "to_level", "note", "reason", "details", "at")
     types = ("bigint", "text", "bigint", "text", "text", "text", "text", "text", "text",
-             "text", "jsonb")
-    params = {c: [r[c] for r in full] for c in cols}
-    params["details"] = [r["details"] for r in full]
+             "text", "jsonb", "timestamptz")
+    params = {c: [r.get(c) for r in full] for c in cols}
+    # A row without ``at`` (the sweep, re-routing) happens now; the demo gives its own times.
     result = conn.execute(text(f"""
         INSERT INTO event_transition ({', '.join(cols)})
-        SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in zip(
-            cols, types, strict=True))}) RETURNING id"""), params)
+        SELECT {', '.join(cols[:-1])}, coalesce(at, clock_timestamp())
+        FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in zip(
+            cols, types, strict=True))}) AS u({', '.join(cols)}) RETURNING id"""), params)
     return [r[0] for r in result]
 
 

@@ -22,6 +22,7 @@ from gridsvc.domain.accounts import demo
 from gridsvc.domain.accounts.credentials import hash_password
 from gridsvc.domain.io.cells_io import TARGET_CRS, FieldMap, read_cells
 from gridsvc.errors import InvalidInput, Problem
+from gridsvc.services import events
 from gridsvc.services.assignment import layers_from_frames, set_cells
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
         log.info("demo town already loaded (plan %s)", previous["id"])
         with engine.begin() as conn:
             demo_accounts(conn, previous["id"], actor=actor)
+            events.load_demo_events(conn, previous["id"], actor=actor)
         return DemoLoadResult(previous["id"], loaded=False)
 
     fields = FieldMap("id", "name", "code", "parent_id")
@@ -168,6 +170,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str) -> DemoLoadResult:
         objects.analyze(conn, ["area", *rows, "person_area"])
         counts = {**{k: len(v) for k, v in cells.items()}, **{k: len(v) for k, v in rows.items()}}
         counts["account"] = demo_accounts(conn, plan_id, actor=actor)
+        counts["event"] = events.load_demo_events(conn, plan_id, actor=actor)
         audit.record(conn, actor=actor, action="demo.load", object_kind="plan",
                      object_id=str(plan_id),
                      before={"plan_id": previous["id"]} if previous else None,

@@ -378,6 +378,22 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _hide_people(conn: Connection, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events with their routing's ``people`` cut to those the caller may see (the person
+    policy): routing names everyone of the unit, a grid worker need not see the beat's
+    auxiliaries by name."""
+    pks = {p["pk"] for e in items for p in (e.get("routing") or {}).get("people", [])}
+    if not pks:
+        return items
+    seen = repo.visible_people(conn, pks)
+    for e in items:
+        routing = e.get("routing") or {}
+        if "people" in routing:
+            e["routing"] = {**routing, "people": [p for p in routing["people"]
+                                                  if p["pk"] in seen]}
+    return items
+
+
 def get_event(engine: Engine, event_id: int) -> dict[str, Any]:
     """One event with its ``history`` (every transition, oldest first) and ``photos``.
 
@@ -390,8 +406,8 @@ def get_event(engine: Engine, event_id: int) -> dict[str, Any]:
         row = repo.get(conn, event_id)
         if row is None:
             raise NotFound(f"no event with id {event_id}")
-        return {**_public(row), "history": repo.history(conn, event_id),
-                "photos": repo.photos(conn, event_id)}
+        return {**_hide_people(conn, [_public(row)])[0],
+                "history": repo.history(conn, event_id), "photos": repo.photos(conn, event_id)}
 
 
 def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
@@ -436,7 +452,7 @@ def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
     order = "e.expected_at, e.id" if overdue else "e.created_at DESC, e.id DESC"
     with engine.connect() as conn:
         items, total = repo.search(conn, where, params, order=order, limit=limit, offset=offset)
-    return {"items": [_public(i) for i in items], "total": total}
+        return {"items": _hide_people(conn, [_public(i) for i in items]), "total": total}
 
 
 def overdue(engine: Engine, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
@@ -938,3 +954,99 @@ def my_events_html(engine: Engine, principal: Any) -> str:
             f'<span class="muted">{escape(e["description"][:80])} · {escape(who)} · '
             f'{e["created_at"].astimezone(ZONE):%m-%d %H:%M}</span></li>')
     return f'<ul class="events">{"".join(items)}</ul>'
+
+
+# -- the demo town's year of events --------------------------------------------------------------
+
+DEMO_SEED = 20261213
+
+
+def load_demo_events(conn: Connection, plan_id: int, *, actor: str, seed: int = DEMO_SEED,
+                     end: datetime | None = None, per_day: float = 8.0) -> int:
+    """A year of generated events (:mod:`gridsvc.domain.events.demo`) in the caller's
+    transaction: reported by the grid's worker at a house of the grid, routed, timed, each
+    with its whole history. Idempotent: nothing when the demo's events are there already.
+    Returns how many were made."""
+    import numpy as np
+
+    from gridsvc.domain.events import demo
+
+    if repo.has_demo(conn):
+        return 0
+    places = repo.demo_places(conn, plan_id)
+    end = end or repo.now(conn)
+    made = demo.generate(np.random.default_rng(seed), len(places), end, per_day=per_day)
+    if not made:
+        return 0
+    ctx = _Context(conn, None)
+    reporters = repo.grid_reporters(conn)
+    rows = [{"category": e.category, "grade": e.grade.value} for e in made]
+    cells = [{k: places[e.place][f"{k}_id"] for k in repo.CELL_KINDS} for e in made]
+    routings = _reroute_rows(conn, ctx, rows, plan_id, cells, [e.level for e in made])
+    ids = repo.next_ids(conn, len(made))
+    events_out, history = [], []
+    for n, (e, routing, event_id) in enumerate(zip(made, routings, ids, strict=True)):
+        place = places[e.place]
+        account, username = reporters.get(place["grid_id"], (None, "demo"))
+        out = _demo_row(ctx, e, event_id, n, place, routing, account, username, plan_id)
+        events_out.append(out)
+        history += _demo_history(e, event_id, account, username, routing)
+    repo.insert_many(conn, events_out)
+    repo.add_transitions(conn, history)
+    audit.record(conn, actor=actor, action="event.demo", object_kind="event",
+                 after={"events": len(events_out), "transitions": len(history), "seed": seed})
+    return len(events_out)
+
+
+def _demo_row(ctx: _Context, e: Any, event_id: int, n: int, place: dict[str, Any],
+              routing: dict[str, Any], account: int | None, username: str, plan_id: int
+              ) -> dict[str, Any]:
+    """The stored row of a generated event: its deadline from its last step, late when a step
+    took longer than its limit before it was handled."""
+    last = e.steps[-1][1] if e.steps else e.created_at
+    handled = [at for action, at, _ in e.steps if action is Action.handle]
+    finished = e.steps[-1][1] if e.state in FINAL else None
+    late, state, level, since = False, State.reported, start_level(e.grade is Grade.urgent), \
+        e.created_at
+    for action, at, _ in e.steps:
+        if handled and at > handled[0]:
+            break  # only the steps up to the first handling count for 按期处置
+        limit = ctx.deadline(since, e.category, e.grade, state)
+        late = late or (limit is not None and at > limit)
+        step = apply(state, level, action)
+        state, level, since = step.state, step.level, at
+    return {"id": event_id, "business_id": f"EV{event_id:08d}", "category": e.category,
+            "grade": e.grade.value, "state": e.state.value, "level": e.level,
+            "description": e.description, "parties": e.parties or None,
+            "house_id": place["house_id"], "reporter": username, "reporter_account_id": account,
+            "routing": routing, "unit_kind": routing["unit_kind"],
+            "unit_id": routing["unit_id"], "occurred_at": e.created_at,
+            "created_at": e.created_at, "updated_at": last,
+            "expected_at": ctx.deadline(last, e.category, e.grade, e.state), "late": late,
+            "handled_at": handled[-1] if handled else None, "finished_at": finished,
+            "version": 1 + len(e.steps), "idempotency_key": f"demo:{n}",
+            "x": place["x"], "y": place["y"], "cells_plan_id": plan_id,
+            **{f"{k}_id": place[f"{k}_id"] for k in repo.CELL_KINDS}}
+
+
+def _demo_history(e: Any, event_id: int, account: int | None, username: str,
+                  routing: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report and every step of a generated event, with who did it (the grid's worker
+    reports, the command centre accepts, dispatches, verifies and closes, the unit handles)."""
+    out = [{"event_id": event_id, "actor": username, "account_id": account, "action": "report",
+            "from_state": None, "to_state": "reported", "from_level": None,
+            "to_level": start_level(e.grade is Grade.urgent), "at": e.created_at,
+            "details": {}}]
+    state, level = State.reported, out[0]["to_level"]
+    for action, at, note in e.steps:
+        step = apply(state, level, action)
+        who = {Action.start: routing["unit_name"], Action.handle: routing["unit_name"],
+               Action.return_: routing["unit_name"], Action.escalate: SYSTEM}.get(
+                   action, "command")
+        out.append({"event_id": event_id, "actor": who, "action": action.value,
+                    "from_state": state.value, "to_state": step.state.value,
+                    "from_level": level, "to_level": step.level, "at": at,
+                    "note": None if action in NEEDS_REASON else note,
+                    "reason": note if action in NEEDS_REASON else None, "details": {}})
+        state, level = step.state, step.level
+    return out

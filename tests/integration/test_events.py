@@ -77,7 +77,8 @@ def test_two_sweeps_at_once_escalate_each_event_once(demo_copy):
     for t in threads:
         t.join()
     escalated = [b for r in results for b in r["escalated"]]
-    assert sorted(escalated) == sorted(m["business_id"] for m in made)
+    assert len(escalated) == len(set(escalated))  # the demo's overdue events, and these
+    assert {m["business_id"] for m in made} <= set(escalated)
     for m in made:
         history = events.get_event(demo_copy, m["id"])["history"]
         assert [h["action"] for h in history].count("escalate") == 1
