@@ -27,6 +27,12 @@ def _post_report(base_url: str, token: str, body: dict) -> dict:
         return json.loads(answer.read())
 
 
+def _reported(browser, grid_id: str) -> int:
+    """The summary's 上报 of a grid (0 when the grid has no row yet)."""
+    rows = browser.find_elements(By.CSS_SELECTOR, f"#summary tr[data-cell='{grid_id}']")
+    return int(rows[0].find_elements(By.TAG_NAME, "td")[1].text) if rows else 0
+
+
 def test_a_new_event_appears_on_the_live_map_without_a_reload(browser, live_url, engine):
     from gridsvc.domain.accounts import Role
     from gridsvc.domain.accounts.demo import DEMO_PASSWORD
@@ -54,10 +60,11 @@ def test_a_new_event_appears_on_the_live_map_without_a_reload(browser, live_url,
     browser.execute_script("window.notReloaded = true")
 
     with engine.connect() as conn:
-        account_id, lon, lat = conn.execute(text(
-            "SELECT a.id, ST_X(h.geom), ST_Y(h.geom) FROM account a "
+        account_id, lon, lat, grid_id = conn.execute(text(
+            "SELECT a.id, ST_X(h.geom), ST_Y(h.geom), h.grid_id FROM account a "
             "JOIN account_scope s ON s.account_id = a.id JOIN house h ON h.grid_id = s.area_id "
             "WHERE a.username = 'gw001' ORDER BY h.business_id LIMIT 1")).one()
+    reported_before = _reported(browser, grid_id)
     token = create_token(engine, role=Role.reporter, name="live-test", actor="test-suite",
                          account_id=account_id)
     event = _post_report(live_url, token, {
@@ -77,8 +84,7 @@ def test_a_new_event_appears_on_the_live_map_without_a_reload(browser, live_url,
     browser.save_screenshot(str(SCREENSHOTS / "events-live.png"))
 
     # The day's summary follows, still without a reload: the new event is counted.
-    row = WebDriverWait(browser, 15).until(lambda b: b.find_elements(
-        By.CSS_SELECTOR, f"#summary tr[data-cell='{event['grid_id']}']"))[0]
-    assert int(row.find_elements(By.TAG_NAME, "td")[1].text) >= 1
+    assert event["grid_id"] == grid_id
+    WebDriverWait(browser, 15).until(lambda b: _reported(b, grid_id) == reported_before + 1)
     assert browser.find_elements(By.CSS_SELECTOR, "svg#chart rect")
     assert browser.execute_script("return window.notReloaded") is True
