@@ -52,7 +52,8 @@ PAGE = """<!doctype html>
 </form>
 <section id="outbox-section"><h2>待发送 · Waiting to send (<span id="outbox-count">0</span>)</h2>
 <ul id="outbox"></ul></section>
-<section><h2>我的事件 · My events</h2><ul id="mine">{mine}</ul></section>
+<section><h2>我的事件 · My events</h2><ul id="mine">{mine}</ul>
+<input id="more-photo" type="file" accept="image/*" capture="environment" hidden></section>
 <script>window.gridsvcReport = {config};</script>
 <script src="/static/events/report.js"></script>
 </body></html>
@@ -60,7 +61,8 @@ PAGE = """<!doctype html>
 
 
 def event_item(event: Mapping[str, Any], names: Mapping[str, str]) -> str:
-    """One line of "my events" (HTML): business id, category, state, overdue, description."""
+    """One line of "my events" (HTML): business id, category, state, overdue, description,
+    and a button to add a photo (it goes through the outbox like a report)."""
     esc = html.escape
     state = str(event["state"])
     overdue = " <b class='overdue'>超期</b>" if event.get("overdue") else ""
@@ -68,7 +70,9 @@ def event_item(event: Mapping[str, Any], names: Mapping[str, str]) -> str:
             f"</b> {esc(names.get(event['category'], event['category']))} "
             f"<span class='state state-{esc(state)}'>{esc(STATE_WORDS.get(state, state))}"
             f"</span>{overdue}<br><span class='muted'>"
-            f"{esc(str(event.get('description') or '')[:80])}</span></li>")
+            f"{esc(str(event.get('description') or '')[:80])}</span>"
+            f"<button type='button' class='add-photo' data-id='{int(event['id'])}'>"
+            f"补充照片 · add a photo</button></li>")
 
 
 def report_page(catalogue: Iterable[Mapping[str, Any]], mine: Iterable[Mapping[str, Any]]

@@ -164,6 +164,25 @@ def test_a_report_by_house_text(phone, live_url, engine):
     assert event["category"] == "fire"
 
 
+def test_a_later_photo_of_one_of_my_events(phone, live_url, engine, tmp_path):
+    """A tap on "add a photo" under one of my events, a photo chosen: it is attached once."""
+    chromium.visit(phone, f"{live_url}/m/report")
+    phone.execute_script("localStorage.clear()")
+    button = phone.find_element(By.CSS_SELECTOR, "#mine button.add-photo")
+    event_id = int(button.get_attribute("data-id"))
+    assert button.size["height"] >= 44
+
+    def photos() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM event_photo WHERE event_id = :e"),
+                                {"e": event_id}).scalar()
+
+    before = photos()
+    button.click()
+    phone.find_element(By.ID, "more-photo").send_keys(photo_file(tmp_path))
+    WebDriverWait(phone, 30).until(lambda b: photos() == before + 1 and outbox(b) == [])
+
+
 def test_the_page_opens_with_no_signal_and_its_report_goes_later(phone, live_url, engine):
     """The service worker keeps the page: reopened offline, a report is made and filed once
     the signal returns (signed in by the first test's session)."""

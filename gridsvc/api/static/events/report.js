@@ -34,7 +34,8 @@
     items.forEach(function (it) {
       var li = document.createElement('li');
       li.dataset.key = it.key;
-      li.textContent = it.body.description.slice(0, 60) + ' · ' +
+      li.textContent = (it.body ? it.body.description.slice(0, 60)
+                                : '照片 photo → ' + it.event_id) + ' · ' +
         (it.error ? '未能上报 ' + it.error : '等待网络 waiting (' + it.tries + ')');
       if (it.error) {
         var drop = document.createElement('button');
@@ -151,6 +152,12 @@
         li.append(b, ' ', cfg.names[e.category] || e.category, ' ', s);
         if (e.overdue) { var o = document.createElement('b'); o.className = 'overdue';
                          o.textContent = ' 超期'; li.append(o); }
+        var more = document.createElement('button');
+        more.type = 'button';
+        more.className = 'add-photo';
+        more.dataset.id = e.id;
+        more.textContent = '补充照片 · add a photo';
+        li.append(more);
         ul.appendChild(li);
       });
     } catch (e) { /* offline: the list stays as it was */ }
@@ -208,6 +215,27 @@
     $('where').textContent = '未定位 · no position yet';
     flush();
   }
+
+  // A later photo of one of my events: queued like a report (its own key), sent when it can.
+  var photoFor = null;
+  $('mine').addEventListener('click', function (ev) {
+    var button = ev.target.closest('button.add-photo');
+    if (!button) { return; }
+    photoFor = Number(button.dataset.id);
+    $('more-photo').value = '';
+    $('more-photo').click();
+  });
+  $('more-photo').addEventListener('change', async function () {
+    var f = this.files && this.files[0];
+    var data = f ? await readPhoto(f) : null;
+    if (!data || !photoFor) { return; }
+    var items = load();
+    items.push({key: newKey(), body: null, event_id: photoFor, photo: data, tries: 0, next: 0,
+                made: new Date().toISOString()});
+    save(items);
+    photoFor = null;
+    flush();
+  });
 
   $('locate').addEventListener('click', locate);
   $('report').addEventListener('submit', submit);
