@@ -75,9 +75,11 @@ def event_item(event: Mapping[str, Any], names: Mapping[str, str]) -> str:
             f"补充照片 · add a photo</button></li>")
 
 
-def report_page(catalogue: Iterable[Mapping[str, Any]], mine: Iterable[Mapping[str, Any]]
-                ) -> str:
-    """The page's HTML from the catalogue (``{code, name, parent_code}``) and my events."""
+def report_page(catalogue: Iterable[Mapping[str, Any]], mine: Iterable[Mapping[str, Any]],
+                user: str = "") -> str:
+    """The page's HTML from the catalogue (``{code, name, parent_code}``), my events and my
+    account's name (``user``: a phone shared by two people sends each one's reports only
+    while that person is signed in)."""
     esc = html.escape
     rows = list(catalogue)
     names = {c["code"]: c["name"] for c in rows}
@@ -91,6 +93,6 @@ def report_page(catalogue: Iterable[Mapping[str, Any]], mine: Iterable[Mapping[s
         "<li class='muted' id='none'>还没有事件 · none yet</li>")
     config = {"post": "/api/v1/events", "photos": "/api/v1/events/{id}/photos",
               "mine": f"/api/v1/events?mine=true&limit={MINE}", "names": names,
-              "states": STATE_WORDS}
+              "states": STATE_WORDS, "user": user}
     script = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
     return PAGE.format(categories=options, grades=grades, mine=items, config=script)

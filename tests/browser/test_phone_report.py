@@ -163,6 +163,19 @@ def test_a_report_by_house_text(phone, live_url, engine):
     [event] = events_with(engine, description)
     assert event["category"] == "fire"
 
+    # A phone shared by two people: a report another account left waits for them, it is not
+    # filed under the person signed in now.
+    theirs = {"key": uuid.uuid4().hex, "user": "gw002", "tries": 0, "next": 0,
+              "body": {"category": "fire", "grade": "general", "description": description
+                       + " gw002", "house": f"{village}{number}号"}}
+    phone.execute_script("localStorage.setItem('gridsvc.outbox.v1', arguments[0]);"
+                         "return window.gridsvc.flush();", json.dumps([theirs]))
+    time.sleep(1)
+    assert [i["key"] for i in outbox(phone)] == [theirs["key"]]
+    assert events_with(engine, description + " gw002") == []
+    assert "gw002" in phone.find_element(By.ID, "outbox").text
+    phone.execute_script("localStorage.clear()")
+
 
 def test_a_later_photo_of_one_of_my_events(phone, live_url, engine, tmp_path):
     """A tap on "add a photo" under one of my events, a photo chosen: it is attached once."""

@@ -32,7 +32,7 @@ async def report(request: Request) -> Response:
     def build() -> str:
         mine = service.list_events(engine, reporter_account_id=principal.account_id or 0,
                                    limit=MINE)["items"]
-        return report_page(service.catalogue(engine), mine)
+        return report_page(service.catalogue(engine), mine, principal.name)
 
     return HTMLResponse(await run_in_threadpool(build),
                         headers={"Cache-Control": "private, no-store"})

@@ -36,7 +36,9 @@
       li.dataset.key = it.key;
       li.textContent = (it.body ? it.body.description.slice(0, 60)
                                 : '照片 photo → ' + it.event_id) + ' · ' +
-        (it.error ? '未能上报 ' + it.error : '等待网络 waiting (' + it.tries + ')');
+        ((it.user || '') !== cfg.user ? '待 ' + it.user + ' 登录后发送 · sent when ' +
+         it.user + ' signs in' : it.error ? '未能上报 ' + it.error :
+         '等待网络 waiting (' + it.tries + ')');
       if (it.error) {
         var drop = document.createElement('button');
         drop.type = 'button';
@@ -54,7 +56,9 @@
 
   function schedule(items) {
     clearTimeout(timer);
-    var waiting = items.filter(function (it) { return !it.error; });
+    var waiting = items.filter(function (it) {
+      return !it.error && (it.user || '') === cfg.user;
+    });
     if (!waiting.length) { return; }
     var next = Math.min.apply(null, waiting.map(function (it) { return it.next || 0; }));
     timer = setTimeout(flush, Math.max(0, next - Date.now()));
@@ -101,9 +105,13 @@
   async function flush() {
     if (sending) { return; }
     sending = true;
+    render();
     try {
       for (var it of load()) {
-        if (it.error || (it.next || 0) > Date.now()) { continue; }
+        // Another person's report (a shared phone): it waits until they sign in again.
+        if (it.error || (it.next || 0) > Date.now() || (it.user || '') !== cfg.user) {
+          continue;
+        }
         var outcome;
         try {
           outcome = await step(it);
@@ -205,7 +213,7 @@
     if (place) { body.lon = place.lon; body.lat = place.lat; body.crs = '4326'; }
     else { body.house = house; }
     var items = load();
-    items.push({key: newKey(), body: body, photo: photo, tries: 0, next: 0,
+    items.push({key: newKey(), body: body, photo: photo, tries: 0, next: 0, user: cfg.user,
                 made: new Date().toISOString()});
     save(items);
     $('report').reset();
@@ -231,7 +239,7 @@
     if (!data || !photoFor) { return; }
     var items = load();
     items.push({key: newKey(), body: null, event_id: photoFor, photo: data, tries: 0, next: 0,
-                made: new Date().toISOString()});
+                user: cfg.user, made: new Date().toISOString()});
     save(items);
     photoFor = null;
     flush();
