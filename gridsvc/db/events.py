@@ -87,32 +87,6 @@ def set_limit(conn: Connection, category: str, grade: str, state: str, hours: fl
 
 # -- places and people -------------------------------------------------------------------------
 
-def cell_names(conn: Connection, plan_id: int, cells: dict[str, str | None]
-               ) -> dict[str, str]:
-    """``kind -> name`` of an event's cells under a plan."""
-    keys = [f"{k}:{v}" for k, v in cells.items() if v is not None]
-    if not keys:
-        return {}
-    rows = conn.execute(text("""
-        SELECT kind, name FROM area WHERE plan_id = CAST(:plan AS integer)
-        AND (kind || ':' || business_id) = ANY(:keys)"""), {"plan": plan_id, "keys": keys})
-    return {r.kind: r.name for r in rows}
-
-
-def near_boundary(conn: Connection, plan_id: int, cells: dict[str, str | None], x: float,
-                  y: float, metres: float) -> bool:
-    """Whether the point lies within ``metres`` of the edge of its grid, beat or village."""
-    keys = [f"{k}:{cells[k]}" for k in ("grid", "beat", "village") if cells.get(k)]
-    if not keys or metres <= 0:
-        return False
-    return bool(conn.execute(text("""
-        SELECT coalesce(bool_or(ST_DWithin(ST_Boundary(geom)::geography,
-                   ST_SetSRID(ST_MakePoint(:x, :y), 4490)::geography, :m)), false)
-        FROM area WHERE plan_id = CAST(:plan AS integer)
-        AND (kind || ':' || business_id) = ANY(:keys)"""),
-        {"plan": plan_id, "keys": keys, "x": x, "y": y, "m": metres}).scalar_one())
-
-
 def cell_people(conn: Connection, cells: set[tuple[str, str]]
                 ) -> tuple[dict[tuple[str, str], list[tuple[int, str]]], dict[int, dict]]:
     """People linked to these cells: ``(kind, id) -> [(person pk, role)]`` and who each is
@@ -131,9 +105,39 @@ def cell_people(conn: Connection, cells: set[tuple[str, str]]
 
 
 def visible_people(conn: Connection, pks: set[int]) -> set[int]:
-    """Which of these people the caller may see (the ``person`` policy decides)."""
-    return set(conn.execute(text("SELECT pk FROM person WHERE pk = ANY(:p)"),
-                            {"p": sorted(pks)}).scalars())
+    """Which of these people the caller may see (the ``person`` policy's rule)."""
+    return set(conn.execute(text("SELECT gridsvc_visible_people(CAST(:p AS bigint[]))"),
+                            {"p": sorted(pks)}).scalar_one() or ())
+
+
+def intake_facts(conn: Connection, key: str | None, category: str
+                 ) -> tuple[datetime, int, int | None, bool]:
+    """In one round trip: the transaction's time, a new event id, the event already made with
+    this idempotency key (or None) and whether the category is an active one."""
+    row = conn.execute(text("""
+        SELECT now(), nextval(pg_get_serial_sequence('event', 'id')),
+               (SELECT id FROM event WHERE idempotency_key = :k),
+               EXISTS (SELECT 1 FROM event_category WHERE code = :c AND active)"""),
+                       {"k": key, "c": category.strip()}).one()
+    return row[0], row[1], row[2], bool(row[3])
+
+
+def cells_info(conn: Connection, plan_id: int, cells: dict[str, str | None], x: float,
+               y: float, metres: float) -> tuple[dict[tuple[str, str], str], bool]:
+    """The names of an event's cells, and whether the point lies within ``metres`` of the
+    edge of its grid, beat or village (one query)."""
+    keys = [f"{k}:{v}" for k, v in cells.items() if v is not None]
+    if not keys:
+        return {}, False
+    rows = conn.execute(text("""
+        SELECT kind, business_id, name,
+               kind IN ('grid', 'beat', 'village') AND :m > 0 AND ST_DWithin(
+                   ST_Boundary(geom)::geography,
+                   ST_SetSRID(ST_MakePoint(:x, :y), 4490)::geography, :m) AS near
+        FROM area WHERE plan_id = CAST(:plan AS integer)
+        AND (kind || ':' || business_id) = ANY(:keys)"""),
+        {"plan": plan_id, "keys": keys, "x": x, "y": y, "m": metres}).all()
+    return {(r.kind, r.business_id): r.name for r in rows}, any(r.near for r in rows)
 
 
 def compound_point(conn: Connection, compound_id: str) -> tuple[float, float] | None:

@@ -200,7 +200,20 @@ def _security() -> list[str]:
                       JOIN person_area pa ON pa.kind = c.kind AND pa.area_id = c.area_id
                       JOIN person p ON p.pk = pa.person_pk
                      ORDER BY p.business_id $f$""",
-            f"GRANT EXECUTE ON FUNCTION gridsvc_cell_people(text[], text[]) TO {rls.APP_ROLE}"]
+            # Which of these people the caller may see: the person policy's rule, with the
+            # scope's cells computed once (the policy's function runs per row of person_area).
+            """CREATE FUNCTION gridsvc_visible_people(pks bigint[]) RETURNS bigint[]
+                LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS
+                $f$ DECLARE cells text[];
+                BEGIN
+                    IF gridsvc_scope_all() THEN RETURN pks; END IF;
+                    cells := gridsvc_scope_cells();
+                    RETURN (SELECT coalesce(array_agg(DISTINCT person_pk), '{}')
+                              FROM person_area WHERE person_pk = ANY (pks)
+                               AND (kind || ':' || area_id) = ANY (cells));
+                END $f$""",
+            f"GRANT EXECUTE ON FUNCTION gridsvc_cell_people(text[], text[]), "
+            f"gridsvc_visible_people(bigint[]) TO {rls.APP_ROLE}"]
     return out
 
 
@@ -214,7 +227,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the function and the tables (their policies and grants go with them)."""
-    op.execute("DROP FUNCTION IF EXISTS gridsvc_cell_people(text[], text[])")
+    op.execute("DROP FUNCTION IF EXISTS gridsvc_cell_people(text[], text[]), "
+               "gridsvc_visible_people(bigint[])")
     op.drop_table('event_transition')
     op.drop_table('event_photo')
     op.drop_geospatial_index('idx_event_geom', table_name='event', postgresql_using='gist', column_name='geom')

@@ -195,7 +195,8 @@ async def create(body: EventIn, request: Request,
     made, created = await run_in_threadpool(lambda: events.create_event(
         _engine(request), body.model_dump(), actor=principal.name,
         account_id=principal.account_id, idempotency_key=idempotency_key,
-        dispatch=request.app.state.dispatch, near_boundary_m=_near_m(request),
+        dispatch=request.app.state.dispatch, lookup=request.app.state.lookup,
+        near_boundary_m=_near_m(request),
         working_hours=_calendar(request)))
     return JSONResponse(jsonable_encoder(made), status_code=201 if created else 200)
 
