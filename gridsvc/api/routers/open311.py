@@ -335,9 +335,13 @@ async def requests_create(
     names = await run_in_threadpool(_names, engine)
     if data["category"] not in names:
         raise o311.Open311Error(404, f"no service {data['category']!r}")
+    state, settings = request.app.state, request.app.state.settings
+    # The same intake as POST /api/v1/events: the app's parser and lookup, its settings.
     event, created = await run_in_threadpool(lambda: service.create_event(
         engine, data, actor=principal.name, account_id=principal.account_id,
-        idempotency_key=key))
+        idempotency_key=key, dispatch=state.dispatch, lookup=state.lookup,
+        near_boundary_m=float(settings.events_near_boundary_m),
+        working_hours=service.calendar(settings)))
     filed = {"service_request_id": str(event["id"]), "token": str(event["id"]),
              "service_notice": event.get("business_id") or "",
              "account_id": str(principal.account_id or "")}
