@@ -94,7 +94,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "no valid api_key, bearer token or session"),
         (403, "the role is too low, or the request is outside your scope"),
         (404, "no such service or service request"), (409, "the change clashes"),
-        (422, "never sent: bad input is a 400, as the spec says"),
         (503, "the database is unavailable: try again shortly"))}
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route,
@@ -298,7 +297,18 @@ async def requests_list(
     return _answer(fmt, "service_requests", await run_in_threadpool(read))
 
 
-@router.post("/requests.{fmt}", status_code=201,
+async def filer(request: Request) -> Principal:
+    """A reporter or higher; the ``api_key`` may come in the form (read here, before the
+    form's fields are checked, so a caller without a credential gets the 401 first)."""
+    key = request.query_params.get("api_key")
+    if key is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get("api_key")
+        key = value if isinstance(value, str) else None
+    return await _caller(request, key, Role.reporter)
+
+
+@router.post("/requests.{fmt}", status_code=201, dependencies=[Depends(filer)],
              summary="Open311: file a service request (an event, reported by you)",
              responses={201: {"model": list[Filed], "content": _XML},
                         200: {"model": list[Filed], "content": _XML,
@@ -323,7 +333,7 @@ async def requests_create(
         description="a retry with the same key files nothing new (default: the same "
                     "account sending the same fields on the same day)")] = None,
 ) -> Response:
-    principal = await _caller(request, api_key, Role.reporter)
+    principal: Principal = request.state.principal
     fields = {"service_code": service_code, "lat": lat, "long": long,
               "address_string": address_string, "description": description,
               "attribute[grade]": grade, "attribute[parties]": parties,
