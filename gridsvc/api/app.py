@@ -30,6 +30,7 @@ from gridsvc.api.routers import (
     dispatch,
     duty,
     events,
+    events_live,
     fusion,
     health,
     houses,
@@ -38,6 +39,7 @@ from gridsvc.api.routers import (
     maps,
     ogc,
     open311,
+    phone,
     plan_proposals,
     plans,
     root,
@@ -117,6 +119,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # maps can load them. check_dir=False: /healthz reports missing assets instead of a crash.
     app.mount("/static/maps", StaticFiles(directory=STATIC_DIR, check_dir=False),
               name="static-maps")
+    app.mount("/static/events", StaticFiles(directory=phone.EVENTS_STATIC), name="static-events")
     app.include_router(maps.router)
     app.include_router(maps.pages)
     app.add_api_route("/docs", _docs, include_in_schema=False, response_class=HTMLResponse)
@@ -125,7 +128,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                    fusion, camera_coverage, coverage, plan_proposals, plans):
         app.include_router(module.router)
     # This round's capabilities, each in its own router.
-    for module in (accounts, events, open311, duty, ogc, bulletins):
+    for module in (accounts, events, open311, phone, events_live, duty, ogc, bulletins):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -38,7 +38,9 @@ def _later(what: str) -> Callable[[Engine, Principal], str]:
 #: one's ``render`` with the caller's events, the duty work (issue 14) the second's with this
 #: shift's patrol points and check-ins. Keep the ids: the page's tabs link to them.
 SECTIONS: list[Section] = [
-    Section("my-events", "我的事件 · My events", events.my_events_html),
+    Section("my-events", "我的事件 · My events", lambda engine, principal: (
+        '<p><a class="tel" id="report-link" href="/m/report">＋ 上报事件 · report an event</a>'
+        '</p>' + events.my_events_html(engine, principal))),
     Section("my-patrol", "我的巡逻 · My patrol", _later("巡逻打卡即将开放 · patrol comes next")),
 ]
 
