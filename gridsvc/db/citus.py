@@ -80,9 +80,6 @@ EXCEPTIONS = (
             "rows carry their county when inserted: Citus routes each to its shard"),
     Allowed("objects.get_row", r"FROM incident WHERE incident\.business_id = ", _KEYED,
             "one incident by business id (the API's path names the county)"),
-    Allowed("objects.next_business_id", r"max\(CAST\(SUBSTRING\(incident\.business_id",
-            _ALL, "the next business id, a max over every shard; under Citus a sequence per "
-            "county (on the coordinator) replaces it"),
     Allowed("plans.source_plans", r"SELECT DISTINCT \w+\.cells_plan_id FROM", _ALL,
             "which plans objects' cells come from: a DISTINCT over every shard"),
     Allowed("plans.repoint", r"UPDATE \w+ SET cells_plan_id = %\(target\)s WHERE "
@@ -93,6 +90,12 @@ EXCEPTIONS = (
             "activation locks the moving tables; Citus takes the lock on every shard"),
     Allowed("camera_coverage (entrances)", r"FROM compound_entrance ORDER BY", _KEYED,
             "one county's compound entrances, once per report"),
+    Allowed("events (lists, one event)", r"^SELECT e\.id, e\.business_id, e\.category", _KEYED,
+            "events of one county's cells (a grid's list, an event by id: the cells name the "
+            "county)"),
+    Allowed("events.reroute_for_plan", r"^UPDATE event SET cells_plan_id = %\(p\)s WHERE id = "
+            r"ANY", _ALL, "activation moves the county's open events to the new plan, in the "
+            "activation's one distributed transaction"),
 )
 
 

@@ -29,10 +29,12 @@ def is_partition(name: str | None) -> bool:
 
 
 def ensure_incident_months(conn: Connection, times: Iterable[datetime]) -> list[str]:
-    """Make the partitions of the months of ``times`` (timezone-aware) that do not exist yet,
-    in the caller's transaction; returns the partitions' names."""
+    """Make the partitions of the months of ``times`` (timezone-aware datetimes, or ISO 8601
+    text as loaders pass it) that do not exist yet, in the caller's transaction; returns the
+    partitions' names."""
+    stamps = (t if isinstance(t, datetime) else datetime.fromisoformat(str(t)) for t in times)
     months = sorted({t.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0,
-                                                microsecond=0) for t in times})
+                                                microsecond=0) for t in stamps})
     if not months:
         return []
     return list(conn.execute(text(
