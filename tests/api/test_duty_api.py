@@ -23,7 +23,7 @@ POINT = {"lon": 118.97, "lat": 28.2}  # in beat B02, station S01
 def writer(settings, demo_copy):
     """A client on a private demo copy, and headers for each role there."""
     tokens = {r: create_token(demo_copy, role=Role.parse(r), name=f"t-{r}", actor="test")
-              for r in ("viewer", "dispatcher", "planner")}
+              for r in ("viewer", "handler", "dispatcher", "planner")}
     with TestClient(create_app(settings, demo_copy)) as c:
         yield c, lambda role: {"Authorization": f"Bearer {tokens[role]}"}
 
@@ -112,11 +112,11 @@ def test_check_ins_are_idempotent_and_one_km_in_a_minute_is_flagged(writer):
     again = client.post("/api/v1/patrol/check-ins", json=one, headers=auth("handler"))
     assert again.json()["status"] == "impossible_speed"
     stolen = client.post("/api/v1/patrol/check-ins", json={**one, "person_id": "OFF02"},
-                         headers=auth("viewer"))
+                         headers=auth("handler"))
     assert stolen.status_code == 409
     bad = client.post("/api/v1/patrol/check-ins", json={**one, "point_id": "PP999",
                                                          "idempotency_key": "x"},
-                      headers=auth("viewer"))
+                      headers=auth("handler"))
     assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "point_id"
 
 
@@ -126,7 +126,7 @@ def test_a_night_round_check_in_sent_days_later_cannot_complete_it(writer):
                                                             microsecond=0)
     point = client.get("/api/v1/patrol/points", params={"station_id": "S01"},
                        headers=auth("viewer")).json()[0]
-    r = client.post("/api/v1/patrol/check-ins", headers=auth("viewer"), json={
+    r = client.post("/api/v1/patrol/check-ins", headers=auth("handler"), json={
         "point_id": point["id"], "device_at": night.isoformat(), "lon": point["lon"],
         "lat": point["lat"], "accuracy_m": 5, "person_id": "OFF05",
         "idempotency_key": str(uuid.uuid4())})
