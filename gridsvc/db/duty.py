@@ -237,6 +237,14 @@ def intervals_at(conn: Connection, at: datetime, station_id: str | None = None
     return [(r.station_id, _interval(r)) for r in conn.execute(query)]
 
 
+def person_intervals_at(conn: Connection, person_pk: int, at: datetime
+                        ) -> list[tuple[str, Interval]]:
+    """(station, interval) of the person's own stored intervals holding ``at``."""
+    query = select(*_interval_columns()).where(DutyInterval.during.contains(at),
+                                               DutyInterval.person_pk == person_pk)
+    return [(r.station_id, _interval(r)) for r in conn.execute(query)]
+
+
 def intervals_between(conn: Connection, start: datetime, end: datetime,
                       station_id: str | None = None) -> list[tuple[str, Interval]]:
     """(station, interval) of every stored interval overlapping ``[start, end)``."""
