@@ -91,6 +91,9 @@ for user in ("gw001", "leader-s01"):
 def _targets(env: dict[str, str]) -> tuple[list[str], str]:
     """Lookup URLs of houses in gw001's grid, and a village with houses for the houses page."""
     code = """
+from sqlalchemy import text
+from gridsvc.services.database import ready_engine
+from gridsvc.settings import get_settings
 engine = ready_engine(get_settings())
 with engine.connect() as conn:
     for lon, lat in conn.execute(text(

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -192,6 +193,11 @@ class House(AssignedCells, Base):
     __table_args__ = (
         CheckConstraint("rental_stars BETWEEN 1 AND 5", name="rental_stars"),
         Index(None, "village_id", "number"),
+        # The order of a village's page (gridsvc.db.houses.list_houses): a page is read
+        # straight off the index, so the row-level security predicate runs on its rows only
+        # (not on the whole village before a sort).
+        Index("ix_house_address_village_id_number_sub_number_business_id",
+              "address_village_id", "number", text("sub_number NULLS FIRST"), "business_id"),
     )
     pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     business_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -126,3 +126,46 @@ def my_area_page(principal: Any, area: dict[str, Any], sections: list[tuple[Any,
         shown=len(area["houses"]), houses=houses, sections=blocks,
         cells_json=script_json({"type": "FeatureCollection", "features": area["cells"]}),
         houses_json=script_json(points))
+
+
+DUTY_WORDS = {"main": "主班", "second": "副班", "standby": "备勤"}
+
+
+def patrol_fragment(found: dict[str, Any]) -> str:
+    """The "my patrol" section from :func:`gridsvc.services.patrol.my_patrol`: on duty now or
+    not, this shift's points due, visited and missed, the open and missed points, and the
+    link to the check-in page (a large touch target)."""
+    esc = html.escape
+    duty = found["on_duty"]
+    if duty is None:
+        state = ""
+    elif duty["now"]:
+        state = "<p id='on-duty' data-on-duty='1'><b>在岗 · on duty now</b> " + "、".join(
+            f"{esc(DUTY_WORDS.get(d['kind'], d['kind']))} 至 {esc(d['until'][11:16])}"
+            for d in duty["duties"]) + "</p>"
+    else:
+        state = "<p id='on-duty' data-on-duty='0'>不在岗 · off duty now</p>"
+
+    def points(items: list[dict[str, Any]], more: int) -> str:
+        rows = "".join(
+            f"<li>{esc(p['name'] or p['point_id'])} <span class='muted'>{esc(p['point_id'])} · "
+            f"{esc(p['round'])}" + (f" · 截止 {esc(p['closes'][11:16])}" if p["closes"] else "")
+            + "</span></li>" for p in items)
+        extra = f"<li class='muted'>另有 {more - len(items)} 个 · and more</li>" \
+            if more > len(items) else ""
+        return f"<ul>{rows}{extra}</ul>"
+
+    mine = sum(found["my_check_ins"].values())
+    return (
+        f"{state}<p id='patrol-totals' data-due='{found['due']}' "
+        f"data-visited='{found['visited']}' data-missed='{found['missed']}'>"
+        f"本班 {esc(found['day'])}: 应巡 <b>{found['due']}</b> · 已巡 <b>{found['visited']}</b>"
+        f" · 漏巡 <b>{found['missed']}</b> · 待巡 {found['open']}"
+        f" <span class='muted'>(due · visited · missed · open; 我的打卡 my check-ins {mine})"
+        "</span></p>"
+        "<p><a class='tel' id='check-in-link' href='/patrol/check-in'>"
+        "巡逻打卡 · check in at a point</a></p>"
+        f"<details><summary>待巡 · still open ({found['open']})</summary>"
+        f"{points(found['open_points'], found['open'])}</details>"
+        f"<details><summary>漏巡 · missed ({found['missed']})</summary>"
+        f"{points(found['missed_points'], found['missed'])}</details>")

@@ -86,14 +86,18 @@ def create_group(engine: Engine, *, station_id: str, code: str, name: str,
 
 
 def list_groups(engine: Engine, station_id: str) -> list[dict[str, Any]]:
-    """The station's groups with members and leader as people (id, name, role, phone)."""
+    """The station's groups with members and leader as people (id, name, role, phone).
+
+    On the app engine the people outside the caller's scope are not readable (the person
+    policy): they are left out of ``members``, and a hidden leader is None, as in the
+    on-duty answers."""
     with engine.connect() as conn:
         groups = repo.groups(conn, station_id)
         people = repo.people(conn, {pk for g in groups for pk in
                                     [*g["members"], *([g["leader_pk"]] if g["leader_pk"] else [])]})
     return [{**{k: g[k] for k in ("id", "station_id", "code", "name")},
              "leader": people.get(g["leader_pk"]) if g["leader_pk"] else None,
-             "members": [people[pk] for pk in g["members"]]} for g in groups]
+             "members": [people[pk] for pk in g["members"] if pk in people]} for g in groups]
 
 
 def rematerialise(conn: Connection, settings: DutySettings, station_id: str, cut: datetime,

@@ -15,8 +15,10 @@ from sqlalchemy import Engine
 
 from gridsvc.db import me as repo
 from gridsvc.domain.accounts import Principal
-from gridsvc.services import events
+from gridsvc.maps.me import patrol_fragment
+from gridsvc.services import events, patrol
 from gridsvc.services.assignment import current_plan
+from gridsvc.settings import DutySettings
 
 
 @dataclass(frozen=True)
@@ -30,18 +32,19 @@ class Section:
     render: Callable[[Engine, Principal], str]
 
 
-def _later(what: str) -> Callable[[Engine, Principal], str]:
-    return lambda _engine, _principal: f'<p class="later">{what}</p>'
+def _my_patrol(engine: Engine, principal: Principal) -> str:
+    """This shift's patrol of the caller's area and whether they are on duty now. The duty
+    settings are read from the environment (``GRIDSVC_DUTY_*``), as the app's settings are."""
+    return patrol_fragment(patrol.my_patrol(engine, DutySettings(), principal))
 
 
-#: The sections under "my area", in page order. The events work (issue 13) replaces the first
-#: one's ``render`` with the caller's events, the duty work (issue 14) the second's with this
-#: shift's patrol points and check-ins. Keep the ids: the page's tabs link to them.
+#: The sections under "my area", in page order: the caller's events (issue 13), and this
+#: shift's patrol points and whether the caller is on duty (issue 14). Keep the ids: the page's tabs link to them.
 SECTIONS: list[Section] = [
     Section("my-events", "我的事件 · My events", lambda engine, principal: (
         '<p><a class="tel" id="report-link" href="/m/report">＋ 上报事件 · report an event</a>'
         '</p>' + events.my_events_html(engine, principal))),
-    Section("my-patrol", "我的巡逻 · My patrol", _later("巡逻打卡即将开放 · patrol comes next")),
+    Section("my-patrol", "我的巡逻 · My patrol", _my_patrol),
 ]
 
 

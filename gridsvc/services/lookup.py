@@ -66,8 +66,9 @@ class LookupService:
         self._lock = threading.Lock()
         self._current: tuple[float, date, int] | None = None
         self._visible: dict[tuple, frozenset[str]] = {}
-        #: More blocks of the answer: name -> f(context, covered cells), e.g. who is on duty.
-        self.blocks: dict[str, Callable[[LookupContext, dict[str, Any]], Any]] = {}
+        #: More blocks of the answer: name -> f(context, covered cells, caller's scope), e.g.
+        #: who is on duty; a block leaves out the people outside the scope, as ``people``.
+        self.blocks: dict[str, Callable[[LookupContext, dict[str, Any], Scope | None], Any]] = {}
 
     def forget(self) -> None:
         """Recheck the plan in effect and every context on the next lookup (called after this
@@ -208,7 +209,7 @@ class LookupService:
             "nearest_if_outside": unassigned,
             "people": people,
             "nearest_office": self._nearest_office(ctx, x, y),
-            **{name: block(ctx, covered) for name, block in self.blocks.items()},
+            **{name: block(ctx, covered, scope) for name, block in self.blocks.items()},
             "degraded": self.watch.down,
         }
 

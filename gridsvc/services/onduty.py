@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from gridsvc.db import areas as area_repo
 from gridsvc.db import duty as repo
 from gridsvc.db import objects
+from gridsvc.domain.accounts.scope import Scope
 from gridsvc.domain.duty import onduty
 from gridsvc.errors import NotFound
 from gridsvc.services.assignment import locate
@@ -110,10 +111,19 @@ class DutyService:
             found = repo.intervals_at(conn, at, station)
         return onduty.DutyBoard.build(found, at, at + timedelta(microseconds=1))
 
+    def for_scope(self, found: dict[str, Any], scope: Scope | None) -> dict[str, Any]:
+        """An on-duty answer without the people outside ``scope`` (None: everyone), by the
+        lookup's rule (:meth:`LookupService.visible_people`; see
+        :func:`gridsvc.domain.duty.onduty.only_visible`)."""
+        if scope is None or scope.everything:
+            return found
+        return onduty.only_visible(found, self.lookup.visible_people(scope))
+
     def block(self, ctx: LookupContext, covered: dict[str, str | None],
-              at: datetime | None = None) -> dict[str, Any]:
-        """The "on duty" block of the cells ``covered`` at ``at`` (now when None): the hook the
-        lookup and the dispatcher call."""
+              scope: Scope | None = None, at: datetime | None = None) -> dict[str, Any]:
+        """The "on duty" block of the cells ``covered`` at ``at`` (now when None), without
+        the people outside ``scope`` (None: everyone): the hook the lookup and the dispatcher
+        call."""
         at = (at or datetime.now(self.tz)).astimezone(self.tz)
         snap = self.snapshot()
         station, beat = covered.get("station"), covered.get("beat")
@@ -125,7 +135,7 @@ class DutyService:
             hit = self._answers.get(key)
             t = at.timestamp()
             if hit is not None and hit[0] is snap and hit[1] <= t < hit[2]:
-                return {**hit[3], "at": at.isoformat()}
+                return self.for_scope({**hit[3], "at": at.isoformat()}, scope)
         order = self._beat_order(ctx).get(beat, [beat]) if beat else []
         found = onduty.answer(self._board_at(snap, station, at), station, beat, at,
                               snap.groups, snap.people, snap.beat_people, order)
@@ -134,7 +144,7 @@ class DutyService:
             if len(self._answers) > 10_000:  # bound memory: cells of a city, not more
                 self._answers = {}
             self._answers[key] = (snap, lo, hi, found)
-        return found
+        return self.for_scope(found, scope)
 
     def on_duty(self, lon: float, lat: float, crs: str = "4326",
                 at: datetime | None = None) -> dict[str, Any]:
@@ -154,7 +164,7 @@ class DutyService:
         return {"query": {"lon": lon, "lat": lat, "lon_cgcs2000": round(x, 8),
                           "lat_cgcs2000": round(y, 8)},
                 "plan_id": ctx.plan_id, "cells": {k: covered.get(k) for k in ("station", "beat")},
-                **self.block(ctx, covered, at)}
+                **self.block(ctx, covered, at=at)}
 
     def on_duty_cell(self, kind: str, cell_id: str, at: datetime | None = None
                      ) -> dict[str, Any]:
@@ -179,7 +189,7 @@ class DutyService:
             covered = ctx.layers.assign_one(point.x, point.y)
         return {"query": {"cell_kind": kind, "cell_id": cell_id}, "plan_id": ctx.plan_id,
                 "cells": {k: covered.get(k) for k in ("station", "beat")},
-                **self.block(ctx, covered, at)}
+                **self.block(ctx, covered, at=at)}
 
 
 def _by_beat(people: dict[int, dict[str, Any]]) -> dict[str, list[int]]:
@@ -210,5 +220,9 @@ def on_duty_by_beat(engine: Engine, at: datetime, plan_id: int) -> dict[str, dic
         station_of.append(station_ids[hit[0]] if len(hit) else None)
     order = onduty.beat_order(beat_ids, beats, station_of)
     by_beat = _by_beat(people)
-    return {b: onduty.answer(board, s, b, at, groups, people, by_beat, order.get(b, [b]))
+    # On the web service's engine ``people`` holds only those the caller's scope shows (the
+    # person policy): members and leaders outside it are left out, as the lookup does.
+    visible = {p["id"] for p in people.values()}
+    return {b: onduty.only_visible(onduty.answer(board, s, b, at, groups, people, by_beat,
+                                                 order.get(b, [b])), visible)
             for b, s in zip(beat_ids, station_of, strict=True)}

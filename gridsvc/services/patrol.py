@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine
 from gridsvc.db import audit
 from gridsvc.db import duty as duty_repo
 from gridsvc.db import patrol as repo
+from gridsvc.domain.accounts import Principal
 from gridsvc.domain.duty.hotspots import in_hours, parse_hours, propose
 from gridsvc.domain.duty.patrol import (
     Occurrence,
@@ -297,6 +298,58 @@ def shift_coverage(engine: Engine, settings: DutySettings, *, day: date,
                    all_check_ins)
 
 
+#: How many open and missed point-rounds the first page lists (the rest are counted).
+MY_PATROL_LISTED = 20
+
+
+def my_patrol(engine: Engine, settings: DutySettings, principal: Principal,
+              now: datetime | None = None) -> dict[str, Any]:
+    """A person's patrol for the current shift, for their first page.
+
+    Read on the app engine bound to the caller: the points are those of their scope (the
+    patrol point policy), their duty their own stored intervals.
+
+    Returns
+    -------
+    dict
+        ``day`` (the shift's day), ``shift`` (start, end), ``due``, ``visited``, ``missed``
+        (point-rounds whose round has closed unvisited), ``open`` (unvisited, still open),
+        ``missed_points`` and ``open_points`` (at most :data:`MY_PATROL_LISTED` each:
+        ``point_id, name, round, closes``), ``my_check_ins`` (the caller's own this shift, by
+        status), ``on_duty`` (``None`` for an account without a person, else
+        ``{"now": bool, "duties": [{kind, until}]}``).
+    """
+    tz = ZoneInfo(settings.zone)
+    now = (now or datetime.now(tz)).astimezone(tz)
+    day = shift_day(now, day_starts(settings), settings.zone)
+    report = shift_coverage(engine, settings, day=day, all_check_ins=True)
+    closes = {(r["station_id"], r["code"]): datetime.fromisoformat(r["closes"])
+              for r in report["rounds"]}
+    missed, still_open = [], []
+    for p in report["points"]:
+        if p["visited"]:
+            continue
+        ends = closes.get((p["station_id"], p["round"]))
+        item = {"point_id": p["point_id"], "name": p["name"], "round": p["round"],
+                "closes": ends.isoformat() if ends else None}
+        (missed if ends is not None and ends <= now else still_open).append(item)
+    mine = Counter(c["status"] for c in report["check_ins"]
+                   if principal.person_id and c["person_id"] == principal.person_id)
+    on_duty = None
+    if principal.person_pk is not None:
+        with engine.connect() as conn:
+            held = duty_repo.person_intervals_at(conn, principal.person_pk, now)
+        on_duty = {"now": bool(held), "duties": [
+            {"kind": iv.kind, "until": iv.end.astimezone(tz).isoformat()}
+            for _, iv in sorted(held, key=lambda h: h[1].end)]}
+    totals = report["totals"]
+    return {"day": day.isoformat(), "shift": report["shift"], "due": totals["due"],
+            "visited": totals["visited"], "missed": len(missed), "open": len(still_open),
+            "missed_points": missed[:MY_PATROL_LISTED],
+            "open_points": still_open[:MY_PATROL_LISTED],
+            "my_check_ins": dict(mine), "on_duty": on_duty}
+
+
 def _report(day: date, station_id: str | None, shift_start: datetime, shift_end: datetime,
             occs: list[tuple[str, Occurrence]], pts: pd.DataFrame, cov: Any,
             arrays: dict[str, np.ndarray], people: dict[int, dict[str, Any]],
@@ -349,7 +402,8 @@ def _report(day: date, station_id: str | None, shift_start: datetime, shift_end:
         "by": {k.removesuffix("_id"): v for k, v in by.items()},
         "points": [{"point_id": r.id, "name": r.name, "level": int(r.level), "round": r.round,
                     "due": int(r.due), "visits": int(r.visits), "late": int(r.late),
-                    "visited": bool(r.visited), "beat_id": r.beat_id, "grid_id": r.grid_id,
+                    "visited": bool(r.visited), "station_id": r.station_id,
+                    "beat_id": r.beat_id, "grid_id": r.grid_id,
                     "patrol_cell_1": r.patrol_cell_1, "patrol_cell_2": r.patrol_cell_2,
                     "checked_in_by": r.checked_in_by, "lon": float(r.lon), "lat": float(r.lat)}
                    for r in rows.itertuples()],

@@ -23,7 +23,7 @@ POINT = {"lon": 118.97, "lat": 28.2}  # in beat B02, station S01
 def writer(settings, demo_copy):
     """A client on a private demo copy, and headers for each role there."""
     tokens = {r: create_token(demo_copy, role=Role.parse(r), name=f"t-{r}", actor="test")
-              for r in ("viewer", "dispatcher", "planner")}
+              for r in ("viewer", "handler", "dispatcher", "planner")}
     with TestClient(create_app(settings, demo_copy)) as c:
         yield c, lambda role: {"Authorization": f"Bearer {tokens[role]}"}
 
@@ -112,11 +112,11 @@ def test_check_ins_are_idempotent_and_one_km_in_a_minute_is_flagged(writer):
     again = client.post("/api/v1/patrol/check-ins", json=one, headers=auth("handler"))
     assert again.json()["status"] == "impossible_speed"
     stolen = client.post("/api/v1/patrol/check-ins", json={**one, "person_id": "OFF02"},
-                         headers=auth("viewer"))
+                         headers=auth("handler"))
     assert stolen.status_code == 409
     bad = client.post("/api/v1/patrol/check-ins", json={**one, "point_id": "PP999",
                                                          "idempotency_key": "x"},
-                      headers=auth("viewer"))
+                      headers=auth("handler"))
     assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "point_id"
 
 
@@ -126,7 +126,7 @@ def test_a_night_round_check_in_sent_days_later_cannot_complete_it(writer):
                                                             microsecond=0)
     point = client.get("/api/v1/patrol/points", params={"station_id": "S01"},
                        headers=auth("viewer")).json()[0]
-    r = client.post("/api/v1/patrol/check-ins", headers=auth("viewer"), json={
+    r = client.post("/api/v1/patrol/check-ins", headers=auth("handler"), json={
         "point_id": point["id"], "device_at": night.isoformat(), "lon": point["lon"],
         "lat": point["lat"], "accuracy_m": 5, "person_id": "OFF05",
         "idempotency_key": str(uuid.uuid4())})
@@ -226,3 +226,68 @@ def test_duty_pages_and_the_phone_page(client, auth):
     assert phone.status_code == 200 and "navigator.geolocation" in phone.text
     assert client.get("/maps/duty", headers={"Accept": "text/html"},
                       follow_redirects=False).status_code == 303
+
+
+def _account_token(engine, username: str) -> dict[str, str]:
+    """Bearer headers of a demo account (its role, person and scope)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT id, role FROM account WHERE username = :u"),
+                           {"u": username}).one()
+    token = create_token(engine, role=Role.parse(row.role), name=f"t-{username}", actor="test",
+                         account_id=row.id)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_check_in_is_the_signed_in_persons_own(settings, demo_copy):
+    off01, command = _account_token(demo_copy, "off01"), _account_token(demo_copy, "command")
+    service = {"Authorization": "Bearer " + create_token(
+        demo_copy, role=Role.handler, name="t-machine", actor="test")}
+    with TestClient(create_app(settings, demo_copy)) as client:
+        point = client.get("/api/v1/patrol/points", headers=off01).json()[0]
+        body = {"point_id": point["id"], "device_at": datetime.now(TZ).isoformat(),
+                "lon": point["lon"], "lat": point["lat"], "accuracy_m": 5}
+
+        def post(headers, **extra):
+            return client.post("/api/v1/patrol/check-ins", headers=headers,
+                               json={**body, "idempotency_key": str(uuid.uuid4()), **extra})
+
+        mine = post(off01)
+        assert mine.status_code == 201, mine.text
+        assert post(off01, person_id="OFF01").status_code == 201
+        other = post(off01, person_id="OFF02")
+        assert other.status_code == 422 and other.json()["problems"][0]["field"] == "person_id"
+        # The command centre (dispatcher) may record a radio call-in for an officer.
+        assert post(command, person_id="OFF02").status_code == 201
+        nobody = post(service)
+        assert nobody.status_code == 422 and nobody.json()["problems"][0]["field"] == "person_id"
+        assert post(service, person_id="OFF02").status_code == 201
+        coverage = client.get("/api/v1/patrol/coverage", headers=off01, params={
+            "day": shift_day(datetime.now(TZ), datetime.strptime("08:00", "%H:%M").time(),
+                             "Asia/Shanghai").isoformat(), "all_check_ins": True}).json()
+        by_id = {c["id"]: c for c in coverage["check_ins"]}
+        assert by_id[mine.json()["id"]]["person_id"] == "OFF01"
+        # The phone page of a person's account has no person field: it names them.
+        page = client.get("/patrol/check-in", headers=off01).text
+        assert 'data-person="OFF01"' in page and 'id="person"' not in page
+        assert 'id="person"' in client.get("/patrol/check-in", headers=command).text
+
+
+def test_my_page_shows_my_patrol_of_this_shift_and_whether_i_am_on_duty(settings, demo_copy):
+    off01 = _account_token(demo_copy, "off01")
+    with TestClient(create_app(settings, demo_copy)) as client:
+        page = client.get("/me", headers=off01)
+        assert page.status_code == 200
+        section = page.text[page.text.index('<section id="my-patrol">'):]
+        section = section[:section.index("</section>")]
+        assert "即将开放" not in section and 'href="/patrol/check-in"' in section.replace(
+            "'", '"')
+        assert "data-on-duty=" in section
+        due = int(section.split("data-due='")[1].split("'")[0])
+        visited = int(section.split("data-visited='")[1].split("'")[0])
+        missed = int(section.split("data-missed='")[1].split("'")[0])
+        assert due > 0 and visited + missed <= due
+        # An account without a person sees its area's patrol, with no duty of its own.
+        leader = client.get("/me", headers=_account_token(demo_copy, "leader-s01")).text
+        assert "patrol-totals" in leader and "data-on-duty" not in leader

@@ -14,6 +14,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -207,6 +208,51 @@ def test_no_route_shows_a_row_outside_the_scope(walk_client, views, samples, use
     ok = {(m, p) for m, p, code in answered if code < 300}
     # The walk reaches the routes' data, not only their refusals.
     assert checked > 40 and len(ok) > 15, sorted(answered)
+
+
+def _duty_reports() -> list[tuple[str, dict[str, str]]]:
+    """Duty routes with the parameters that reach their data (the walk above fills only
+    required parameters, with values that are mostly refused)."""
+    day = (date.today() - timedelta(days=1)).isoformat()
+    out: list[tuple[str, dict[str, str]]] = [
+        ("/api/v1/patrol/coverage", {"day": day}),
+        ("/api/v1/patrol/coverage", {"day": day, "all_check_ins": "true"}),
+        ("/api/v1/patrol/coverage", {"day": day, "format": "csv", "all_check_ins": "true"}),
+        ("/api/v1/patrol/hotspots", {"until": "2026-10-31", "weeks": "26"}),
+        ("/api/v1/patrol/hotspots", {}),
+        ("/api/v1/patrol/points", {}),
+        ("/maps/duty", {"day": day}),
+        ("/me", {}),
+        ("/patrol/check-in", {}),
+    ]
+    for station in ("S01", "S02"):
+        out += [("/api/v1/onduty", {"cell_kind": "station", "cell_id": station}),
+                ("/api/v1/onduty", {"cell_kind": "station", "cell_id": station,
+                                     "at": f"{day}T03:00:00"}),
+                (f"/api/v1/duty/stations/{station}/fields", {}),
+                (f"/api/v1/duty/stations/{station}/fields", {"propose": "true"}),
+                (f"/api/v1/duty/stations/{station}/groups", {}),
+                (f"/api/v1/duty/stations/{station}/changes", {}),
+                (f"/api/v1/patrol/stations/{station}/requirements", {}),
+                (f"/maps/fields/{station}", {}),
+                ("/maps/duty", {"day": day, "station_id": station})]
+    return out
+
+
+@pytest.mark.parametrize("username", ACCOUNTS)
+def test_duty_reports_maps_and_on_duty_answers_show_no_one_outside_the_scope(
+        walk_client, views, username):
+    view = views[username]
+    reached = 0
+    for url, query in _duty_reports():
+        r = walk_client.get(url, params=query, headers=view.headers)
+        where = f"{username} GET {url} {query} -> {r.status_code}"
+        assert r.status_code < 500, f"{where}: {r.text[:300]}"
+        leaked = view.leaks(r.content.decode("utf-8", "ignore"),
+                            f"{url} {' '.join(query.values())}")
+        assert not leaked, f"{where} shows rows outside the scope: {sorted(leaked)[:5]}"
+        reached += r.status_code == 200
+    assert reached >= len(_duty_reports()) // 2, username
 
 
 def test_an_incident_outside_the_scope_is_404_not_403(walk_client, views):

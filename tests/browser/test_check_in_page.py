@@ -54,7 +54,7 @@ def test_check_in_offline_is_queued_sent_online_and_never_twice(phone, demo_copy
     from gridsvc.services.tokens import create_token
 
     db = create_engine(demo_copy_url)
-    token = create_token(db, role=Role.viewer, name="phone", actor="test")
+    token = create_token(db, role=Role.handler, name="phone", actor="test")
     with db.connect() as conn:
         lon, lat = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM patrol_point "
                                      "WHERE business_id = 'PP001'")).one()

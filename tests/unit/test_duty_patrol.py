@@ -6,8 +6,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pytest
 
-from gridsvc.domain.duty.patrol import Round, Rules, coverage, occurrences
+from gridsvc.domain.accounts import Role
+from gridsvc.domain.duty.onduty import only_visible
+from gridsvc.domain.duty.patrol import Round, Rules, coverage, occurrences, who_checks_in
+from gridsvc.errors import InvalidInput
 
 ZONE = "Asia/Shanghai"
 TZ = ZoneInfo(ZONE)
@@ -81,3 +85,30 @@ def test_too_far_repeat_visits_and_one_count_across_two_rounds():
     assert cov.occ.tolist() == [-1, 0, 0, 0, 1]  # a repeat belongs to its visit's round
     assert dict(zip(zip(cov.req_point.tolist(), cov.req_occ.tolist(), strict=True),
                     cov.req_visits.tolist(), strict=True)) == {(0, 0): 2, (0, 1): 1, (1, 0): 0}
+
+
+def test_a_check_in_is_the_callers_own_below_dispatcher():
+    assert who_checks_in(Role.handler, "OFF01", None) == "OFF01"
+    assert who_checks_in(Role.handler, "OFF01", "OFF01") == "OFF01"
+    with pytest.raises(InvalidInput) as refused:
+        who_checks_in(Role.handler, "OFF01", "OFF02")
+    assert refused.value.problems[0].field == "person_id"
+    assert who_checks_in(Role.dispatcher, "OFF01", "OFF02") == "OFF02"
+    assert who_checks_in(Role.handler, None, "OFF02") == "OFF02"  # a service token names one
+    with pytest.raises(InvalidInput):
+        who_checks_in(Role.admin, None, None)
+
+
+def test_an_on_duty_answer_for_a_scope_leaves_people_out_and_keeps_the_rest():
+    block = {"at": "t", "main_duty": {"group": {"code": "A"}, "leader": {"id": "L"},
+                                      "members": [{"id": "L"}, {"id": "M"}]},
+             "beat": {"id": "B1", "people": [{"id": "M"}, {"id": "N"}]},
+             "covered_by": {"rule": "nearest_beat", "beat_id": "B2", "people": [{"id": "N"}]}}
+    out = only_visible(block, {"M"})
+    assert out["main_duty"]["group"] == {"code": "A"} and out["main_duty"]["leader"] is None
+    assert [p["id"] for p in out["main_duty"]["members"]] == ["M"]
+    assert [p["id"] for p in out["beat"]["people"]] == ["M"]
+    assert out["covered_by"] == {"rule": "nearest_beat", "beat_id": "B2", "people": []}
+    assert [p["id"] for p in block["beat"]["people"]] == ["M", "N"]  # the shared block stays
+    assert only_visible({"main_duty": None, "beat": None, "covered_by": None}, set()) == {
+        "main_duty": None, "beat": None, "covered_by": None}

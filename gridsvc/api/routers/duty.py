@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import math
 from datetime import date, datetime
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from gridsvc.api.auth import Principal, require
 from gridsvc.api.routers.lookup import hide_phones
 from gridsvc.api.routers.maps import viewer
 from gridsvc.domain.accounts import Role
+from gridsvc.domain.duty.patrol import who_checks_in
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services import duty, duty_maps, fields, patrol
 from gridsvc.services import onduty as onduty_service
@@ -136,6 +138,8 @@ async def onduty(request: Request) -> Response:
     call = _onduty_query(request)
     # Now is answered from memory; another instant may need the database.
     answer = call[0](*call[1:]) if call[-1] is None else await run_in_threadpool(*call)
+    # People outside the caller's scope are left out, as in the lookup (docs/duty.md).
+    answer = request.app.state.duty.for_scope(answer, principal.scope)
     return _json(answer, principal, plain=True)
 
 
@@ -304,8 +308,10 @@ class CheckInIn(BaseModel):
     accuracy_m: float = Field(ge=0, le=100_000)
     idempotency_key: str = Field(min_length=1, max_length=100,
                                  description="made by the phone; a resend never counts twice")
-    person_id: str | None = Field(default=None, description="who checks in (until accounts "
-                                  "carry their person)")
+    person_id: str | None = Field(default=None, max_length=64, description=(
+        "who checks in: omit it (or give your own) to check in as the signed-in person; "
+        "a dispatcher or above may name someone else; an account without a person (a service "
+        "token) must name one"))
 
 
 @router.post("/api/v1/patrol/check-ins", status_code=201, summary="Check in at a patrol point")
@@ -314,14 +320,16 @@ async def check_in(body: CheckInIn, request: Request, response: Response,
     """Answers the check-in with its status: ``on_time`` or ``late`` (counts), or why it does
     not count (``too_far``, ``poor_accuracy``, ``impossible_speed`` with the other check-in,
     ``after_close``, ``not_due``, ``repeat``); it is kept either way. The same idempotency key
-    again returns the first answer with 200."""
-    person_pk = getattr(principal, "person_pk", None)
+    again returns the first answer with 200. The check-in is the signed-in person's: another
+    ``person_id`` is a 422 below dispatcher."""
+    person_id = who_checks_in(principal.role, principal.person_id, body.person_id)
+    own = person_id == principal.person_id and principal.person_pk is not None
     made, new = await run_in_threadpool(lambda: patrol.check_in(
         request.app.state.engine, _settings(request).duty, point_id=body.point_id,
         device_at=body.device_at, lon=body.lon, lat=body.lat, crs=body.crs,
-        accuracy_m=body.accuracy_m, key=body.idempotency_key, person_pk=person_pk,
-        person_id=None if person_pk is not None else body.person_id,
-        account_id=getattr(principal, "account_id", None)))
+        accuracy_m=body.accuracy_m, key=body.idempotency_key,
+        person_pk=principal.person_pk if own else None, person_id=None if own else person_id,
+        account_id=principal.account_id))
     if not new:
         response.status_code = 200
     return made
@@ -397,7 +405,22 @@ async def put_fields(station_id: str, body: FieldsIn, request: Request,
 @router.get("/patrol/check-in", response_class=HTMLResponse, dependencies=[Depends(viewer)],
             summary="The phone page for checking in at patrol points")
 async def check_in_page(request: Request) -> Response:
-    return _html(request, CHECK_IN_PAGE.read_text(encoding="utf-8"))
+    """A person's own account checks in as itself: no person field, their name instead; an
+    account without a person (an office, a service token) types whose check-in it is."""
+    principal = await _viewer(request)
+    return _html(request, check_in_html(principal))
+
+
+def check_in_html(principal: Principal) -> str:
+    """The check-in page for ``principal`` (the person field replaced by who they are)."""
+    page = CHECK_IN_PAGE.read_text(encoding="utf-8")
+    if principal.person_id is None:
+        return page
+    start, end = page.index('<div id="who">'), page.index("</div>", page.index('<div id="who">'))
+    who = (f'<div id="who" data-person="{escape(principal.person_id)}">打卡人 / checking in as: '
+           f"<b>{escape(principal.display_name or principal.name)}</b> "
+           f"({escape(principal.person_id)})")
+    return page[:start] + who + page[end:]
 
 
 @router.get("/maps/duty", response_class=HTMLResponse, dependencies=[Depends(viewer)],

@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -220,6 +220,39 @@ def answer(board: DutyBoard, station: str | None, beat: str | None, at: datetime
     elif group.get("leader_pk"):
         out["covered_by"] = {"rule": "group_leader", "beat_id": None,
                              "people": [out["main_duty"]["leader"]]}
+    return out
+
+
+def only_visible(block: dict[str, Any], visible: Container[str]) -> dict[str, Any]:
+    """The block with the people outside the caller's scope left out (a new dict: blocks are
+    shared between callers).
+
+    The same rule as the lookup's ``people``: a person is shown only when ``visible`` (the
+    business ids of the people in the caller's scope) holds them. The group, the beat and the
+    cover rule stay (cells and duty groups say nothing about a person); a hidden leader is
+    None; a cover whose people are all hidden keeps its rule with no one in it.
+
+    >>> b = {"main_duty": {"leader": {"id": "A"}, "members": [{"id": "A"}, {"id": "B"}]},
+    ...      "beat": {"id": "B1", "people": [{"id": "B"}]},
+    ...      "covered_by": {"rule": "beat_officer", "people": [{"id": "B"}]}}
+    >>> out = only_visible(b, {"B"})
+    >>> out["main_duty"]["leader"], [p["id"] for p in out["main_duty"]["members"]]
+    (None, ['B'])
+    """
+    def keep(people: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [p for p in people if p.get("id") in visible]
+
+    out = dict(block)
+    main = block.get("main_duty")
+    if main is not None:
+        leader = main.get("leader")
+        out["main_duty"] = {**main, "members": keep(main.get("members", [])),
+                            "leader": leader if leader and leader.get("id") in visible else None}
+    if block.get("beat") is not None:
+        out["beat"] = {**block["beat"], "people": keep(block["beat"].get("people", []))}
+    if block.get("covered_by") is not None:
+        out["covered_by"] = {**block["covered_by"],
+                             "people": keep(block["covered_by"].get("people", []))}
     return out
 
 

@@ -39,6 +39,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pyproj import Geod
 
+from gridsvc.domain.accounts.roles import Role
+from gridsvc.errors import InvalidInput, Problem
+
 _GEOD = Geod(ellps="GRS80")
 STATUSES = ("on_time", "late", "repeat", "too_far", "poor_accuracy", "impossible_speed",
             "after_close", "not_due")
@@ -76,6 +79,39 @@ class Rules:
     skew_s: float = 300.0
     max_speed_mps: float = 40 / 3.6
     visit_gap_s: float = 1200.0
+
+
+#: From this role up a caller may record a check-in for someone else (the duty desk
+#: entering a radio call-in); below it a check-in is always the caller's own.
+RECORD_FOR_OTHERS = Role.dispatcher
+
+
+def who_checks_in(role: Role, own_person: str | None, asked: str | None) -> str | None:
+    """The business id of the person a check-in is recorded for.
+
+    A check-in belongs to the signed-in person: ``asked`` may be omitted or repeat the caller's
+    own id. A caller of :data:`RECORD_FOR_OTHERS` or above may name someone else; an account
+    without a person (a service token, an office) must name one.
+
+    >>> who_checks_in(Role.handler, "OFF01", None), who_checks_in(Role.dispatcher, "OFF01", "AUX02")
+    ('OFF01', 'AUX02')
+
+    Raises
+    ------
+    InvalidInput
+        ``asked`` is another person and the caller is below :data:`RECORD_FOR_OTHERS`
+        (field ``person_id``), or neither the caller nor ``asked`` names a person.
+    """
+    if asked and own_person and asked != own_person and role < RECORD_FOR_OTHERS:
+        raise InvalidInput([Problem(
+            f"a check-in is the signed-in person's own ({own_person}); only a "
+            f"{RECORD_FOR_OTHERS.name} or above may record one for someone else",
+            field="person_id")])
+    found = asked or own_person
+    if not found:
+        raise InvalidInput([Problem("who checks in: give person_id (this account has no "
+                                    "person)", field="person_id")])
+    return found
 
 
 def patrol_cells(beat: str | None, grid: str | None) -> tuple[str | None, str | None]:
