@@ -23,6 +23,7 @@ from gridsvc.errors import (
     DatabaseUnavailable,
     GridsvcError,
     InvalidInput,
+    MissingDependency,
     NotFound,
     Problem,
 )
@@ -32,6 +33,7 @@ STATUS: dict[type[GridsvcError], int] = {
     NotFound: 404,
     Conflict: 409,
     DatabaseUnavailable: 503,
+    MissingDependency: 503,
 }
 
 #: Where FastAPI found a bad value (the first item of a validation error's ``loc``).
