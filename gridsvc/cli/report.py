@@ -262,3 +262,22 @@ def solved(
 
     bulletins.mark_solved(engine(), incident, on.date(), actor=actor())
     typer.echo(f"{incident} solved on {on.date()}")
+
+
+@app.command()
+@handle_errors
+def cards(
+    village: str = typer.Option(..., "--village", help="a village's id"),
+    output: Path = typer.Option(..., "--output", "-o", help=".pdf"),
+) -> None:
+    """A village's contact cards (警民联系卡): one per house, 8 to an A4 page with crop marks;
+    built from the current boundaries and people (print again after a change)."""
+    from gridsvc.printing import cards as page
+    from gridsvc.services.cards import village_cards
+
+    _page_suffix(output, ("pdf",))
+    name, made = village_cards(engine(), village)
+    output.write_bytes(page.pdf(made, f"{name}警民联系卡"))
+    without = sum(1 for c in made if c.officer is None)
+    typer.echo(f"wrote {len(made)} card(s) of {name} to {output} "
+               f"({(len(made) + 7) // 8} page(s); {without} without an officer)")

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gridsvc.api.auth import Principal, require
 from gridsvc.api.fields import BusinessId, Text, text
 from gridsvc.domain.accounts import Role
-from gridsvc.services import bulletins
+from gridsvc.services import bulletins, cards
 
 router = APIRouter(prefix="/api/v1", tags=["print"])
 
@@ -109,3 +109,14 @@ async def mark_solved(
 ) -> dict[str, Any]:
     return await run_in_threadpool(lambda: bulletins.mark_solved(
         request.app.state.engine, incident_id, solved_on, actor=principal.name))
+
+
+@router.get("/contact-cards/{village_id}",
+            summary="A village's contact cards (警民联系卡): A4 PDF, 8 cards a page, crop marks",
+            dependencies=[Depends(require(Role.viewer))],
+            responses={200: {"description": "the cards, built from the current data",
+                             "content": PDF}})
+async def contact_cards(request: Request, village_id: BusinessId) -> Response:
+    content = await run_in_threadpool(cards.village_cards_pdf, request.app.state.engine,
+                                      village_id)
+    return _file(content, "pdf", f"cards-{village_id}")
