@@ -281,3 +281,39 @@ def cards(
     without = sum(1 for c in made if c.officer is None)
     typer.echo(f"wrote {len(made)} card(s) of {name} to {output} "
                f"({(len(made) + 7) // 8} page(s); {without} without an officer)")
+
+
+class Level(StrEnum):
+    officer = "officer"
+    grid_worker = "grid_worker"
+    grid = "grid"
+    beat = "beat"
+    station = "station"
+
+
+@app.command()
+@handle_errors
+def assessment(
+    level: Level = typer.Option(..., "--level", metavar="LEVEL",
+                                help="officer, grid_worker, grid, beat or station"),
+    period: str = typer.Option(..., "--period", help="2026-11, 2026-Q4, 2026-H2 or 2026"),
+    output: Path = typer.Option(..., "--output", "-o", help=".csv, .xlsx, .pdf or .json"),
+) -> None:
+    """Assessment (考核) of every unit of a level for a period: patrol coverage, staffing,
+    events (not available until the events work is on main), houses visited (not recorded),
+    and the weighted score (weights and targets: GRIDSVC_ASSESS_*)."""
+    from gridsvc.cli.common import settings
+    from gridsvc.printing import table
+    from gridsvc.services.assessments import assessment as assess
+
+    fmt = _page_suffix(output, ("csv", "xlsx", "pdf", "json"))
+    s = settings()
+    report = assess(engine(), level.value, period, assess=s.assess, duty=s.duty)
+    if fmt == "json":
+        output.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    else:
+        output.write_bytes(table.render(report, fmt))
+    typer.echo(f"wrote {len(report['rows'])} {level.value} row(s) of {period} to {output} "
+               f"(patrol over {report['patrol_days']} day(s) with records)")
+    for note in report["notes"][1:]:
+        typer.echo(f"note: {note}")

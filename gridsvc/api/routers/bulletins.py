@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gridsvc.api.auth import Principal, require
 from gridsvc.api.fields import BusinessId, Text, text
 from gridsvc.domain.accounts import Role
-from gridsvc.services import bulletins, cards
+from gridsvc.services import assessments, bulletins, cards
 
 router = APIRouter(prefix="/api/v1", tags=["print"])
 
@@ -120,3 +120,50 @@ async def contact_cards(request: Request, village_id: BusinessId) -> Response:
     content = await run_in_threadpool(cards.village_cards_pdf, request.app.state.engine,
                                       village_id)
     return _file(content, "pdf", f"cards-{village_id}")
+
+
+class Level(StrEnum):
+    officer = "officer"
+    grid_worker = "grid_worker"
+    grid = "grid"
+    beat = "beat"
+    station = "station"
+
+
+class TableFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+    pdf = "pdf"
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/assessments/{level}",
+            summary="Assessment (考核) of every officer, grid worker, grid, beat or station",
+            dependencies=[Depends(require(Role.viewer))],
+            responses={200: {"description": "the table", "content": {
+                "application/json": {}, "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}}, **PDF}}})
+async def assessment(
+    request: Request, level: Level,
+    period: Annotated[str, Query(pattern=r"^\d{4}(-(\d{2}|Q[1-4]|H[12]))?$",
+                                 description="2026-11 (month), 2026-Q4, 2026-H2 or 2026",
+                                 examples=["2026-11"])],
+    format: Annotated[TableFormat, Query(description="json, csv, xlsx or pdf")]
+    = TableFormat.json,
+) -> Any:
+    from gridsvc.printing import table
+
+    settings = request.app.state.settings
+    report = await run_in_threadpool(lambda: assessments.assessment(
+        request.app.state.engine, level.value, period, assess=settings.assess,
+        duty=settings.duty))
+    if format is TableFormat.json:
+        return report
+    content = await run_in_threadpool(table.render, report, format.value)
+    media = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX, "pdf": "application/pdf"}
+    return Response(content, media_type=media[format.value], headers={
+        "Content-Disposition": f'attachment; filename="assessment-{level.value}-{period}.'
+                               f'{format.value}"', "Cache-Control": "private, no-store"})
