@@ -92,7 +92,8 @@ def assessment(engine: Engine, level: str, period: str, *, assess: AssessSetting
     Returns
     -------
     dict
-        ``level, period, first, last, patrol_days`` (the days counted), ``weights``,
+        ``level, period, first, last, patrol_days, patrol_from, patrol_to`` (the days
+        counted), ``weights``,
         ``targets``, ``notes`` and ``rows`` (one per unit; see the module's docstring).
 
     Raises
@@ -167,5 +168,7 @@ def assessment(engine: Engine, level: str, period: str, *, assess: AssessSetting
         notes.append("events figures: not available (the events work is not on main yet); "
                      "the score leaves them out")
     return {"level": level, "period": period, "first": first.isoformat(),
-            "last": last.isoformat(), "patrol_days": len(days), "weights": assess.weights(),
+            "last": last.isoformat(), "patrol_days": len(days),
+            "patrol_from": days[0].isoformat() if days else None,
+            "patrol_to": days[-1].isoformat() if days else None, "weights": assess.weights(),
             "targets": assess.targets(), "notes": notes, "rows": rows}

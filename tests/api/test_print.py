@@ -208,3 +208,44 @@ def test_cli_bulletin_and_cards(pg, tmp_path):
     bad = run_cli("report", "bulletin", "--beat", "B01", "--week", WEEK, "-o",
                   str(tmp_path / "b.doc"), env=env)
     assert bad.returncode == 2 and ".pdf or .html" in bad.stderr
+
+
+def test_assessment_sums_the_daily_patrol_coverage_and_leaves_out_what_is_missing(
+        client, auth, engine, settings):
+    from gridsvc.services.patrol import shift_coverage
+
+    r = client.get("/api/v1/assessments/beat?period=2026-11", headers=auth())
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["first"] == "2026-11-01" and report["last"] == "2026-11-30"
+    assert report["patrol_days"] > 0
+    # Recomputed here: one beat's due and visited point-rounds, day by day.
+    first = date.fromisoformat(report["patrol_from"])
+    due = visited = 0
+    for k in range(report["patrol_days"]):
+        day = shift_coverage(engine, settings.duty, day=first + timedelta(days=k))
+        row = next((b for b in day["by"]["beat"] if b["id"] == "B01"), None)
+        if row:
+            due, visited = due + row["due"], visited + row["visited"]
+    b01 = next(row for row in report["rows"] if row["id"] == "B01")
+    assert (b01["patrol_due"], b01["patrol_visited"]) == (due, visited)
+    assert b01["events_on_time_ratio"] == "not available"
+    assert b01["houses_visited"] == "not recorded"
+    assert b01["basis"] == "patrol staffing"
+    w, t = report["weights"], report["targets"]
+    expected = (w["patrol"] * min(visited / due / t["patrol"], 1)
+                + w["staffing"] * min(b01["staffing_ratio"] / t["staffing"], 1)) \
+        / (w["patrol"] + w["staffing"])
+    assert b01["score"] == pytest.approx(100 * expected, abs=0.06)
+    station = client.get("/api/v1/assessments/station?period=2026-11", headers=auth()).json()
+    assert station["rows"][0]["patrol_due"] == sum(x["patrol_due"] for x in report["rows"])
+    x = client.get("/api/v1/assessments/officer?period=2026-11&format=xlsx", headers=auth())
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(x.content))["考核"]
+    assert sheet["A1"].value == "编号" and sheet.max_row > 2
+    p = client.get("/api/v1/assessments/grid?period=2026-Q4&format=pdf", headers=auth())
+    assert "网格考核表" in _text(p.content) and "暂无数据" in _text(p.content)
+    assert client.get("/api/v1/assessments/beat?period=2026-13",
+                      headers=auth()).status_code == 422
