@@ -32,7 +32,7 @@ def period_bounds(text: str) -> tuple[date, date]:
     Raises
     ------
     ValueError
-        Any other shape, or month 0 or 13.
+        Any other shape, a year outside 1900..9000, or month 0 or 13.
 
     >>> period_bounds("2026-Q4")
     (datetime.date(2026, 10, 1), datetime.date(2026, 12, 31))
@@ -40,7 +40,7 @@ def period_bounds(text: str) -> tuple[date, date]:
     (datetime.date(2026, 2, 1), datetime.date(2026, 2, 28))
     """
     m = PERIOD.match(text.strip())
-    if not m or not int(m[1]) >= 1:
+    if not m or not 1900 <= int(m[1]) <= 9000:
         raise ValueError(f"write the period as 2026-11, 2026-Q4, 2026-H2 or 2026 (got {text!r})")
     year = int(m[1])
     if m[2]:

@@ -36,7 +36,8 @@ def parse_week(text: str) -> date:
     Raises
     ------
     ValueError
-        Not that shape, or a week the year does not have (``2025-W53``: 2025 has 52).
+        Not that shape, a year outside 1900..9000, or a week the year does not have
+        (``2025-W53``: 2025 has 52).
 
     >>> parse_week("2026-W48")
     datetime.date(2026, 11, 23)
@@ -45,6 +46,8 @@ def parse_week(text: str) -> date:
     if not m:
         raise ValueError(f"write the week as YYYY-Www, e.g. 2026-W48 (got {text!r})")
     year, week = int(m[1]), int(m[2])
+    if not 1900 <= year <= 9000:
+        raise ValueError(f"the year {year} is outside 1900..9000")
     try:
         return date.fromisocalendar(year, week, 1)
     except ValueError:
