@@ -22,7 +22,9 @@ from gridsvc.services import assessments, bulletins, cards
 
 router = APIRouter(prefix="/api/v1", tags=["print"])
 
-WEEK = Query(pattern=r"^\d{4}-W\d{2}$", description="ISO week, e.g. 2026-W48",
+YEAR = r"(19\d\d|[2-8]\d\d\d|9000)"
+WEEK = Query(pattern=rf"^{YEAR}-W(0[1-9]|[1-4]\d|5[0-3])$",
+             description="ISO week, e.g. 2026-W48 (years 1900 to 9000)",
              examples=["2026-W48"])
 Category = Annotated[Text, Path(min_length=1, max_length=64,
                                 description="an incident category, e.g. 盗窃")]
@@ -148,7 +150,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                 XLSX: {"schema": {"type": "string", "format": "binary"}}, **PDF}}})
 async def assessment(
     request: Request, level: Level,
-    period: Annotated[str, Query(pattern=r"^\d{4}(-(\d{2}|Q[1-4]|H[12]))?$",
+    period: Annotated[str, Query(pattern=rf"^{YEAR}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$",
                                  description="2026-11 (month), 2026-Q4, 2026-H2 or 2026",
                                  examples=["2026-11"])],
     format: Annotated[TableFormat, Query(description="json, csv, xlsx or pdf")]
