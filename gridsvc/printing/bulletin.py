@@ -119,7 +119,7 @@ def pdf(b: Bulletin, generated: datetime) -> bytes:
                 x, y = v["label"]
                 drawing.add(String(x * k, side - y * k + 7 * mm - 3, v["name"], fontName=font,
                                    fontSize=6.5, textAnchor="middle",
-                                   fillColor=colors.HexColor("#222222")))
+                                   fillColor=colors.HexColor(v["ink"])))
     for i, fill in enumerate(RAMP):
         drawing.add(Path(fillColor=colors.HexColor(fill), strokeColor=colors.HexColor("#888888"),
                          strokeWidth=0.3))
@@ -189,7 +189,8 @@ def svg(shapes: dict[str, Any]) -> str:
     for v in shapes["villages"]:
         if v["label"] is not None:
             x, y = v["label"]
-            parts.append(f'<text x="{x}" y="{y}" font-size="7" text-anchor="middle">'
+            parts.append(f'<text x="{x}" y="{y}" font-size="7" text-anchor="middle" '
+                         f'fill="{v["ink"]}">'
                          f'{escape(v["name"])}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -201,7 +201,8 @@ def map_shapes(area: Any, villages: Sequence[tuple[str, str, Any, int]], width: 
     Returns
     -------
     dict
-        ``outline`` (rings), ``villages`` (``id, name, count, fill, rings, label``) and
+        ``outline`` (rings), ``villages`` (``id, name, count, fill, ink`` (the label's colour,
+        white on the darkest fills), ``rings, label``) and
         ``most``. An empty area gives no shapes.
     """
     if area is None or area.is_empty:
@@ -229,8 +230,14 @@ def map_shapes(area: Any, villages: Sequence[tuple[str, str, Any, int]], width: 
             continue
         fitted = fit(piece)
         label = fitted.representative_point() if fitted.area > 60 else None
-        shapes.append({"id": vid, "name": name, "count": n, "fill": density_colour(n, most),
-                       "rings": _rings(fitted),
-                       "label": None if label is None else (round(label.x, 1), round(label.y, 1))})
+        if label is not None:
+            # Kept inside the box by half a name's width, so no name is cut at the edge.
+            half = 4.0 * len(name)
+            label = (round(min(max(label.x, half), width - half), 1),
+                     round(min(max(label.y, 8.0), height - 2.0), 1))
+        fill = density_colour(n, most)
+        shapes.append({"id": vid, "name": name, "count": n, "fill": fill,
+                       "ink": "#ffffff" if fill in RAMP[-2:] else "#222222",
+                       "rings": _rings(fitted), "label": label})
     return {"outline": _rings(fit(area)), "villages": shapes, "most": most,
             "width": width, "height": height}
