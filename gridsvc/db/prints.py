@@ -181,3 +181,14 @@ def names(conn: Connection, plan_id: int, kind: str, ids: list[str]) -> dict[str
     return dict(conn.execute(text(f"""
         SELECT business_id, name FROM area WHERE plan_id = {PLAN} AND kind = :kind
         AND business_id = ANY(:ids)"""), {"plan": plan_id, "kind": kind, "ids": ids}).all())
+
+
+def insert_solved(conn: Connection, marks: list[dict[str, Any]], actor: str) -> int:
+    """Insert solved marks ``{incident_id, solved_on}``, keeping any already there."""
+    if not marks:
+        return 0
+    conn.execute(text("""
+        INSERT INTO incident_solved (incident_id, solved_on, recorded_by)
+        VALUES (:incident_id, :solved_on, :by) ON CONFLICT (incident_id) DO NOTHING"""),
+        [{**m, "by": actor} for m in marks])
+    return len(marks)

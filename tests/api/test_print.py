@@ -75,7 +75,12 @@ def test_bulletin_pdf_counts_are_the_incidents_of_the_week_and_it_renders(client
     for category, n in week.items():
         row = lines.index(category)
         assert lines[row + 1] == str(n), (category, n, lines[row:row + 4])
-    assert "破案情况" in page and "未记录" in page
+    with engine.connect() as conn:
+        solved, ever = conn.execute(text(
+            "SELECT count(*) FILTER (WHERE s.solved_on BETWEEN :m AND :m + 6), count(*) "
+            "FROM incident_solved s JOIN incident i ON i.business_id = s.incident_id "
+            "WHERE i.beat_id = 'B01'"), {"m": MONDAY}).one()
+    assert (f"本周破获案件 {solved} 起" if ever else "未记录") in page
     leading = max(week, key=lambda c: (week[c], -ord(c[0])))
     assert f"{leading}：" in page  # the leading category's advice
     assert "0578-7990101" in page and "08:30-17:30" in page
@@ -112,9 +117,10 @@ def test_bulletin_html_office_and_station(client, auth):
     ("/api/v1/bulletins/office/NOPE?week=2026-W44", 404),
     ("/api/v1/bulletins/grid/G1?week=2026-W44", 422),
     ("/api/v1/contact-cards/NOPE", 404),
+    ("/api/v1/assessments/beat?period=2026-13", 422),
 ])
 def test_print_errors_have_the_one_shape(client, auth, path, status):
-    r = client.get(path, headers=auth())
+    r = client.get(path, headers=auth("dispatcher"))
     assert r.status_code == status, r.text
     assert set(r.json()) == {"detail", "problems"}
 
@@ -125,7 +131,12 @@ def test_solved_cases_and_edited_advice_show_on_the_next_bulletin(writer, demo_c
         incident = conn.execute(text(
             "SELECT business_id FROM incident WHERE beat_id = 'B01' AND category = '盗窃' "
             "AND occurred_at >= '2026-10-26T00:00+08' AND occurred_at < '2026-11-02T00:00+08' "
+            "AND business_id NOT IN (SELECT incident_id FROM incident_solved) "
             "LIMIT 1")).scalar_one()
+        before = conn.execute(text(
+            "SELECT count(*) FROM incident_solved s JOIN incident i "
+            "ON i.business_id = s.incident_id WHERE i.beat_id = 'B01' "
+            "AND s.solved_on BETWEEN '2026-10-26' AND '2026-11-01'")).scalar_one()
     body = {"advice": "夜间关好门窗，贵重物品妥善保管。"}
     assert client.put("/api/v1/bulletin-advice/盗窃", json=body,
                       headers=auth("viewer")).status_code == 403
@@ -136,7 +147,7 @@ def test_solved_cases_and_edited_advice_show_on_the_next_bulletin(writer, demo_c
     assert r.status_code == 200, r.text
     page = _text(client.get(f"/api/v1/bulletins/beat/B01?week={WEEK}",
                             headers=auth()).content)
-    assert "本周破获案件 1 起" in page
+    assert f"本周破获案件 {before + 1} 起" in page
     assert "夜间关好门窗" in page.replace("\n", "")
     assert client.put("/api/v1/incidents/INC-NOPE/solved", json={"solved_on": "2026-10-30"},
                       headers=auth("handler")).status_code == 404
@@ -153,7 +164,8 @@ def test_solved_cases_and_edited_advice_show_on_the_next_bulletin(writer, demo_c
 
 
 def test_contact_cards_qr_is_the_officers_vcard_and_the_page_has_cut_marks(client, auth, engine):
-    r = client.get("/api/v1/contact-cards/V102208", headers=auth())
+    assert client.get("/api/v1/contact-cards/V102208", headers=auth()).status_code == 403
+    r = client.get("/api/v1/contact-cards/V102208", headers=auth("handler"))
     assert r.status_code == 200, r.text
     with engine.connect() as conn:
         houses = conn.execute(text(
@@ -191,7 +203,7 @@ def test_cards_follow_a_new_officer_at_once(writer, demo_copy):
             "JOIN person_area pa ON pa.person_pk = p.pk WHERE pa.kind = 'beat' "
             "AND pa.area_id = :b AND p.role = 'officer' ORDER BY p.business_id LIMIT 1)"),
             {"b": beat})
-    r = client.get("/api/v1/contact-cards/V102208", headers=auth())
+    r = client.get("/api/v1/contact-cards/V102208", headers=auth("handler"))
     assert "13912345678" in _text(r.content)
 
 
@@ -214,7 +226,9 @@ def test_assessment_sums_the_daily_patrol_coverage_and_leaves_out_what_is_missin
         client, auth, engine, settings):
     from gridsvc.services.patrol import shift_coverage
 
-    r = client.get("/api/v1/assessments/beat?period=2026-11", headers=auth())
+    assert client.get("/api/v1/assessments/beat?period=2026-11",
+                      headers=auth()).status_code == 403
+    r = client.get("/api/v1/assessments/beat?period=2026-11", headers=auth("dispatcher"))
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["first"] == "2026-11-01" and report["last"] == "2026-11-30"
@@ -237,15 +251,16 @@ def test_assessment_sums_the_daily_patrol_coverage_and_leaves_out_what_is_missin
                 + w["staffing"] * min(b01["staffing_ratio"] / t["staffing"], 1)) \
         / (w["patrol"] + w["staffing"])
     assert b01["score"] == pytest.approx(100 * expected, abs=0.06)
-    station = client.get("/api/v1/assessments/station?period=2026-11", headers=auth()).json()
+    station = client.get("/api/v1/assessments/station?period=2026-11",
+                         headers=auth("dispatcher")).json()
     assert station["rows"][0]["patrol_due"] == sum(x["patrol_due"] for x in report["rows"])
-    x = client.get("/api/v1/assessments/officer?period=2026-11&format=xlsx", headers=auth())
+    x = client.get("/api/v1/assessments/officer?period=2026-11&format=xlsx",
+                   headers=auth("dispatcher"))
     assert x.status_code == 200 and x.content[:2] == b"PK"
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(x.content))["考核"]
     assert sheet["A1"].value == "编号" and sheet.max_row > 2
-    p = client.get("/api/v1/assessments/grid?period=2026-Q4&format=pdf", headers=auth())
+    p = client.get("/api/v1/assessments/grid?period=2026-Q4&format=pdf",
+                   headers=auth("dispatcher"))
     assert "网格考核表" in _text(p.content) and "暂无数据" in _text(p.content)
-    assert client.get("/api/v1/assessments/beat?period=2026-13",
-                      headers=auth()).status_code == 422
