@@ -207,7 +207,7 @@ def test_cards_follow_a_new_officer_at_once(writer, demo_copy):
     assert "13912345678" in _text(r.content)
 
 
-def test_cli_bulletin_and_cards(pg, tmp_path):
+def test_cli_bulletin_and_cards(pg, engine, tmp_path):  # engine: the demo is loaded
     env = {"GRIDSVC_DATA_DIR": str(pg.data_dir)}
     out = tmp_path / "b.html"
     done = run_cli("report", "bulletin", "--beat", "B01", "--week", WEEK, "-o", str(out),
@@ -217,6 +217,10 @@ def test_cli_bulletin_and_cards(pg, tmp_path):
     done = run_cli("report", "cards", "--village", "V102208", "-o", str(cards), env=env,
                    check=True)
     assert cards.read_bytes().startswith(b"%PDF") and "card(s)" in done.stdout
+    table = tmp_path / "a.csv"
+    done = run_cli("report", "assessment", "--level", "station", "--period", "2026-11", "-o",
+                   str(table), env=env, check=True)
+    assert "not available" in done.stdout and "patrol_ratio" in table.read_text("utf-8-sig")
     bad = run_cli("report", "bulletin", "--beat", "B01", "--week", WEEK, "-o",
                   str(tmp_path / "b.doc"), env=env)
     assert bad.returncode == 2 and ".pdf or .html" in bad.stderr
