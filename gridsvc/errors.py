@@ -64,3 +64,8 @@ class Conflict(GridsvcError):
 
 class DatabaseUnavailable(GridsvcError):
     """The database cannot be reached or started; the message says what to do."""
+
+
+class MissingDependency(GridsvcError):
+    """Something the machine must provide is missing (e.g. a CJK font); the message says what
+    to install."""

@@ -135,6 +135,39 @@ class DutySettings(BaseSettings):
     complexity_days: int = Field(default=365, gt=0)
 
 
+class AssessSettings(BaseSettings):
+    """Weights and targets of the assessments (``GRIDSVC_ASSESS_*``; see
+    :mod:`gridsvc.domain.reports.assessment`).
+
+    Attributes
+    ----------
+    weight_patrol, weight_staffing, weight_on_time, weight_visits
+        Weights of patrol coverage, staffing, events handled on time (按期处置率) and houses
+        visited in the total; figures not available are left out and the rest renormalised.
+    target_patrol, target_staffing, target_on_time, target_visits
+        The value that earns a figure's full weight (a share; visits: per house).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDSVC_ASSESS_", env_file=".env",
+                                      extra="ignore")
+    weight_patrol: float = Field(default=0.4, ge=0)
+    weight_staffing: float = Field(default=0.2, ge=0)
+    weight_on_time: float = Field(default=0.3, ge=0)
+    weight_visits: float = Field(default=0.1, ge=0)
+    target_patrol: float = Field(default=0.9, gt=0, le=1)
+    target_staffing: float = Field(default=1.0, gt=0, le=1)
+    target_on_time: float = Field(default=0.95, gt=0, le=1)
+    target_visits: float = Field(default=1.0, gt=0)
+
+    def weights(self) -> dict[str, float]:
+        return {"patrol": self.weight_patrol, "staffing": self.weight_staffing,
+                "on_time": self.weight_on_time, "visits": self.weight_visits}
+
+    def targets(self) -> dict[str, float]:
+        return {"patrol": self.target_patrol, "staffing": self.target_staffing,
+                "on_time": self.target_on_time, "visits": self.target_visits}
+
+
 class Settings(BaseSettings):
     """Service settings.
 
@@ -178,6 +211,8 @@ class Settings(BaseSettings):
         instead of calendar hours.
     events_photo_max_bytes
         Largest photo of an event; photos live in ``data_dir/event-photos``.
+    assess
+        Weights and targets of the assessments (:class:`AssessSettings`, ``GRIDSVC_ASSESS_*``).
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDSVC_", env_file=".env", extra="ignore")
@@ -197,6 +232,7 @@ class Settings(BaseSettings):
     events_near_boundary_m: float = Field(default=10.0, ge=0)
     events_working_hours: bool = False
     events_photo_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    assess: AssessSettings = Field(default_factory=AssessSettings)
 
     @property
     def embedded(self) -> bool:

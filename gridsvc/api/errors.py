@@ -25,6 +25,7 @@ from gridsvc.errors import (
     DatabaseUnavailable,
     GridsvcError,
     InvalidInput,
+    MissingDependency,
     NotFound,
     Problem,
 )
@@ -35,6 +36,7 @@ STATUS: dict[type[GridsvcError], int] = {
     Conflict: 409,
     IllegalTransition: 409,
     DatabaseUnavailable: 503,
+    MissingDependency: 503,
 }
 
 #: Where FastAPI found a bad value (the first item of a validation error's ``loc``).

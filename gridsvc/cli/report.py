@@ -18,7 +18,8 @@ import typer
 from gridsvc.cli.common import engine, handle_errors
 from gridsvc.errors import InvalidInput, Problem
 
-app = typer.Typer(help="Reports (fusion, staffing, coverage, cameras): CSV, JSON or GeoJSON.",
+app = typer.Typer(help="Reports (fusion, staffing, coverage, cameras: CSV, JSON or GeoJSON) and "
+                       "printed ones (bulletins, contact cards, assessments: PDF, HTML, XLSX).",
                   no_args_is_help=True)
 
 OUTPUT = typer.Option(..., "--output", "-o",
@@ -179,3 +180,140 @@ def risk(
     typer.echo(f"{done['incidents']:,} incidents in {done['grids']:,} grids of plan "
                f"{done['plan_id']}: {c['red']} red, {c['orange']} orange, {c['green']} green, "
                f"{c['none']} without households -> {output}")
+
+
+def _area(beat: str | None, office: str | None, station: str | None) -> tuple[str, str]:
+    given = [(k, v) for k, v in (("beat", beat), ("office", office), ("station", station)) if v]
+    if len(given) != 1:
+        raise InvalidInput([Problem("give exactly one of --beat, --office, --station",
+                                    field="beat")])
+    return given[0]
+
+
+def _page_suffix(out: Path, allowed: tuple[str, ...]) -> str:
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in allowed:
+        raise InvalidInput([Problem(f"unknown suffix {out.suffix!r}: say "
+                                    + " or ".join(f".{a}" for a in allowed), field="output")])
+    return suffix
+
+
+@app.command()
+@handle_errors
+def bulletin(
+    week: str = typer.Option(..., "--week", help="ISO week, e.g. 2026-W48"),
+    output: Path = typer.Option(..., "--output", "-o", help=".pdf (A4) or .html"),
+    beat: str = typer.Option(None, "--beat", help="a beat's id"),
+    office: str = typer.Option(None, "--office", help="a police office's id (its beats)"),
+    station: str = typer.Option(None, "--station", help="a station's id"),
+    previous_weeks: int = typer.Option(4, "--previous-weeks", min=1, max=26,
+                                       help="compare with this many weeks before"),
+) -> None:
+    """A weekly bulletin (警情公告, 破案公告) of one beat, office or station: counts by category
+    and village (never a house or a name), the change, a map, advice; built from current data."""
+    from gridsvc.cli.common import settings
+    from gridsvc.services import bulletins
+
+    kind, area_id = _area(beat, office, station)
+    fmt = _page_suffix(output, ("pdf", "html"))
+    zone = settings().duty.zone
+    made = bulletins.bulletin(engine(), kind, area_id, week, previous_weeks=previous_weeks,
+                              zone=zone)
+    output.write_bytes(bulletins.render(made, fmt, zone))
+    solved = "not recorded" if made.solved is None else made.solved
+    typer.echo(f"wrote the {made.week} bulletin of {made.area_name} to {output}: {made.total} "
+               f"incident(s), {made.previous_mean:.1f} a week before; solved {solved}")
+
+
+@app.command()
+@handle_errors
+def advice(
+    category: str = typer.Argument(None, help="a category; none: list every advice"),
+    text: str = typer.Option(None, "--set", help="the new advice for CATEGORY"),
+    delete: bool = typer.Option(False, "--delete", help="remove CATEGORY's advice"),
+) -> None:
+    """The prevention advice printed on bulletins per incident category: list, --set, --delete."""
+    from gridsvc.cli.common import actor
+    from gridsvc.services import bulletins
+
+    if category is None:
+        for row in bulletins.list_advice(engine()):
+            typer.echo(f"{row['category']}\t{row['advice']}")
+        return
+    if delete:
+        bulletins.delete_advice(engine(), category, actor=actor())
+        typer.echo(f"removed the advice of {category}")
+    elif text is not None:
+        bulletins.set_advice(engine(), category, text, actor=actor())
+        typer.echo(f"set the advice of {category}")
+    else:
+        raise InvalidInput([Problem("say --set TEXT or --delete", field="set")])
+
+
+@app.command()
+@handle_errors
+def solved(
+    incident: str = typer.Argument(..., help="the incident's id"),
+    on: datetime = typer.Option(..., "--on", formats=["%Y-%m-%d"], help="the day it was solved"),
+) -> None:
+    """Record that an incident's case was solved (破案), for the bulletins' 破案公告."""
+    from gridsvc.cli.common import actor
+    from gridsvc.services import bulletins
+
+    bulletins.mark_solved(engine(), incident, on.date(), actor=actor())
+    typer.echo(f"{incident} solved on {on.date()}")
+
+
+@app.command()
+@handle_errors
+def cards(
+    village: str = typer.Option(..., "--village", help="a village's id"),
+    output: Path = typer.Option(..., "--output", "-o", help=".pdf"),
+) -> None:
+    """A village's contact cards (警民联系卡): one per house, 8 to an A4 page with crop marks;
+    built from the current boundaries and people (print again after a change)."""
+    from gridsvc.printing import cards as page
+    from gridsvc.services.cards import village_cards
+
+    _page_suffix(output, ("pdf",))
+    name, made = village_cards(engine(), village)
+    output.write_bytes(page.pdf(made, f"{name}警民联系卡"))
+    without = sum(1 for c in made if c.officer is None)
+    typer.echo(f"wrote {len(made)} card(s) of {name} to {output} "
+               f"({(len(made) + 7) // 8} page(s); {without} without an officer)")
+
+
+class Level(StrEnum):
+    officer = "officer"
+    grid_worker = "grid_worker"
+    grid = "grid"
+    beat = "beat"
+    station = "station"
+
+
+@app.command()
+@handle_errors
+def assessment(
+    level: Level = typer.Option(..., "--level", metavar="LEVEL",
+                                help="officer, grid_worker, grid, beat or station"),
+    period: str = typer.Option(..., "--period", help="2026-11, 2026-Q4, 2026-H2 or 2026"),
+    output: Path = typer.Option(..., "--output", "-o", help=".csv, .xlsx, .pdf or .json"),
+) -> None:
+    """Assessment (考核) of every unit of a level for a period: patrol coverage, staffing,
+    events (not available until the events work is on main), houses visited (not recorded),
+    and the weighted score (weights and targets: GRIDSVC_ASSESS_*)."""
+    from gridsvc.cli.common import settings
+    from gridsvc.printing import table
+    from gridsvc.services.assessments import assessment as assess
+
+    fmt = _page_suffix(output, ("csv", "xlsx", "pdf", "json"))
+    s = settings()
+    report = assess(engine(), level.value, period, assess=s.assess, duty=s.duty)
+    if fmt == "json":
+        output.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    else:
+        output.write_bytes(table.render(report, fmt))
+    typer.echo(f"wrote {len(report['rows'])} {level.value} row(s) of {period} to {output} "
+               f"(patrol over {report['patrol_days']} day(s) with records)")
+    for note in report["notes"][1:]:
+        typer.echo(f"note: {note}")

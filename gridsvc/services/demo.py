@@ -24,6 +24,7 @@ from gridsvc.domain.io.cells_io import TARGET_CRS, FieldMap, read_cells
 from gridsvc.errors import InvalidInput, Problem
 from gridsvc.services import duty_demo, events
 from gridsvc.services.assignment import layers_from_frames, set_cells
+from gridsvc.services.print_demo import demo_solved
 from gridsvc.settings import DutySettings
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str,
         counts = {**{k: len(v) for k, v in cells.items()}, **{k: len(v) for k, v in rows.items()}}
         counts["account"] = demo_accounts(conn, plan_id, actor=actor)
         counts["event"] = events.load_demo_events(conn, plan_id, actor=actor)
+        counts["incident_solved"] = demo_solved(conn, rows["incident"], actor=actor)
         audit.record(conn, actor=actor, action="demo.load", object_kind="plan",
                      object_id=str(plan_id),
                      before={"plan_id": previous["id"]} if previous else None,

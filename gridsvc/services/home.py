@@ -39,7 +39,8 @@ def _my_patrol(engine: Engine, principal: Principal) -> str:
 
 
 #: The sections under "my area", in page order: the caller's events (issue 13), and this
-#: shift's patrol points and whether the caller is on duty (issue 14). Keep the ids: the page's tabs link to them.
+#: shift's patrol points and whether the caller is on duty (issue 14). Keep the ids: the
+#: page's tabs link to them.
 SECTIONS: list[Section] = [
     Section("my-events", "我的事件 · My events", lambda engine, principal: (
         '<p><a class="tel" id="report-link" href="/m/report">＋ 上报事件 · report an event</a>'
