@@ -26,6 +26,7 @@ from gridsvc.domain.accounts.scope import Scope
 from gridsvc.domain.duty import onduty
 from gridsvc.errors import NotFound
 from gridsvc.services.assignment import locate
+from gridsvc.services.availability import NOTHING
 from gridsvc.services.lookup import LookupContext, LookupService
 from gridsvc.settings import DutySettings
 
@@ -70,8 +71,9 @@ class DutyService:
             return snap
         now = datetime.now(self.tz)
         margin = timedelta(hours=self.settings.memory_hours / 2)
-        with self.engine.connect() as conn:
-            version = objects.data_version(conn)
+        # While the database is away the board held answers (as the lookup's cells do).
+        version = self.lookup.watch.read(self._data_version,
+                                         snap.version if snap is not None else NOTHING)
         if snap is not None and snap.version == version and \
                 snap.board.start + margin <= now < snap.board.end - margin:
             snap.checked_at = mono
@@ -80,6 +82,10 @@ class DutyService:
             snap = self._build(now, version)
             self._snapshot = snap
         return snap
+
+    def _data_version(self) -> int:
+        with self.engine.connect() as conn:
+            return objects.data_version(conn)
 
     def _build(self, now: datetime, version: int) -> _Snapshot:
         half = timedelta(hours=self.settings.memory_hours)
