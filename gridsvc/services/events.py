@@ -1067,3 +1067,11 @@ def _demo_history(e: Any, event_id: int, account: int | None, username: str,
                     "reason": note if action in NEEDS_REASON else None, "details": {}})
         state, level = step.state, step.level
     return out
+
+
+def latest_change_id(engine: Engine) -> int:
+    """The id of the newest change of any event (0 when none): where a live feed starts."""
+    from gridsvc.db.events_live import latest_change_id as latest
+
+    with engine.connect() as conn:
+        return latest(conn)

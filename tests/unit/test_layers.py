@@ -18,14 +18,16 @@ PACKAGE = Path(__file__).resolve().parents[2] / "gridsvc"
 ALLOWED: dict[str, set[str]] = {
     "domain": {"domain", "errors"},
     "maps": {"maps", "domain", "errors"},
+    # Printed products (PDF/HTML drawing), beside the map pages: pure drawing of gathered data.
+    "printing": {"printing", "domain", "errors"},
     "db": {"db", "domain", "errors", "settings"},
-    "services": {"services", "db", "domain", "maps", "errors", "settings"},
+    "services": {"services", "db", "domain", "maps", "printing", "errors", "settings"},
     # The app and the commands are where the parts are wired together: the engine factories,
     # the embedded cluster, migrations, the account binding of row-level security, and the
     # driver errors that mean the database is away (mapped to 503).
-    "api": {"api", "services", "domain", "maps", "errors", "settings", "db.engine", "db.rls",
-            "db.outage"},
-    "cli": {"cli", "api", "services", "domain", "errors", "settings", "db.engine",
+    "api": {"api", "services", "domain", "maps", "printing", "errors", "settings",
+            "db.engine", "db.rls", "db.outage"},
+    "cli": {"cli", "api", "services", "domain", "printing", "errors", "settings", "db.engine",
             "db.embedded", "db.migrate"},
 }
 #: Libraries of the outer layers that the pure domain must not import.

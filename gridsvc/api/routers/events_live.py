@@ -27,7 +27,6 @@ from starlette.concurrency import run_in_threadpool
 from gridsvc.api.auth import secret_from
 from gridsvc.api.routers.maps import viewer
 from gridsvc.db import rls
-from gridsvc.db.events_live import latest_change_id
 from gridsvc.errors import NotFound
 from gridsvc.maps.events_live import live_page, marker, summary_html
 from gridsvc.services import accounts, areas
@@ -65,8 +64,7 @@ async def page(request: Request, day: Annotated[date | None, Query(
                                 shown.isoformat())
         # The cursor first: a change made while the list is read is sent again, and a marker
         # put twice is the same marker.
-        with engine.connect() as conn:
-            after = latest_change_id(conn)
+        after = service.latest_change_id(engine)
         events = service.list_events(engine, open_only=True, limit=MAX_EVENTS)["items"]
         summary = service.daily_summary(engine, shown, level="grid")
         try:
