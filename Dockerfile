@@ -12,6 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GRIDSVC_PORT=8000 \
     GRIDSVC_DEMO_DIR=/app/data/demo_town
 
+# A TrueType font covering Chinese for the printed bulletins and cards (ReportLab embeds a subset
+# of it in each PDF; found through fontconfig).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fontconfig fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --system --create-home --home-dir /home/gridsvc --uid 10001 gridsvc
 WORKDIR /app
 
