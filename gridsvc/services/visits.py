@@ -197,3 +197,33 @@ def demo_visits(conn: Connection, *, today: date, zone: str = "Asia/Shanghai",
                          "lon": None, "lat": None,
                          **{c: h[c] for c in repo.CELLS}})
     return repo.insert_many(conn, rows)
+
+
+#: Days the first page's "my visits" counts back.
+MY_DAYS = 30
+
+
+def my_visits_html(engine: Engine, principal: Any) -> str:
+    """The "house visits" section of a person's first page: their visits of the last
+    :data:`MY_DAYS` days of Asia/Shanghai (the newest five listed) and the link to the visit
+    page, as escaped HTML. An account without a person gets the link only."""
+    from html import escape
+
+    link = ("<p><a class='tel' id='visit-link' href='/m/visit'>"
+            "入户走访 · record a house visit</a></p>")
+    if principal.person_pk is None:
+        return link
+    zone = ZoneInfo("Asia/Shanghai")
+    today = datetime.now(zone).date()
+    with engine.connect() as conn:
+        rows = repo.search(conn, person_pk=principal.person_pk,
+                           first=today - timedelta(days=MY_DAYS - 1), limit=1000)
+    houses = len({r["house_id"] for r in rows})
+    items = "".join(f"<li>{escape(r['house_id'])} <span class='muted'>"
+                    f"{r['visited_at'].astimezone(zone):%m-%d %H:%M}"
+                    f"{' · ' + escape(r['note']) if r['note'] else ''}</span></li>"
+                    for r in rows[:5])
+    return (f"<p id='visit-totals' data-visits='{len(rows)}' data-houses='{houses}'>"
+            f"近 {MY_DAYS} 天走访 <b>{len(rows)}</b> 次 · <b>{houses}</b> 户 "
+            f"<span class='muted'>(visits · houses, last {MY_DAYS} days)</span></p>"
+            f"{link}<ul>{items}</ul>")
