@@ -32,7 +32,8 @@ def _scope_houses(engine, username: str) -> tuple[set[str], str]:
     return mine, other
 
 
-def test_a_grid_worker_records_a_visit_once_and_only_in_scope(client, as_account, engine):
+def test_a_grid_worker_records_a_visit_once_and_only_in_scope(client, as_account, auth,
+                                                              engine):
     headers = as_account("gw001")
     mine, other = _scope_houses(engine, "gw001")
     house, key = sorted(mine)[0], f"t-{uuid.uuid4()}"
@@ -70,6 +71,10 @@ def test_a_grid_worker_records_a_visit_once_and_only_in_scope(client, as_account
         r = client.post("/api/v1/visits", headers=headers,
                         json={**body, **bad, "idempotency_key": f"t-{uuid.uuid4()}"})
         assert r.status_code == 422 and r.json()["problems"][0]["field"] == field, r.text
+    # The same key for another person's visit (a dispatcher recording one): a conflict.
+    taken = client.post("/api/v1/visits", json={**body, "person_id": "GW002"},
+                        headers=auth("dispatcher"))
+    assert taken.status_code == 409, taken.text
     listed = client.get("/api/v1/visits", params={"house_id": house}, headers=headers).json()
     assert made["id"] in [v["id"] for v in listed]
     assert {v["house_id"] for v in client.get("/api/v1/visits", params={"limit": 1000},
