@@ -206,3 +206,15 @@ def returned_counts(conn: Connection, column: str, since: datetime, until: datet
                       WHERE t.event_id = e.id AND t.action = 'return')
         GROUP BY 1"""), {"since": since, "until": until})
     return {r.key: r.n for r in rows}
+
+
+def own_reports(conn: Connection, role: str, since: datetime, until: datetime
+                ) -> dict[str, int]:
+    """Per person of ``role`` (business id): events reported in [since, until) by an account
+    of that person (their own reports, wherever the event was)."""
+    rows = conn.execute(text("""
+        SELECT p.business_id AS key, count(*) AS n FROM event e
+        JOIN account a ON a.id = e.reporter_account_id JOIN person p ON p.pk = a.person_pk
+        WHERE p.role = :role AND e.created_at >= :since AND e.created_at < :until
+        GROUP BY 1"""), {"role": role, "since": since, "until": until})
+    return {r.key: r.n for r in rows}

@@ -14,7 +14,8 @@ Where the figures come from (see :mod:`gridsvc.domain.reports.assessment` for th
   (:func:`gridsvc.db.prints.returned_counts`: those of them sent back at least once):
   ``events_reported``, ``events_handled``, ``events_on_time_ratio`` (按期处置率, handled
   within every deadline / handled), ``events_closed``, ``events_returned``. A person's are
-  those of their cells (like patrol coverage), summed.
+  those of their cells (like patrol coverage), summed; a person's ``own_reports`` are the
+  events they reported themselves (through their account), wherever the event was.
 - **Houses visited** (:mod:`gridsvc.services.visits`): ``houses`` in the unit's cells (today's
   houses), ``houses_visited`` of them with a visit on a day of the period and
   ``visits_ratio``. For a person, only their own visits count; for a cell, anyone's.
@@ -77,6 +78,17 @@ def events_figures(counts: dict[str, dict[str, int]], cells: list[str]) -> dict[
     return {"events_reported": total["reported"], "events_handled": total["handled"],
             "events_on_time_ratio": _ratio(total["handled_on_time"], total["handled"]),
             "events_closed": total["closed"], "events_returned": total["returned"]}
+
+
+def _own_reports(engine: Engine, level: str, first: date, last: date
+                 ) -> dict[str, int] | None:
+    """Events each person of ``level`` reported themselves in the period; None for cells."""
+    if level not in ("officer", "grid_worker"):
+        return None
+    since = datetime.combine(first, time(0), events.ZONE)
+    until = datetime.combine(last + timedelta(days=1), time(0), events.ZONE)
+    with engine.connect() as conn:
+        return prints.own_reports(conn, level, since, until)
 
 
 def _visits(engine: Engine, level: str, first: date, last: date, zone: str
@@ -181,6 +193,7 @@ def assessment(engine: Engine, level: str, period: str, *, assess: AssessSetting
     counts = event_counts(engine, "station" if level == "station" else
                           "grid" if level in ("grid", "grid_worker") else "beat", first, last)
     visited_by = _visits(engine, level, first, last, duty.zone)
+    own = _own_reports(engine, level, first, last)
     rows = []
     for u in units:
         due = visited = 0
@@ -211,7 +224,8 @@ def assessment(engine: Engine, level: str, period: str, *, assess: AssessSetting
             "level": level, "id": u["id"], "name": u["name"], "cells": " ".join(u["cells"]),
             "patrol_due": due, "patrol_visited": visited, "patrol_ratio": patrol,
             "check_ins": u["check_ins"], "staffing_ratio": staffing,
-            **ev, "houses": houses, "houses_visited": visited_houses, "visits_ratio": visits,
+            **ev, "own_reports": own.get(u["id"], 0) if own is not None else None,
+            "houses": houses, "houses_visited": visited_houses, "visits_ratio": visits,
             "score": total, "basis": " ".join(basis)})
     notes = [f"patrol coverage over {len(days)} day(s) with patrol records"
              + (f" ({days[0]} to {days[-1]})" if days else ""),
