@@ -44,6 +44,7 @@ from gridsvc.api.routers import (
     plans,
     root,
     staffing,
+    visits,
 )
 from gridsvc.db import rls
 from gridsvc.db.engine import make_app_engine
@@ -128,7 +129,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                    fusion, camera_coverage, coverage, plan_proposals, plans):
         app.include_router(module.router)
     # This round's capabilities, each in its own router.
-    for module in (accounts, events, open311, phone, events_live, duty, ogc, bulletins):
+    for module in (accounts, events, open311, phone, events_live, duty, ogc, bulletins,
+                   visits):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

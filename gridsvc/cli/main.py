@@ -17,6 +17,7 @@ from gridsvc.cli import (
     plans,
     report,
     tokens,
+    visits,
 )
 from gridsvc.cli.common import setup_logging
 from gridsvc.cli.help_text import reflow_help
@@ -43,6 +44,7 @@ app.add_typer(plans.app, name="plans")
 app.add_typer(accounts.app, name="account")
 app.add_typer(events.app, name="events")
 app.add_typer(duty.app, name="duty")
+app.add_typer(visits.app, name="visits")
 app.command()(serve)
 app.command("assign")(assign.assign)
 # Last, so every command above is covered: help paragraphs wrap at the terminal's width.

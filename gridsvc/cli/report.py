@@ -300,8 +300,8 @@ def assessment(
     output: Path = typer.Option(..., "--output", "-o", help=".csv, .xlsx, .pdf or .json"),
 ) -> None:
     """Assessment (考核) of every unit of a level for a period: patrol coverage, staffing,
-    events (not available until the events work is on main), houses visited (not recorded),
-    and the weighted score (weights and targets: GRIDSVC_ASSESS_*)."""
+    events of the unit's cells (reported, handled, 按期处置率, closed, returned), houses visited
+    over houses in scope, and the weighted score (weights and targets: GRIDSVC_ASSESS_*)."""
     from gridsvc.cli.common import settings
     from gridsvc.printing import table
     from gridsvc.services.assessments import assessment as assess

@@ -192,3 +192,29 @@ def insert_solved(conn: Connection, marks: list[dict[str, Any]], actor: str) -> 
         VALUES (:incident_id, :solved_on, :by) ON CONFLICT (incident_id) DO NOTHING"""),
         [{**m, "by": actor} for m in marks])
     return len(marks)
+
+
+def returned_counts(conn: Connection, column: str, since: datetime, until: datetime
+                    ) -> dict[str, int]:
+    """Per value of an event cell ``column``: events reported in [since, until) that were
+    returned (退回) at least once, at any time since (the same events the events service's
+    figures count, :func:`gridsvc.services.events.figures`)."""
+    rows = conn.execute(text(f"""
+        SELECT e.{column} AS key, count(*) AS n FROM event e
+        WHERE e.created_at >= :since AND e.created_at < :until AND e.{column} IS NOT NULL
+          AND EXISTS (SELECT 1 FROM event_transition t
+                      WHERE t.event_id = e.id AND t.action = 'return')
+        GROUP BY 1"""), {"since": since, "until": until})
+    return {r.key: r.n for r in rows}
+
+
+def own_reports(conn: Connection, role: str, since: datetime, until: datetime
+                ) -> dict[str, int]:
+    """Per person of ``role`` (business id): events reported in [since, until) by an account
+    of that person (their own reports, wherever the event was)."""
+    rows = conn.execute(text("""
+        SELECT p.business_id AS key, count(*) AS n FROM event e
+        JOIN account a ON a.id = e.reporter_account_id JOIN person p ON p.pk = a.person_pk
+        WHERE p.role = :role AND e.created_at >= :since AND e.created_at < :until
+        GROUP BY 1"""), {"role": role, "since": since, "until": until})
+    return {r.key: r.n for r in rows}

@@ -10,9 +10,11 @@ from typing import Any
 HEADINGS = {
     "id": "编号", "name": "名称", "cells": "责任区", "patrol_due": "应巡点次",
     "patrol_visited": "已巡点次", "patrol_ratio": "巡逻覆盖率", "check_ins": "本人打卡",
-    "staffing_ratio": "配备达标率", "events_reported": "上报事件", "events_on_time_ratio":
-    "按期处置率", "events_closed": "办结", "events_returned": "退回",
-    "houses_visited": "走访户数", "score": "得分", "basis": "计分依据",
+    "staffing_ratio": "配备达标率", "events_reported": "上报事件", "events_handled": "已处置",
+    "events_on_time_ratio": "按期处置率", "events_closed": "办结", "events_returned": "退回",
+    "own_reports": "本人上报",
+    "houses": "辖区户数", "houses_visited": "走访户数", "visits_ratio": "走访率",
+    "score": "得分", "basis": "计分依据",
 }
 LEVELS = {"officer": "社区民警", "grid_worker": "网格员", "grid": "网格", "beat": "警务区",
           "station": "派出所"}
@@ -79,8 +81,9 @@ def pdf_bytes(report: dict[str, Any]) -> bytes:
     body = ParagraphStyle("b", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
     h1 = ParagraphStyle("h", parent=body, fontSize=16, leading=22, alignment=1)
     keys = ["id", "name", "patrol_due", "patrol_visited", "patrol_ratio", "check_ins",
-            "staffing_ratio", "events_reported", "events_on_time_ratio", "events_closed",
-            "events_returned", "houses_visited", "score"]
+            "staffing_ratio", "events_reported", "events_handled", "events_on_time_ratio",
+            "events_closed", "events_returned", "own_reports", "houses", "houses_visited",
+            "visits_ratio", "score"]
 
     def fmt(k: str, v: Any) -> str:
         v = _cell(v)

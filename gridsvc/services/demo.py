@@ -6,9 +6,10 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -22,7 +23,7 @@ from gridsvc.domain.accounts import demo
 from gridsvc.domain.accounts.credentials import hash_password
 from gridsvc.domain.io.cells_io import TARGET_CRS, FieldMap, read_cells
 from gridsvc.errors import InvalidInput, Problem
-from gridsvc.services import duty_demo, events
+from gridsvc.services import duty_demo, events, visits
 from gridsvc.services.assignment import layers_from_frames, set_cells
 from gridsvc.services.print_demo import demo_solved
 from gridsvc.settings import DutySettings
@@ -119,11 +120,17 @@ def _delete_previous(conn: Connection, plan_id: int, tables: dict[str, list[str]
     area_repo.delete_plan(conn, plan_id)
 
 
+def _today(duty: DutySettings | None) -> date:
+    """Today in the stations' time zone (the demo's visits run up to it)."""
+    return datetime.now(ZoneInfo((duty or DutySettings()).zone)).date()
+
+
 def load_demo(engine: Engine, demo_dir: Path, *, actor: str,
               duty: DutySettings | None = None) -> DemoLoadResult:
     """Load the demo town into its own active plan, in one transaction; then its duty groups,
     rotations, patrol rounds and recent check-ins (:mod:`gridsvc.services.duty_demo`, with
-    ``duty`` settings, default from the environment).
+    ``duty`` settings, default from the environment), and a year of house visits
+    (:func:`gridsvc.services.visits.demo_visits`).
 
     Idempotent: when the same files are loaded already, nothing happens. When different demo
     files were loaded before (a newer generator), that plan and the objects with the new files'
@@ -145,6 +152,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str,
         with engine.begin() as conn:
             demo_accounts(conn, previous["id"], actor=actor)
             events.load_demo_events(conn, previous["id"], actor=actor)
+            visits.demo_visits(conn, today=_today(duty))
         duty_demo.load(engine, duty or DutySettings(), actor=actor)
         return DemoLoadResult(previous["id"], loaded=False)
 
@@ -178,6 +186,7 @@ def load_demo(engine: Engine, demo_dir: Path, *, actor: str,
         counts["account"] = demo_accounts(conn, plan_id, actor=actor)
         counts["event"] = events.load_demo_events(conn, plan_id, actor=actor)
         counts["incident_solved"] = demo_solved(conn, rows["incident"], actor=actor)
+        counts["house_visit"] = visits.demo_visits(conn, today=_today(duty))
         audit.record(conn, actor=actor, action="demo.load", object_kind="plan",
                      object_id=str(plan_id),
                      before={"plan_id": previous["id"]} if previous else None,

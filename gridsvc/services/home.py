@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from gridsvc.db import me as repo
 from gridsvc.domain.accounts import Principal
 from gridsvc.maps.me import patrol_fragment
-from gridsvc.services import events, patrol
+from gridsvc.services import events, patrol, visits
 from gridsvc.services.assignment import current_plan
 from gridsvc.settings import DutySettings
 
@@ -38,14 +38,16 @@ def _my_patrol(engine: Engine, principal: Principal) -> str:
     return patrol_fragment(patrol.my_patrol(engine, DutySettings(), principal))
 
 
-#: The sections under "my area", in page order: the caller's events (issue 13), and this
-#: shift's patrol points and whether the caller is on duty (issue 14). Keep the ids: the
+#: The sections under "my area", in page order: the caller's events (issue 13), this
+#: shift's patrol points and whether the caller is on duty (issue 14), and their house visits
+#: (issue 17). Keep the ids: the
 #: page's tabs link to them.
 SECTIONS: list[Section] = [
     Section("my-events", "我的事件 · My events", lambda engine, principal: (
         '<p><a class="tel" id="report-link" href="/m/report">＋ 上报事件 · report an event</a>'
         '</p>' + events.my_events_html(engine, principal))),
     Section("my-patrol", "我的巡逻 · My patrol", _my_patrol),
+    Section("my-visits", "入户走访 · House visits", visits.my_visits_html),
 ]
 
 

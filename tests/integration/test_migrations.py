@@ -16,7 +16,7 @@ from gridsvc.services.database import head_revision
 #: Every table of the models (each capability's module adds its own; partitions are not listed).
 TABLES = set(Base.metadata.tables)
 GEOMETRY_TABLES = {"area", "office", "compound", "house", "incident", "patrol_point", "camera",
-                   "road", "compound_entrance", "patrol_check_in", "event"}
+                   "road", "compound_entrance", "patrol_check_in", "event", "house_visit"}
 
 
 def _tables(engine) -> set[str]:

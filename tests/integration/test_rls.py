@@ -14,7 +14,7 @@ from gridsvc.db import rls
 pytestmark = pytest.mark.db
 
 SCOPED = ("house", "incident", "patrol_point", "camera", "compound_entrance", "compound",
-          "person", "person_area")
+          "person", "person_area", "house_visit")
 CELLS = "town_id, village_id, grid_id, station_id, beat_id"
 
 

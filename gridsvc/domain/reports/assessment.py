@@ -7,13 +7,14 @@ Each unit gets figures, each figure a score against its target, and a weighted t
 - ``staffing``: the unit's cell against the staffing standard, officers / officers required
   (beat, station; an officer: their beats), or grid workers / 2 (grid; a grid worker: their
   grids), capped at 1; target 1.
-- ``on_time``: events handled on time / events due (按期处置率); ``closed``, ``returned`` are
-  shown. These come from the events work; while it is not there they are "not available".
-- ``visits``: houses visited; no visit is recorded anywhere yet: "not recorded".
+- ``on_time``: events handled within every deadline / events handled (按期处置率) of the
+  unit's cells; reported, handled, closed and returned are shown beside it.
+- ``visits``: houses of the unit's cells visited in the period / houses (a person: by their
+  own visits); target e.g. 1 (every house) for a year.
 
-A figure that is not available (None) is left out of the total and the weights of the others
-are renormalised, so a unit is never marked down for what nobody records; ``basis`` lists the
-figures a total stands on.
+A figure that is not available (None: nothing to divide by, e.g. no event handled) is left
+out of the total and the weights of the others are renormalised, so a unit is never marked
+down for what nobody records; ``basis`` lists the figures a total stands on.
 """
 
 from __future__ import annotations
