@@ -9,6 +9,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import text
 
+from tests.ogc.helpers import scoped_events
+
 pytestmark = pytest.mark.db
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -268,27 +270,9 @@ def test_head_and_the_apps_own_openapi(client, auth):
     assert not any(p.startswith("/ogc/plans/") for p in schema["paths"])
 
 
-def _scoped_events(engine, username: str, where: str = "TRUE", **params) -> int:
-    """Events the account may see, counted by the owner with the scope spelled out (not
-    through the policy the service relies on): a cell of the event in the account's scope,
-    or reported by it."""
-    with engine.connect() as conn:
-        return conn.execute(text(f"""
-            SELECT count(*) FROM event e, account a
-             WHERE a.username = :u AND ({where})
-               AND (e.reporter_account_id = a.id OR EXISTS (
-                    SELECT 1 FROM account_scope s WHERE s.account_id = a.id AND (
-                        s.kind = 'all' OR (s.kind = 'town' AND e.town_id = s.area_id)
-                        OR (s.kind = 'village' AND e.village_id = s.area_id)
-                        OR (s.kind = 'grid' AND e.grid_id = s.area_id)
-                        OR (s.kind = 'station' AND e.station_id = s.area_id)
-                        OR (s.kind = 'beat' AND e.beat_id = s.area_id))))"""),
-            {"u": username, **params}).scalar_one()
-
-
 def test_events_follow_the_accounts_scope(client, as_account, auth, engine):
     total = _count(engine, "SELECT count(*) FROM event")
-    mine = _scoped_events(engine, "gw001")
+    mine = scoped_events(engine, "gw001")
     assert 0 < mine < total
     h = as_account("gw001")
     page = client.get("/ogc/collections/events/items?limit=10000", headers=h).json()
@@ -318,7 +302,7 @@ def test_events_datetime_filters_and_queryables(client, as_account, engine):
         first, last = conn.execute(text("SELECT min(created_at), max(created_at) FROM event")
                                    ).one()
     middle = first + (last - first) / 2
-    n = _scoped_events(engine, "off03", "e.created_at >= :a", a=middle)
+    n = scoped_events(engine, "off03", "e.created_at >= :a", a=middle)
     assert n > 0
     r = client.get("/ogc/collections/events/items", headers=h,
                    params={"limit": 1, "datetime": f"{middle.isoformat()}/.."})
@@ -329,7 +313,7 @@ def test_events_datetime_filters_and_queryables(client, as_account, engine):
                                 "ORDER BY id LIMIT 1")).scalar_one()
     at = client.get("/ogc/collections/events/items", headers=h,
                     params={"datetime": one.isoformat()}).json()
-    assert at["numberMatched"] == _scoped_events(engine, "off03", "e.created_at = :a", a=one)
+    assert at["numberMatched"] == scoped_events(engine, "off03", "e.created_at = :a", a=one)
 
     def matched(**params: str) -> int:
         r = client.get("/ogc/collections/events/items", params={"limit": 1, **params},
@@ -339,16 +323,16 @@ def test_events_datetime_filters_and_queryables(client, as_account, engine):
 
     open_states = "('reported', 'accepted', 'dispatched', 'in_hand', 'returned', 'handled', " \
                   "'verified')"
-    overdue = _scoped_events(engine, "off03",
+    overdue = scoped_events(engine, "off03",
                              f"e.expected_at < now() AND e.state IN {open_states}")
     assert matched(filter="overdue = true") == matched(overdue="true") == overdue
     assert matched(filter="grade IN ('major', 'serious') AND state <> 'closed'") == (
-        _scoped_events(engine, "off03", "e.grade IN ('major', 'serious') "
+        scoped_events(engine, "off03", "e.grade IN ('major', 'serious') "
                        "AND e.state <> 'closed'"))
     tree = {"op": "t_after", "args": [{"property": "reported_at"},
                                       {"timestamp": middle.isoformat()}]}
     assert matched(filter=json.dumps(tree), **{"filter-lang": "cql2-json"}) == (
-        _scoped_events(engine, "off03", "e.created_at > :a", a=middle))
+        scoped_events(engine, "off03", "e.created_at > :a", a=middle))
     q = client.get("/ogc/collections/events/queryables", headers=h).json()["properties"]
     assert q["reported_at"] == {"type": "string", "title": "reported at",
                                 "format": "date-time", "x-ogc-role": "primary-instant"}
