@@ -125,8 +125,9 @@ _CELLS = {
     "beats": ("beat", "Beats (警务区/警格)", "Level 2 of the police tree; parent_id is the "
               "station."),
 }
-#: An event is overdue while it is open and its deadline has passed (as /api/v1/events says).
-_OVERDUE = ("({t}.expected_at < now() AND {t}.state IN ("
+#: An event is overdue while it is open and its deadline has passed (as /api/v1/events says);
+#: never null (no deadline: not overdue), so GIS clients get a plain true/false field.
+_OVERDUE = ("(coalesce({t}.expected_at < now(), false) AND {t}.state IN ("
             + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + "))")
 
 _CELL_NOTE = (" Cells of the plan in effect; `datetime` gives the plan in effect at that "
