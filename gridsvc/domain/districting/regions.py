@@ -23,10 +23,11 @@ Method
 3. The best local optimum over all starts is returned. When none meets the band, up to
    :data:`EXTRA_ROUNDS` more rounds of seeded-growth starts are tried first. SKATER is skipped
    above :data:`~gridsvc.domain.districting.search.SKATER_MAX_BLOCKS` blocks or
-   :data:`~gridsvc.domain.districting.search.SKATER_MAX_WORK` regions x blocks (its cut search
+   :data:`~gridsvc.domain.districting.search.SKATER_MAX_WORK` regions x blocks² (its cut search
    grows with the square of the blocks and with the regions).
 4. With a ``deadline``, no start is begun after it: the best of the starts finished so far is
-   returned (at least one always is), with ``stopped_early`` set.
+   returned (at least one always is: a seeded growth, never SKATER, when the deadline has
+   already passed), with ``stopped_early`` set.
 
 The starts and the search live in :mod:`gridsvc.domain.districting.search`.
 
@@ -183,8 +184,9 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
                          BALANCE_WEIGHT * float(np.sqrt(max(blocks.area.sum(), 1.0))))
     best: tuple[tuple[float, float], np.ndarray] | None = None
     stopped = False
+    late = deadline is not None and clock() >= deadline  # no time for SKATER's seconds
     for round_ in range(1 + EXTRA_ROUNDS):
-        for start in starts(blocks, adj, n, rng, restarts, skater=round_ == 0):
+        for start in starts(blocks, adj, n, rng, restarts, skater=round_ == 0 and not late):
             if best is not None and deadline is not None and clock() >= deadline:
                 stopped = True  # this start (and any after it) is left untried
                 break

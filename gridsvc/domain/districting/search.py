@@ -18,9 +18,11 @@ from gridsvc.domain.districting.graph import BlockGraph
 SKATER_MAX_BLOCKS = 200
 #: ... and with the regions: each of the ``n - 1`` cuts searches the whole tree again (199
 #: blocks of a demo village took 2.5 s into 5 regions, 16 s into 30, 199 s into 100 on a busy
-#: machine). Above this ``n x blocks`` only seeded-growth starts are used: they and the local
-#: search take milliseconds at these sizes and meet the band as often.
-SKATER_MAX_WORK = 2_000
+#: machine: about ``n x blocks^2``, worse for large n). Above this ``n x blocks^2`` (about 2 s
+#: there; a demo village into 3 grids stays below) only seeded-growth starts are used: they and
+#: the local search take milliseconds at these sizes. A town's villages are divided one after
+#: the other, so this is paid once per village.
+SKATER_MAX_WORK = 150_000
 
 Adjacency = list[list[tuple[int, float]]]
 
@@ -110,7 +112,7 @@ def starts(blocks: BlockGraph, adj: Adjacency, n: int,
     """SKATER's partition (when asked, the graph is small enough for its cost, see
     :data:`SKATER_MAX_WORK`, and spopt finds one), then ``restarts`` seeded-growth partitions.
     Lazy: each start is made when the caller asks for it."""
-    small = len(blocks) <= SKATER_MAX_BLOCKS and n * len(blocks) <= SKATER_MAX_WORK
+    small = len(blocks) <= SKATER_MAX_BLOCKS and n * len(blocks) ** 2 <= SKATER_MAX_WORK
     skater = _skater(blocks, n) if skater and small else None
     if skater is not None:
         yield skater
