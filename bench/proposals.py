@@ -20,7 +20,11 @@ commit the draft plan written: a copy of the demo plan's 77 cells with the paren
 replaced, and the audit entry), on a private embedded PostGIS with the demo town loaded; this
 adds the town T102 into 20 grids (shared among its 17 villages, each village then divided).
 
-    .venv/bin/python bench/proposals.py [--seed N] [--repeat N] [--skip-service]
+``--large-n`` runs only the service with large N, as a fuzzer sends it (dry runs, the API's
+default time budget): V102001 into 100 grids took 199 s before SKATER was limited by
+regions x blocks (its cut search alone), and the whole request 211 s under a fuzzer.
+
+    .venv/bin/python bench/proposals.py [--seed N] [--repeat N] [--skip-service] [--large-n]
 """
 
 from __future__ import annotations
@@ -147,14 +151,25 @@ def _county():
     return build
 
 
-def _service(seed: int, repeat: int) -> None:
-    """propose() end to end, dry run and commit, on a private PostGIS with the demo town."""
+#: (parent kind, parent id, n, kind) of the end-to-end cases.
+SERVICE_CASES = (("village", "V102001", 3, "grid"), ("town", "T102", 20, "grid"),
+                 ("town", "T102", 4, "beat"), ("station", "S01", 5, "beat"))
+#: Large N, as a fuzzer sends it (run dry, with the API's time budget).
+LARGE_N_CASES = (("village", "V102001", 30, "grid"), ("village", "V102001", 100, "grid"),
+                 ("village", "V102001", 199, "grid"), ("town", "T102", 150, "grid"),
+                 ("town", "T102", 200, "grid"))
+
+
+def _service(seed: int, repeat: int, large_n: bool = False) -> None:
+    """propose() end to end, dry run and commit, on a private PostGIS with the demo town
+    (``large_n``: only the large-N dry runs, with the API's budget)."""
     from sqlalchemy import create_engine
 
     from gridsvc.db import migrate
     from gridsvc.db.embedded import EmbeddedPostgres
     from gridsvc.services.demo import load_demo
     from gridsvc.services.proposals import propose
+    from gridsvc.settings import Settings
 
     data_dir = Path(tempfile.mkdtemp(prefix="gridsvc-bench-proposals-"))
     data_dir.chmod(0o755)  # the server may run as 'postgres'
@@ -164,22 +179,23 @@ def _service(seed: int, repeat: int) -> None:
         engine = create_engine(pg.url())
         migrate.upgrade(engine)
         load_demo(engine, DEMO, actor="bench")
-        print("\nservice (propose(), PostGIS, demo town):")
-        for parent_kind, parent_id, n, kind in (("village", "V102001", 3, "grid"),
-                                                ("town", "T102", 20, "grid"),
-                                                ("town", "T102", 4, "beat"),
-                                                ("station", "S01", 5, "beat")):
-            for commit in (False, True):
+        budget = Settings().proposal_budget_seconds if large_n else None
+        print(f"\nservice (propose(), PostGIS, demo town{', large N' if large_n else ''}):")
+        for parent_kind, parent_id, n, kind in LARGE_N_CASES if large_n else SERVICE_CASES:
+            for commit in (False,) if large_n else (False, True):
                 times = []
                 for _ in range(repeat if not commit else 1):
                     t = time.perf_counter()
                     out = propose(engine, parent_kind=parent_kind, parent_id=parent_id, n=n,
-                                  kind=kind, seed=seed, commit=commit, actor="bench")
+                                  kind=kind, seed=seed, commit=commit, actor="bench",
+                                  budget_s=budget)
                     times.append(time.perf_counter() - t)
                 print(f"  {parent_kind} {parent_id} into {n} {kind}s, "
                       f"{'commit (draft written)' if commit else 'dry run'}: "
                       f"{min(times):.2f} s, largest deviation {out['max_deviation']:.1%}, "
-                      f"{out['blocks']} blocks")
+                      f"{out['blocks']} blocks"
+                      + (f", budget {budget:.0f} s, stopped early: {out['stopped_early']}"
+                         if large_n else ""))
         engine.dispose()
     finally:
         with contextlib.suppress(Exception):
@@ -193,7 +209,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-service", action="store_true",
                         help="only the districting, no database")
+    parser.add_argument("--large-n", action="store_true",
+                        help="only the service with large N (dry runs, the API's budget)")
     args = parser.parse_args()
+    if args.large_n:
+        _service(args.seed, 1, large_n=True)
+        return
     t = time.perf_counter()
     import spopt.region  # noqa: F401 - paid once per process; not part of a proposal's time
     print(f"importing spopt: {time.perf_counter() - t:.2f} s (once per process)")

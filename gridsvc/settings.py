@@ -213,6 +213,10 @@ class Settings(BaseSettings):
         Largest photo of an event; photos live in ``data_dir/event-photos``.
     assess
         Weights and targets of the assessments (:class:`AssessSettings`, ``GRIDSVC_ASSESS_*``).
+    proposal_budget_seconds
+        Time the search of ``POST /api/v1/plans/proposals`` may take: after it no new start
+        is tried and the best proposal found is answered, marked ``stopped_early`` (reading
+        the houses and writing the draft come on top).
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDSVC_", env_file=".env", extra="ignore")
@@ -233,6 +237,7 @@ class Settings(BaseSettings):
     events_working_hours: bool = False
     events_photo_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     assess: AssessSettings = Field(default_factory=AssessSettings)
+    proposal_budget_seconds: float = Field(default=15.0, gt=0)
 
     @property
     def embedded(self) -> bool:

@@ -29,7 +29,7 @@ def _geometry(crs: Crs) -> str:
 
 def _feature_sql(c: Collection, crs: Crs, properties: tuple[str, ...] | None) -> str:
     names = properties if properties is not None else tuple(p.name for p in c.properties)
-    pairs = ", ".join(f"'{n}', t.{c.prop(n).sql}" for n in names)  # type: ignore[union-attr]
+    pairs = ", ".join(f"'{n}', {c.prop(n).sql()}" for n in names)  # type: ignore[union-attr]
     return (
         """'{"type":"Feature","id":' || to_json(t.business_id)::text"""
         f""" || ',"geometry":' || ST_AsGeoJSON({_geometry(crs)}, {int(crs.decimals)})"""
@@ -58,7 +58,7 @@ def conditions(c: Collection, query: ItemsQuery, plan_id: int | None,
         params.update(zip(("bx0", "by0", "bx1", "by1"), query.bbox, strict=True))
         params["bsrid"] = query.bbox_crs.srid
     if query.datetime is not None and c.temporal is not None:
-        column = f"t.{c.prop(c.temporal).sql}"  # type: ignore[union-attr]
+        column = c.prop(c.temporal).sql()  # type: ignore[union-attr]
         if query.datetime.start is not None:
             where.append(f"{column} >= :dt_start")
             params["dt_start"] = query.datetime.start
@@ -66,7 +66,7 @@ def conditions(c: Collection, query: ItemsQuery, plan_id: int | None,
             where.append(f"{column} <= :dt_end")
             params["dt_end"] = query.datetime.end
     for i, (name, value) in enumerate(query.equals.items()):
-        where.append(f"t.{c.prop(name).sql} = :eq_{i}")  # type: ignore[union-attr]
+        where.append(f"{c.prop(name).sql()} = :eq_{i}")  # type: ignore[union-attr]
         params[f"eq_{i}"] = value
     if cql is not None:
         where.append(cql.sql)
@@ -78,13 +78,13 @@ def page(conn: Connection, c: Collection, where: str, params: dict[str, Any], *,
          properties: tuple[str, ...] | None, limit: int, offset: int) -> list[str]:
     """GeoJSON text of each feature of one page, ordered by business id.
 
-    The page's rows are picked first (by primary key) and only they are written as GeoJSON:
-    with the features in the same SELECT as OFFSET, PostgreSQL would write every skipped row
-    too (page 6 of 1,000 cells took 3 times as long as page 1).
+    The page's rows are picked first (by primary key, ``c.key``) and only they are written as
+    GeoJSON: with the features in the same SELECT as OFFSET, PostgreSQL would write every
+    skipped row too (page 6 of 1,000 cells took 3 times as long as page 1).
     """
     sql = (f"SELECT {_feature_sql(c, crs, properties)} FROM {c.table} t JOIN ("
-           f"SELECT t.pk FROM {c.table} t WHERE {where} ORDER BY t.business_id "
-           "LIMIT :limit OFFSET :offset) p ON p.pk = t.pk ORDER BY t.business_id")
+           f"SELECT t.{c.key} FROM {c.table} t WHERE {where} ORDER BY t.business_id "
+           f"LIMIT :limit OFFSET :offset) p ON p.{c.key} = t.{c.key} ORDER BY t.business_id")
     return list(conn.execute(text(sql), {**params, "limit": limit, "offset": offset}).scalars())
 
 
@@ -122,7 +122,7 @@ def extent(conn: Connection, c: Collection, plan_id: int | None
     where, params = _base(c, plan_id)
     first = last = "NULL"
     if c.temporal is not None:
-        column = f"t.{c.prop(c.temporal).sql}"  # type: ignore[union-attr]
+        column = c.prop(c.temporal).sql()  # type: ignore[union-attr]
         first, last = f"min({column})", f"max({column})"
     row = conn.execute(text(
         f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), s0, s1 FROM ("

@@ -1,7 +1,7 @@
 """OGC API Features: collections, pages of features, and edits of a draft plan's cells.
 
 Reads go through the engine the service was given, so the database's row-level security
-limits houses, incidents (and events) to the signed-in account's scope. A cell collection
+limits houses, incidents and events to the signed-in account's scope. A cell collection
 shows one plan: the one named by ``plan`` (path or query), else the one in effect at the
 ``datetime`` instant, else the one in effect today. Writes (create, replace, update, delete)
 are plan edits made by :func:`gridsvc.services.plans.edit`, with its checks, versions and

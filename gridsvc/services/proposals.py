@@ -23,6 +23,11 @@ The regions come from :func:`gridsvc.domain.districting.regions.partition`; when
 town's mean) the best partition is still written, and the summary says why
 (``within_tolerance`` false, ``reasons`` naming the village).
 
+A ``budget_s`` bounds the search (the web service passes its setting): once it is spent no
+new start is tried in any part, the best partition found is answered, and the summary says so
+(``stopped_early`` true, with a reason). The districting search is the only part whose time grows
+with ``n`` beyond reason; reading houses and writing the draft grow with the parent's size.
+
 The draft is a copy of the plan in effect with the replaced cells left out and the new ones
 added (new business ids and codes continuing the parent's sequence, numbered west to east, north
 to south), in one transaction with a ``plan.propose`` audit entry. Nothing else moves: houses and
@@ -31,6 +36,7 @@ the other point objects keep their cells until the draft is activated.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -57,7 +63,8 @@ SLIVER_WIDTH_M = 1.0
 
 
 def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: str = "grid",
-            actor: str, seed: int = 0, commit: bool = True) -> dict[str, Any]:
+            actor: str, seed: int = 0, commit: bool = True,
+            budget_s: float | None = None) -> dict[str, Any]:
     """Propose ``n`` balanced cells of ``kind`` dividing a parent, as a new draft plan.
 
     Parameters
@@ -78,15 +85,20 @@ def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: s
         Write the draft; False only computes (a dry run, ``plan_id`` None). Concurrent
         proposals of one kind are written one after the other (an advisory lock), so new ids
         never clash.
+    budget_s
+        Seconds the search may take (None: no limit). When it runs out, the best proposal
+        found so far is answered (and written, with ``commit``); the same seed may then give
+        another proposal on a faster or idler machine.
 
     Returns
     -------
     dict
         ``plan_id, based_on_id, committed, parent {kind, id, name}, kind, n, seed, blocks,
-        tolerance, mean, low, high, within_tolerance, max_deviation, reasons, boundary_m,
-        along_roads_m, cells [{id, code, name, parent_id, households, residents, deviation,
-        blocks}], replaced [ids], clipped [ids]``. A proposal outside the band is written
-        too (``within_tolerance`` false, ``reasons`` say why): the planner decides.
+        tolerance, mean, low, high, within_tolerance, max_deviation, stopped_early, reasons,
+        boundary_m, along_roads_m, cells [{id, code, name, parent_id, households, residents,
+        deviation, blocks}], replaced [ids], clipped [ids]``. A proposal outside the band is
+        written too (``within_tolerance`` false, ``reasons`` say why): the planner decides.
+        ``stopped_early``: the budget ended the search before every start was tried.
 
     Raises
     ------
@@ -97,13 +109,14 @@ def propose(engine: Engine, *, parent_kind: str, parent_id: str, n: int, kind: s
         No plan in effect, or no such parent in it.
     """
     _check(parent_kind, kind, n)
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     plan_id = current_plan(engine)
     if not commit:
         with engine.connect() as conn:
-            return _propose(conn, plan_id, parent_kind, parent_id, n, kind, seed)[0]
+            return _propose(conn, plan_id, parent_kind, parent_id, n, kind, seed, deadline)[0]
     with engine.begin() as conn:
         repo.lock_new_ids(conn, kind)
-        summary, job = _propose(conn, plan_id, parent_kind, parent_id, n, kind, seed)
+        summary, job = _propose(conn, plan_id, parent_kind, parent_id, n, kind, seed, deadline)
         summary["plan_id"] = _write(conn, plan_id, summary, job, actor)
         summary["committed"] = True
         audit.record(conn, actor=actor, action="plan.propose", object_kind="plan",
@@ -129,7 +142,8 @@ def _check(parent_kind: str, kind: str, n: int) -> None:
 
 
 def _propose(conn: Connection, plan_id: int, parent_kind: str, parent_id: str, n: int,
-             kind: str, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+             kind: str, seed: int, deadline: float | None
+             ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The proposal and what writing it needs (the new cells' rows, the cells left out)."""
     parent = repo.cell(conn, plan_id, parent_kind, parent_id)
     if parent is None:
@@ -149,14 +163,14 @@ def _propose(conn: Connection, plan_id: int, parent_kind: str, parent_id: str, n
             np.array([sum(h["households"]) for h in houses]), n).tolist()
         total = sum(sum(h["households"]) for h in houses)
         band = (total / n * (1 - TOLERANCE), total / n * (1 + TOLERANCE))
-        parts = [_part(conn, plan_id, v, v, h, k, "grid", scale, rng, band)
+        parts = [_part(conn, plan_id, v, v, h, k, "grid", scale, rng, band, deadline)
                  for v, h, k in zip(villages, houses, shares, strict=True)]
         replaced = [c["business_id"] for v in villages
                     for c in repo.cells(conn, plan_id, "grid", parent_id=v["business_id"])]
     else:
         owner, replaced, clipped = _beats_to_replace(conn, plan_id, parent_kind, parent, scale)
         parts = [_part(conn, plan_id, parent, owner, repo.houses_in(conn, parent["geom"]), n,
-                       "beat", scale, rng, None)]
+                       "beat", scale, rng, None, deadline)]
     rows = [row for part in parts for row in part["rows"]]
     counts = [c for part in parts for c in part["counts"]]
     households = np.array([r["households"] for r in rows], dtype=float)
@@ -168,13 +182,18 @@ def _propose(conn: Connection, plan_id: int, parent_kind: str, parent_id: str, n
     if outside and not reasons:
         reasons.append(f"{', '.join(outside)} outside {low:.0f}..{high:.0f} households: no "
                        "better partition found")
+    stopped = any(p["result"].stopped_early for p in parts)
+    if stopped:
+        reasons.append("the search stopped at its time budget: this is the best proposal "
+                       "found by then (a smaller n, or fewer blocks, leaves it time to finish)")
     summary = {
         "plan_id": None, "based_on_id": plan_id, "committed": False,
         "parent": {"kind": parent_kind, "id": parent_id, "name": parent["name"]},
         "kind": kind, "n": n, "seed": seed, "blocks": sum(p["blocks"] for p in parts),
         "tolerance": TOLERANCE, "mean": round(mean, 1), "low": round(low, 1),
         "high": round(high, 1), "within_tolerance": not outside,
-        "max_deviation": round(float(np.abs(deviation).max()), 4), "reasons": reasons,
+        "max_deviation": round(float(np.abs(deviation).max()), 4),
+        "stopped_early": stopped, "reasons": reasons,
         "boundary_m": round(sum(p["result"].boundary_m for p in parts), 1),
         "along_roads_m": round(sum(p["result"].along_roads_m for p in parts), 1),
         "cells": [{"id": r["business_id"], "code": r["code"], "name": r["name"],
@@ -188,10 +207,11 @@ def _propose(conn: Connection, plan_id: int, parent_kind: str, parent_id: str, n
 
 def _part(conn: Connection, plan_id: int, area: dict[str, Any], owner: dict[str, Any],
           houses: dict[str, list], k: int, kind: str, scale: tuple[float, float],
-          rng: np.random.Generator, band: tuple[float, float] | None) -> dict[str, Any]:
+          rng: np.random.Generator, band: tuple[float, float] | None,
+          deadline: float | None) -> dict[str, Any]:
     """``area`` divided into ``k`` new cells of ``owner``: ``rows`` (ready to insert), the
     districting ``result``, ``blocks`` (how many), ``counts`` (blocks per new cell) and
-    ``reasons`` (why not balanced)."""
+    ``reasons`` (why not balanced). The search stops at ``deadline`` (``time.monotonic``)."""
     geom = area["geom"]
     xy = np.column_stack([houses["lon"], houses["lat"]]).reshape(-1, 2)
     households = np.asarray(houses["households"], dtype=np.int64)
@@ -209,7 +229,7 @@ def _part(conn: Connection, plan_id: int, area: dict[str, Any], owner: dict[str,
                                         [v["business_id"] for v in villages], xy, households,
                                         parent_id=area["business_id"])
     graph = blocks_mod.block_graph(blocks, roads, scale=scale)
-    result = partition(graph, k, rng=rng, tolerance=TOLERANCE, band=band)
+    result = partition(graph, k, rng=rng, tolerance=TOLERANCE, band=band, deadline=deadline)
     geoms = blocks_mod.region_geometries(blocks, result.labels, k)
     inside = blocks.house_block >= 0
     residents = np.bincount(result.labels[blocks.house_block[inside]], minlength=k,

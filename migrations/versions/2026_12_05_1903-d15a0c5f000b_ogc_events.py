@@ -14,8 +14,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Nothing yet."""
+    """No schema change: /ogc serves the ``event`` table as it is (its primary key ``id``, its
+    ``business_id`` and ``created_at`` indexes, its row-level security policy), and the
+    proposals' time budget is a setting."""
 
 
 def downgrade() -> None:
-    """Nothing yet."""
+    """Nothing to undo (see :func:`upgrade`)."""

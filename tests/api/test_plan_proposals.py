@@ -75,3 +75,49 @@ def test_bad_requests_say_what_is_wrong(demo):
     r = client.post(URL, json={"parent_kind": "county", "parent_id": "X", "n": 2},
                     headers=headers["planner"])
     assert r.status_code == 422
+
+
+def test_n_out_of_range_is_422_naming_n_and_the_openapi_says_the_range(demo):
+    client, headers, _ = demo
+    for n in (0, 201, 10**12):
+        r = client.post(URL, json={"parent_kind": "village", "parent_id": "V102001", "n": n},
+                        headers=headers["planner"])
+        assert r.status_code == 422, (n, r.text)
+        assert set(r.json()) == {"detail", "problems"}
+        assert [p["field"] for p in r.json()["problems"]] == ["n"], r.text
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["ProposalRequest"]
+    assert (schema["properties"]["n"]["minimum"], schema["properties"]["n"]["maximum"]) == (
+        1, 200)
+
+
+def test_a_large_n_answers_within_the_budget(demo):
+    """100 grids of a 199-block village took 199 s (SKATER's cut search); now the search
+    leaves SKATER out at that size and stops at the budget, answering the best it found."""
+    import time
+
+    client, headers, _ = demo
+    started = time.monotonic()
+    r = client.post(URL, json={"parent_kind": "village", "parent_id": "V102001", "n": 100,
+                               "commit": False}, headers=headers["planner"])
+    took = time.monotonic() - started
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert len(out["cells"]) == 100 and sum(c["households"] for c in out["cells"]) > 0
+    assert took < 15 + 30, took  # the default budget, and the reading and blocks around it
+
+
+def test_a_spent_budget_answers_the_best_found_and_says_so(settings, demo_copy):
+    tight = settings.model_copy(update={"proposal_budget_seconds": 1e-6})
+    token = create_token(demo_copy, role=Role.planner, name="tight", actor="test-suite")
+    with TestClient(create_app(tight, demo_copy)) as client:
+        r = client.post(URL, json={"parent_kind": "town", "parent_id": "T203", "n": 26},
+                        headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["stopped_early"] is True and out["committed"] and len(out["cells"]) == 26
+    assert any("time budget" in reason for reason in out["reasons"])
+    with demo_copy.connect() as conn:
+        kept = conn.execute(text("SELECT after->>'stopped_early' FROM audit_log WHERE action = "
+                                 "'plan.propose' AND object_id = :p"),
+                            {"p": str(out["plan_id"])}).scalar_one()
+    assert kept == "true"

@@ -15,7 +15,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import text
 
 from tests.browser import chromium
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, sign_in
 
 
 def _post_report(base_url: str, token: str, body: dict) -> dict:
@@ -35,24 +35,16 @@ def _reported(browser, grid_id: str) -> int:
 
 def test_a_new_event_appears_on_the_live_map_without_a_reload(browser, live_url, engine):
     from gridsvc.domain.accounts import Role
-    from gridsvc.domain.accounts.demo import DEMO_PASSWORD
     from gridsvc.services import events as events_service
     from gridsvc.services.tokens import create_token
 
-    # Signed out: the page sends the browser to sign in, the feed answers 401.
-    browser.delete_all_cookies()
-    browser.get(f"{live_url}/maps/events")
-    assert urllib.parse.urlsplit(browser.current_url).path == "/login"
+    # Signed out: the feed answers 401, and the page sends the browser to sign in.
     try:
         urllib.request.urlopen(f"{live_url}/maps/events/stream", timeout=10)
         raise AssertionError("the feed answered without sign-in")
     except urllib.error.HTTPError as exc:
         assert exc.code == 401
-
-    browser.find_element(By.ID, "username").send_keys("command")
-    browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
-    browser.find_element(By.ID, "submit").click()
-    WebDriverWait(browser, 20).until(lambda b: "/login" not in b.current_url)
+    sign_in(browser, live_url, username="command", then="/maps/events")
     visit = chromium.visit(browser, f"{live_url}/maps/events")
     assert visit.ready_ms is not None and visit.external == [] and visit.console_errors == []
     WebDriverWait(browser, 10).until(

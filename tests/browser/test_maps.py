@@ -11,10 +11,9 @@ import urllib.parse
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import chromium
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, sign_in
 
 PAGES = {
     "coverage": ("/maps/coverage", {"乡镇/街道": 2, "村/社区": 30, "网格": 39, "派出所": 1,
@@ -35,15 +34,9 @@ PAGES = {
 @pytest.fixture(scope="module")
 def signed_in(browser, live_url, make_token):
     """The browser signed in through /login as a person would (viewer token, HttpOnly cookie)."""
-    browser.delete_all_cookies()
-    browser.get(f"{live_url}/maps/coverage")
-    # No session yet: the page sends the browser to the sign-in form, keeping where it was going.
-    assert urllib.parse.urlsplit(browser.current_url).path == "/login"
-    browser.find_element(By.TAG_NAME, "summary").click()  # the token form is folded away
-    browser.find_element(By.ID, "token").send_keys(make_token("viewer"))
-    browser.find_element(By.ID, "submit-token").click()
-    WebDriverWait(browser, 20).until(
-        lambda b: urllib.parse.urlsplit(b.current_url).path == "/maps/coverage")
+    # No session yet: the page sends the browser to the sign-in form, keeping where it was
+    # going, and comes back to it.
+    sign_in(browser, live_url, make_token("viewer"), then="/maps/coverage")
     return browser
 
 
@@ -72,12 +65,7 @@ def test_tiled_pages_draw_every_cell_from_vector_tiles(browser, live_url_tiled, 
                                                         engine, name):
     from gridsvc.db.areas import current_plan_id
 
-    browser.delete_all_cookies()
-    browser.get(f"{live_url_tiled}/login")
-    browser.find_element(By.TAG_NAME, "summary").click()  # the token form is folded away
-    browser.find_element(By.ID, "token").send_keys(make_token("viewer"))
-    browser.find_element(By.ID, "submit-token").click()
-    WebDriverWait(browser, 20).until(lambda b: "/login" not in b.current_url)
+    sign_in(browser, live_url_tiled, make_token("viewer"))
     path = PAGES[name][0]
     visit = chromium.visit(browser, live_url_tiled + path)
     browser.save_screenshot(str(SCREENSHOTS / f"{name}-tiled.png"))

@@ -4,48 +4,22 @@ on the map with its houses and people, one column with no sideways scrolling, to
 
 from __future__ import annotations
 
-import urllib.parse
-
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import text
 
 from tests.browser import chromium
-from tests.browser.conftest import SCREENSHOTS
-
-PHONE = (360, 640)
-
-
-@pytest.fixture(scope="module")
-def phone():
-    if not chromium.available():
-        pytest.fail("chromium and chromedriver are needed: make test installs them "
-                    "(scripts/setup.sh --test)")
-    driver = chromium.start(*PHONE, mobile=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+from tests.browser.conftest import PHONE, SCREENSHOTS, sign_in
 
 
 def test_grid_worker_signs_in_on_a_phone_and_sees_their_grid(phone, live_url, engine):
-    from gridsvc.domain.accounts.demo import DEMO_PASSWORD
-
     with engine.connect() as conn:
         grids = conn.execute(text(
             "SELECT s.area_id FROM account_scope s JOIN account a ON a.id = s.account_id "
             "WHERE a.username = 'gw001'")).scalars().all()
         houses = conn.execute(text("SELECT count(*) FROM house WHERE grid_id = ANY(:g)"),
                               {"g": grids}).scalar()
-    phone.delete_all_cookies()
-    phone.get(f"{live_url}/me")
-    assert urllib.parse.urlsplit(phone.current_url).path == "/login"
-    phone.find_element(By.ID, "username").send_keys("gw001")
-    phone.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
-    phone.find_element(By.ID, "submit").click()
-    WebDriverWait(phone, 20).until(lambda b: urllib.parse.urlsplit(b.current_url).path == "/me")
+    sign_in(phone, live_url, username="gw001", then="/me")
 
     visit = chromium.visit(phone, f"{live_url}/me")
     phone.save_screenshot(str(SCREENSHOTS / "me-phone.png"))

@@ -7,31 +7,14 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.parse
 import uuid
 
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import text
 
 from tests.browser import chromium
-from tests.browser.conftest import SCREENSHOTS
-
-PHONE = (360, 640)
-
-
-@pytest.fixture(scope="module")
-def phone():
-    if not chromium.available():
-        pytest.fail("chromium and chromedriver are needed: make test installs them "
-                    "(scripts/setup.sh --test)")
-    driver = chromium.start(*PHONE, mobile=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+from tests.browser.conftest import SCREENSHOTS, sign_in
 
 
 def network(driver, *, offline: bool) -> None:
@@ -72,21 +55,12 @@ def photo_file(folder) -> str:
 
 def test_a_report_made_offline_is_filed_once_when_the_signal_returns(phone, live_url, engine,
                                                                     tmp_path):
-    from gridsvc.domain.accounts.demo import DEMO_PASSWORD
-
     with engine.connect() as conn:
         lon, lat = conn.execute(text(
             "SELECT ST_X(h.geom), ST_Y(h.geom) FROM house h WHERE h.grid_id IN ("
             "SELECT s.area_id FROM account_scope s JOIN account a ON a.id = s.account_id "
             "WHERE a.username = 'gw001') ORDER BY h.business_id LIMIT 1")).one()
-    phone.delete_all_cookies()
-    phone.get(f"{live_url}/m/report")
-    assert urllib.parse.urlsplit(phone.current_url).path == "/login"
-    phone.find_element(By.ID, "username").send_keys("gw001")
-    phone.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
-    phone.find_element(By.ID, "submit").click()
-    WebDriverWait(phone, 20).until(
-        lambda b: urllib.parse.urlsplit(b.current_url).path == "/m/report")
+    sign_in(phone, live_url, username="gw001", then="/m/report")
     phone.execute_script("localStorage.clear()")
     phone.execute_cdp_cmd("Browser.grantPermissions", {
         "origin": live_url, "permissions": ["geolocation"]})

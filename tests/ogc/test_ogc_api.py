@@ -9,6 +9,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import text
 
+from tests.ogc.helpers import scoped_events
+
 pytestmark = pytest.mark.db
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -266,3 +268,84 @@ def test_head_and_the_apps_own_openapi(client, auth):
     schema = client.get("/openapi.json").json()
     assert "/ogc/collections/{collection_id}/items" in schema["paths"]
     assert not any(p.startswith("/ogc/plans/") for p in schema["paths"])
+
+
+def test_events_follow_the_accounts_scope(client, as_account, auth, engine):
+    total = _count(engine, "SELECT count(*) FROM event")
+    mine = scoped_events(engine, "gw001")
+    assert 0 < mine < total
+    h = as_account("gw001")
+    page = client.get("/ogc/collections/events/items?limit=10000", headers=h).json()
+    assert page["numberMatched"] == page["numberReturned"] == mine
+    assert client.get("/ogc/collections/events/items?limit=1",
+                      headers=auth()).json()["numberMatched"] == total
+    # Privacy: no free text (description, parties) and no reporter in a GIS layer.
+    assert set(page["features"][0]["properties"]) == {
+        "category", "grade", "state", "level", "reported_at", "occurred_at", "expected_at",
+        "overdue", "late", "town_id", "village_id", "grid_id", "station_id", "beat_id"}
+    seen = {f["id"] for f in page["features"]}
+    with engine.connect() as conn:
+        outside = conn.execute(text(
+            "SELECT business_id FROM event WHERE NOT (business_id = ANY(:seen)) LIMIT 1"),
+            {"seen": list(seen)}).scalar_one()
+    inside = next(iter(seen))
+    assert client.get(f"/ogc/collections/events/items/{inside}", headers=h).status_code == 200
+    r = client.get(f"/ogc/collections/events/items/{outside}", headers=h)
+    assert r.status_code == 404 and r.json()["detail"]
+    assert client.get(f"/ogc/collections/events/items/{outside}",
+                      headers=auth()).status_code == 200
+
+
+def test_events_datetime_filters_and_queryables(client, as_account, engine):
+    h = as_account("off03")
+    with engine.connect() as conn:
+        first, last = conn.execute(text("SELECT min(created_at), max(created_at) FROM event")
+                                   ).one()
+    middle = first + (last - first) / 2
+    n = scoped_events(engine, "off03", "e.created_at >= :a", a=middle)
+    assert n > 0
+    r = client.get("/ogc/collections/events/items", headers=h,
+                   params={"limit": 1, "datetime": f"{middle.isoformat()}/.."})
+    assert r.status_code == 200, r.text
+    assert r.json()["numberMatched"] == n
+    with engine.connect() as conn:
+        one = conn.execute(text("SELECT created_at FROM event e WHERE grid_id IS NOT NULL "
+                                "ORDER BY id LIMIT 1")).scalar_one()
+    at = client.get("/ogc/collections/events/items", headers=h,
+                    params={"datetime": one.isoformat()}).json()
+    assert at["numberMatched"] == scoped_events(engine, "off03", "e.created_at = :a", a=one)
+
+    def matched(**params: str) -> int:
+        r = client.get("/ogc/collections/events/items", params={"limit": 1, **params},
+                       headers=h)
+        assert r.status_code == 200, r.text
+        return r.json()["numberMatched"]
+
+    open_states = "('reported', 'accepted', 'dispatched', 'in_hand', 'returned', 'handled', " \
+                  "'verified')"
+    overdue = scoped_events(engine, "off03",
+                             f"e.expected_at < now() AND e.state IN {open_states}")
+    assert matched(filter="overdue = true") == matched(overdue="true") == overdue
+    assert matched(filter="grade IN ('major', 'serious') AND state <> 'closed'") == (
+        scoped_events(engine, "off03", "e.grade IN ('major', 'serious') "
+                       "AND e.state <> 'closed'"))
+    tree = {"op": "t_after", "args": [{"property": "reported_at"},
+                                      {"timestamp": middle.isoformat()}]}
+    assert matched(filter=json.dumps(tree), **{"filter-lang": "cql2-json"}) == (
+        scoped_events(engine, "off03", "e.created_at > :a", a=middle))
+    q = client.get("/ogc/collections/events/queryables", headers=h).json()["properties"]
+    assert q["reported_at"] == {"type": "string", "title": "reported at",
+                                "format": "date-time", "x-ogc-role": "primary-instant"}
+    assert q["overdue"]["type"] == "boolean" and "description" not in q
+    bad = client.get("/ogc/collections/events/items?filter=parties%20LIKE%20'%25'",
+                     headers=h)
+    assert bad.status_code == 400 and "unknown property 'parties'" in bad.text
+
+
+def test_events_are_read_only_here(client, auth):
+    h = auth("admin")
+    r = client.post("/ogc/collections/events/items", headers=h,
+                    json={"type": "Feature", "geometry": None, "properties": {}})
+    assert r.status_code == 405 and "GET" in r.headers["allow"]
+    r = client.options("/ogc/collections/events/items", headers=h)
+    assert r.status_code == 204 and "POST" not in r.headers["allow"]

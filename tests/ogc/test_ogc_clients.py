@@ -21,6 +21,7 @@ from gridsvc.domain.accounts import Role
 from gridsvc.domain.ogc.catalog import COLLECTIONS
 from gridsvc.services.tokens import create_token
 from tests.conftest import start_serve
+from tests.ogc.helpers import scoped_events
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -57,6 +58,15 @@ def gdal_token(served):
     pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
 
 
+def _personal_token(engine, username: str) -> str:
+    """A personal token of a demo account (its role and scope)."""
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT id, role FROM account WHERE username = :u"),
+                           {"u": username}).one()
+    return create_token(engine, role=Role.parse(row.role), name=f"gis-{username}",
+                        actor="test", account_id=row.id)
+
+
 def _db_count(engine, c) -> int:
     where = "TRUE"
     if c.cell_kind:
@@ -83,6 +93,30 @@ def test_gdal_reads_every_collection_with_the_database_count_over_pages(
     assert len(frame) == expected
     if "id" in frame:
         assert frame["id"].is_unique
+
+
+def test_gdal_reads_events_as_a_scoped_account(served):
+    """A grid worker's GDAL gets exactly the events of their scope (and their own reports),
+    over several pages, in the CRS asked for."""
+    url, _, engine = served
+    expected = scoped_events(engine, "gw001")
+    assert 0 < expected < _db_count(engine, next(c for c in COLLECTIONS if c.id == "events"))
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER",
+                                     "GDAL_HTTP_BEARER": _personal_token(engine, "gw001")})
+    try:
+        frame = pyogrio.read_dataframe(f"OAPIF:{url}/ogc", layer="events",
+                                       PAGE_SIZE=max(1, expected // 4))
+        metric = pyogrio.read_dataframe(f"OAPIF:{url}/ogc", layer="events", CRS="EPSG:3857")
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+    assert len(frame) == len(metric) == expected and frame["id"].is_unique
+    assert "description" not in frame and "parties" not in frame
+    with engine.connect() as conn:
+        ref = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM event "
+                                "WHERE business_id = :b"), {"b": frame["id"].iloc[0]}).one()
+    assert frame.geometry.iloc[0].x == pytest.approx(ref[0], abs=1e-6)
+    assert metric.set_index("id").loc[frame["id"].iloc[0]].geometry.x == pytest.approx(
+        ref[0] * 20037508.34 / 180, rel=1e-6)
 
 
 def test_gdal_reads_in_the_declared_crs_with_axis_order(served, gdal_token):
@@ -141,6 +175,17 @@ def test_owslib_lists_and_reads(served):
     one = api.collection_item("grids", grids["features"][0]["id"])
     assert one["id"] == grids["features"][0]["id"]
     assert api.collection_queryables("grids")["properties"]["name"]["type"] == "string"
+    worker = Features(f"{url}/ogc",
+                      headers={"Authorization": f"Bearer {_personal_token(engine, 'gw001')}"})
+    events = worker.collection_items("events", limit=5, filter="overdue = false")
+    assert events["numberMatched"] == scoped_events(
+        engine, "gw001", "NOT coalesce(e.expected_at < now() AND e.state NOT IN "
+        "('rejected', 'closed'), false)")
+    assert worker.collection_items("events", limit=1)["numberMatched"] == scoped_events(
+        engine, "gw001")
+    one = worker.collection_item("events", events["features"][0]["id"])
+    assert one["properties"]["category"] == events["features"][0]["properties"]["category"]
+    assert worker.collection_queryables("events")["properties"]["overdue"]["type"] == "boolean"
 
 
 def _http(method: str, url: str, token: str, body: dict | None = None,

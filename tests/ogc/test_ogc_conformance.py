@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
-from gridsvc.domain.ogc.catalog import COLLECTIONS
+from gridsvc.domain.ogc.catalog import COLLECTIONS, by_id
+from tests.ogc.helpers import scoped_events
 
 pytestmark = pytest.mark.db
 
@@ -147,7 +148,7 @@ def test_items(get, collection):
         everything["numberReturned"])
 
 
-@pytest.mark.parametrize("collection", ["grids", "houses", "incidents", "compounds"])
+@pytest.mark.parametrize("collection", ["grids", "houses", "incidents", "compounds", "events"])
 def test_bbox_and_datetime(get, collection):
     """/req/core/fc-bbox-definition, /req/core/fc-bbox-response, /req/core/fc-time-definition,
     /req/core/fc-time-response."""
@@ -167,7 +168,23 @@ def test_bbox_and_datetime(get, collection):
         start = temporal["interval"][0][0][:10]
         r = get(f"/ogc/collections/{collection}/items?limit=10000&datetime={start}/{start}")
         for f in r.json()["features"]:
-            assert f["properties"]["occurred_at"][:10] <= start
+            assert f["properties"][by_id(collection).temporal][:10] <= start
+
+
+def test_events_as_a_scoped_account_page_by_page(client, as_account, engine):
+    """/req/core/fc-numberMatched, /req/core/fc-links (next) as a grid worker: the pages hold
+    exactly the events of the account's scope, each once."""
+    headers = as_account("gw001")
+    expected = scoped_events(engine, "gw001")
+    url, seen = "/ogc/collections/events/items?limit=7", []
+    while url:
+        page = client.get(url, headers=headers).json()
+        jsonschema.validate(page, FEATURES)
+        assert page["numberMatched"] == expected
+        seen += [f["id"] for f in page["features"]]
+        nxt = _rel(page, "next", "application/geo+json")
+        url = urlsplit(nxt[0]).path + "?" + urlsplit(nxt[0]).query if nxt else None
+    assert len(seen) == len(set(seen)) == expected > 7
 
 
 def test_parameter_errors(get):

@@ -202,3 +202,37 @@ def test_apportion_evens_households_per_region():
     with pytest.raises(InvalidInput) as err:
         apportion(hh, 4)
     assert err.value.problems[0].field == "n"
+
+
+def test_a_deadline_stops_the_search_after_the_first_start_and_says_so():
+    cells, xy, hh = _village_grid(6, 6, 100.0, np.arange(36) % 5 * 30 + 40)
+    graph = dbk.block_graph(dbk.area_blocks(box(0, 0, 600, 600), cells,
+                                            [str(i) for i in range(36)], xy, hh))
+    ticks = iter(range(1000))
+    cut = partition(graph, 4, rng=np.random.default_rng(0), deadline=1.0,
+                    clock=lambda: next(ticks))
+    # Read at 0 (time for SKATER), then at 1 before the second start, which was not tried.
+    assert cut.stopped_early and next(ticks) == 2
+    assert sorted(set(cut.labels.tolist())) == [0, 1, 2, 3]
+    assert cut.households.sum() == hh.sum()
+    full = partition(graph, 4, rng=np.random.default_rng(0), deadline=float("inf"))
+    assert not full.stopped_early
+    assert full.labels.tolist() == partition(graph, 4, rng=np.random.default_rng(0)).labels.tolist()
+
+
+def test_skater_is_left_out_when_its_cut_search_would_be_long():
+    from gridsvc.domain.districting.search import SKATER_MAX_WORK, starts
+
+    cells, xy, hh = _village_grid(10, 10, 100.0, np.full(100, 50))
+    graph = dbk.block_graph(dbk.area_blocks(box(0, 0, 1000, 1000), cells,
+                                            [str(i) for i in range(100)], xy, hh))
+    adj = graph.adjacency()
+
+    def tried(n: int) -> int:
+        return len(list(starts(graph, adj, n, np.random.default_rng(0), 1, skater=True)))
+
+    assert 3 * 100**2 <= SKATER_MAX_WORK < 50 * 100**2
+    assert tried(3) == 2  # SKATER and one seeded growth
+    assert tried(50) == 1  # seeded growth only
+    d = partition(graph, 50, rng=np.random.default_rng(0))
+    assert sorted(set(d.labels.tolist())) == list(range(50)) and d.households.sum() == 5000

@@ -1,7 +1,9 @@
 """``POST /api/v1/plans/proposals``: N balanced grids or beats as a new draft (planners).
 
 A draft changes nothing in effect, so the proposal is written by default (201 with the draft's
-id); ``"commit": false`` only computes it (200). Registered before the plans router, so
+id); ``"commit": false`` only computes it (200). The search has a time budget (the setting
+``GRIDSVC_PROPOSAL_BUDGET_SECONDS``): past it the best proposal found is answered, with
+``stopped_early`` true. Registered before the plans router, so
 ``proposals`` is never read as a plan id.
 """
 
@@ -46,8 +48,10 @@ async def propose(
     principal: Annotated[Principal, Depends(require(Role.planner))],
 ) -> dict[str, Any]:
     engine = request.app.state.engine
+    budget = request.app.state.settings.proposal_budget_seconds
     summary = await run_in_threadpool(lambda: proposals.propose(
         engine, parent_kind=body.parent_kind, parent_id=body.parent_id, n=body.n,
-        kind=body.kind, seed=body.seed, commit=body.commit, actor=principal.name))
+        kind=body.kind, seed=body.seed, commit=body.commit, actor=principal.name,
+        budget_s=budget))
     response.status_code = 201 if summary["committed"] else 200
     return summary

@@ -22,8 +22,12 @@ Method
    visited in an order drawn from the generator, until a full pass moves nothing.
 3. The best local optimum over all starts is returned. When none meets the band, up to
    :data:`EXTRA_ROUNDS` more rounds of seeded-growth starts are tried first. SKATER is skipped
-   above :data:`~gridsvc.domain.districting.search.SKATER_MAX_BLOCKS` blocks (its cut search is
-   about quadratic in the blocks).
+   above :data:`~gridsvc.domain.districting.search.SKATER_MAX_BLOCKS` blocks or
+   :data:`~gridsvc.domain.districting.search.SKATER_MAX_WORK` regions x blocks² (its cut search
+   grows with the square of the blocks and with the regions).
+4. With a ``deadline``, no start is begun after it: the best of the starts finished so far is
+   returned (at least one always is: a seeded growth, never SKATER, when the deadline has
+   already passed), with ``stopped_early`` set.
 
 The starts and the search live in :mod:`gridsvc.domain.districting.search`.
 
@@ -41,13 +45,15 @@ all raises :class:`~gridsvc.errors.InvalidInput` (N below 1 or above the number 
 households at all).
 
 All randomness comes from the ``numpy.random.Generator`` passed in: the same blocks and seed give
-the same regions. (spopt's own random heuristics seed NumPy's global generator, so only its
-deterministic SKATER is used.)
+the same regions (when no deadline stops the search). (spopt's own random heuristics seed NumPy's
+global generator, so only its deterministic SKATER is used.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -86,6 +92,8 @@ class Districting:
         Why not, when not (empty when balanced).
     boundary_m, along_roads_m
         Length of the boundaries between regions, and of those the metres along roads.
+    stopped_early
+        The deadline stopped the search before every start was tried.
     """
 
     labels: np.ndarray
@@ -98,6 +106,7 @@ class Districting:
     reasons: list[str] = field(default_factory=list)
     boundary_m: float = 0.0
     along_roads_m: float = 0.0
+    stopped_early: bool = False
 
     @property
     def max_deviation(self) -> float:
@@ -107,7 +116,8 @@ class Districting:
 
 def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
               tolerance: float = TOLERANCE, restarts: int = RESTARTS,
-              band: tuple[float, float] | None = None) -> Districting:
+              band: tuple[float, float] | None = None, deadline: float | None = None,
+              clock: Callable[[], float] = time.monotonic) -> Districting:
     """Divide the blocks into ``n`` contiguous regions with balanced households.
 
     Parameters
@@ -126,11 +136,16 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
     band
         ``(low, high)`` households each region should have, when not the mean ± tolerance (a
         village's share of a town's grids is held to the town's band).
+    deadline, clock
+        No new start is begun once ``clock()`` has reached ``deadline`` (None: no limit); the
+        start under way finishes, so the first one always does. ``clock`` is
+        :func:`time.monotonic` unless a test gives its own.
 
     Returns
     -------
     Districting
-        The best partition found; ``within_tolerance`` says whether the band was met.
+        The best partition found; ``within_tolerance`` says whether the band was met,
+        ``stopped_early`` whether the deadline cut the search short.
 
     Raises
     ------
@@ -168,17 +183,23 @@ def partition(blocks: BlockGraph, n: int, *, rng: np.random.Generator,
     search = LocalSearch(adj, h, n, low, high, mean,
                          BALANCE_WEIGHT * float(np.sqrt(max(blocks.area.sum(), 1.0))))
     best: tuple[tuple[float, float], np.ndarray] | None = None
+    stopped = False
+    late = deadline is not None and clock() >= deadline  # no time for SKATER's seconds
     for round_ in range(1 + EXTRA_ROUNDS):
-        for start in starts(blocks, adj, n, rng, restarts, skater=round_ == 0):
+        for start in starts(blocks, adj, n, rng, restarts, skater=round_ == 0 and not late):
+            if best is not None and deadline is not None and clock() >= deadline:
+                stopped = True  # this start (and any after it) is left untried
+                break
             labels = search.improve(start, rng)
             score = search.score(labels)
             if best is None or score < best[0]:
                 best = (score, labels)
-        if best is not None and best[0][0] == 0:
+        if stopped or (best is not None and best[0][0] == 0):
             break
     assert best is not None
     labels = _renumber(best[1], blocks, n)
-    return _summary(blocks, labels, n, mean, low, high, tolerance)
+    result = _summary(blocks, labels, n, mean, low, high, tolerance)
+    return replace(result, stopped_early=True) if stopped else result
 
 
 def apportion(households: np.ndarray, n: int) -> np.ndarray:

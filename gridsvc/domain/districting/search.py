@@ -16,6 +16,13 @@ from gridsvc.domain.districting.graph import BlockGraph
 #: SKATER's cut search grows about with the square of the blocks (40 s for 500): above this
 #: many blocks only seeded growth starts are used.
 SKATER_MAX_BLOCKS = 200
+#: ... and with the regions: each of the ``n - 1`` cuts searches the whole tree again (199
+#: blocks of a demo village took 2.5 s into 5 regions, 16 s into 30, 199 s into 100 on a busy
+#: machine: about ``n x blocks^2``, worse for large n). Above this ``n x blocks^2`` (about 2 s
+#: there; a demo village into 3 grids stays below) only seeded-growth starts are used: they and
+#: the local search take milliseconds at these sizes. A town's villages are divided one after
+#: the other, so this is paid once per village.
+SKATER_MAX_WORK = 150_000
 
 Adjacency = list[list[tuple[int, float]]]
 
@@ -102,9 +109,11 @@ def connected_without(region: set[int], v: int, adj: Adjacency) -> bool:
 
 def starts(blocks: BlockGraph, adj: Adjacency, n: int,
            rng: np.random.Generator, restarts: int, *, skater: bool) -> Iterator[np.ndarray]:
-    """SKATER's partition (when asked, the graph is small enough and spopt finds one), then
-    ``restarts`` seeded-growth partitions."""
-    skater = _skater(blocks, n) if skater and len(blocks) <= SKATER_MAX_BLOCKS else None
+    """SKATER's partition (when asked, the graph is small enough for its cost, see
+    :data:`SKATER_MAX_WORK`, and spopt finds one), then ``restarts`` seeded-growth partitions.
+    Lazy: each start is made when the caller asks for it."""
+    small = len(blocks) <= SKATER_MAX_BLOCKS and n * len(blocks) ** 2 <= SKATER_MAX_WORK
+    skater = _skater(blocks, n) if skater and small else None
     if skater is not None:
         yield skater
     for _ in range(max(restarts, 0 if skater is not None else 1)):

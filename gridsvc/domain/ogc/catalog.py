@@ -1,17 +1,19 @@
 """The collections the OGC API serves: one entry each in :data:`COLLECTIONS`.
 
 A collection is a table (``area`` rows of one cell kind, or a layer table) with its geometry,
-its properties (JSON name, column, JSON Schema type) and, when it has one, the temporal property
-``datetime`` filters on. Serving another layer (the events, once they exist) is one more entry:
-the SQL, the queryables, the OpenAPI description and the HTML pages all follow from it.
-A table needs ``pk`` (its primary key), ``business_id`` (the feature id, the order of pages)
-and ``geom`` (EPSG:4490). Column names here are trusted identifiers written by us, never taken
-from a request.
+its properties (JSON name, column or SQL expression, JSON Schema type) and, when it has one, the
+temporal property ``datetime`` filters on. Serving another layer is one more entry: the SQL, the
+queryables, the OpenAPI description and the HTML pages all follow from it.
+A table needs a primary key (``key``: ``pk`` for most, ``id`` for events), ``business_id`` (the
+feature id, the order of pages) and ``geom`` (EPSG:4490). Column names and expressions here are
+trusted SQL written by us, never taken from a request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from gridsvc.domain.events.states import OPEN
 
 __all__ = ["CELL_COLUMNS", "COLLECTIONS", "Collection", "Prop", "by_id"]
 
@@ -21,7 +23,9 @@ class Prop:
     """A property of the features: ``name`` in JSON, ``column`` in the table.
 
     ``type`` is a JSON Schema type (``string``, ``integer``, ``number``, ``boolean``,
-    ``array``); ``format`` is ``date-time`` for instants.
+    ``array``); ``format`` is ``date-time`` for instants. ``expr`` makes a derived property: an
+    SQL expression over the row, ``{t}`` standing for the table's alias (it is read-only and
+    filters like any other, but no index serves it).
     """
 
     name: str
@@ -29,10 +33,19 @@ class Prop:
     title: str
     column: str | None = None
     format: str | None = None
+    expr: str | None = None
 
-    @property
-    def sql(self) -> str:
-        return self.column or self.name
+    def sql(self, alias: str = "t") -> str:
+        """SQL of the value in the row aliased ``alias``.
+
+        >>> Prop("n", "integer", "n", column="households").sql()
+        't.households'
+        >>> Prop("big", "boolean", "big", expr="({t}.households > 9)").sql("h")
+        '(h.households > 9)'
+        """
+        if self.expr is not None:
+            return self.expr.format(t=alias)
+        return f"{alias}.{self.column or self.name}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,8 @@ class Collection:
     read_role
         The role needed to read it (roles of :class:`gridsvc.domain.accounts.Role`, by name), as the
         layer's own API asks; rows are further limited by the account's scope in the database.
+    key
+        The table's primary key column (a page's rows are picked by it before they are written).
     """
 
     id: str
@@ -68,6 +83,7 @@ class Collection:
     cell_kind: str | None = None
     temporal: str | None = None
     read_role: str = "viewer"
+    key: str = "pk"
 
     @property
     def editable(self) -> bool:
@@ -109,6 +125,11 @@ _CELLS = {
     "beats": ("beat", "Beats (警务区/警格)", "Level 2 of the police tree; parent_id is the "
               "station."),
 }
+#: An event is overdue while it is open and its deadline has passed (as /api/v1/events says);
+#: never null (no deadline: not overdue), so GIS clients get a plain true/false field.
+_OVERDUE = ("(coalesce({t}.expected_at < now(), false) AND {t}.state IN ("
+            + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + "))")
+
 _CELL_NOTE = (" Cells of the plan in effect; `datetime` gives the plan in effect at that "
               "instant and `plan` any plan (drafts can be edited).")
 
@@ -155,6 +176,24 @@ COLLECTIONS: tuple[Collection, ...] = (
                (Prop("occurred_at", "string", "time", format="date-time"),
                 _s("category", "category"), _s("summary", "summary"), *CELL_COLUMNS),
                temporal="occurred_at"),
+    Collection("events", "Events (事件)", "Reported events (矛盾纠纷, 安全隐患, ...) where they "
+               "are in the loop, with the cells they were routed to; `datetime` selects on "
+               "reported_at (an instant or an interval). Only those in your scope, and those "
+               "you reported. Read-only: events change through /api/v1/events.",
+               "event", "Point",
+               (_s("category", "category code"),
+                _s("grade", "grade (general, major, serious, urgent)"),
+                _s("state", "state in the loop"),
+                _s("level", "level handling it (grid, village, town, county)"),
+                Prop("reported_at", "string", "reported at", column="created_at",
+                     format="date-time"),
+                Prop("occurred_at", "string", "occurred at", format="date-time"),
+                Prop("expected_at", "string", "deadline of the current step",
+                     format="date-time"),
+                Prop("overdue", "boolean", "open and past its deadline", expr=_OVERDUE),
+                Prop("late", "boolean", "a deadline was missed before it was handled"),
+                *CELL_COLUMNS),
+               temporal="reported_at", key="id"),
     Collection("roads", "Roads", "The road layer (walking distances).", "road",
                "MultiLineString", (_s("name", "name"), _s("road_class", "class"))),
 )

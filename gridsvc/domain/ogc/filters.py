@@ -178,7 +178,7 @@ class _Translator:
         if prop is None:
             names = ", ".join(["id", "geometry", *(p.name for p in self.collection.properties)])
             raise _bad(f"unknown property {name!r}; queryables of {self.collection.id}: {names}")
-        sql = self.column(prop.sql)
+        sql = prop.sql(self.alias)
         if prop.format == "date-time":
             return _Operand(sql, "timestamp", (sql, sql))
         return _Operand(sql, prop.type)

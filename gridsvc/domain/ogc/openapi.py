@@ -40,7 +40,8 @@ _PARAMETERS = {
     "bbox-crs": _param("bbox-crs", "CRS of bbox (default CRS84)",
                        {"type": "string", "format": "uri"}),
     "datetime": _param("datetime", "cells: the plan in effect at this instant; incidents: an "
-                       "instant or interval of occurred_at", {"type": "string"}),
+                       "instant or interval of occurred_at; events: of reported_at",
+                       {"type": "string"}),
     "crs": _param("crs", "CRS of the answer (default CRS84)", {"type": "string",
                                                                 "format": "uri"}),
     "properties": _param("properties", "properties to return",
