@@ -110,34 +110,72 @@ def visible_people(conn: Connection, pks: set[int]) -> set[int]:
                             {"p": sorted(pks)}).scalar_one() or ())
 
 
-def intake_facts(conn: Connection, key: str | None, category: str
-                 ) -> tuple[datetime, int, int | None, bool]:
-    """In one round trip: the transaction's time, a new event id, the event already made with
-    this idempotency key (or None) and whether the category is an active one."""
+def config_version(conn: Connection) -> int:
+    """The version of the catalogue, routing table and limits (moves with each change)."""
+    return conn.execute(text("SELECT version FROM event_config")).scalar_one()
+
+
+def intake_facts(conn: Connection, key: str | None, category: str, plan_id: int,
+                 cells: dict[str, str | None], x: float, y: float, metres: float
+                 ) -> dict[str, Any]:
+    """Everything a report reads, in one round trip.
+
+    Returns
+    -------
+    dict
+        ``at`` (the transaction's time), ``id`` (a new event id), ``seen`` (the event already
+        made with this idempotency key, or None), ``known`` (the category is an active one),
+        ``config`` (:func:`config_version`), ``plan_version`` (of ``plan_id``), ``names``
+        (``(kind, id) -> name`` of the cells), ``near`` (the point lies within ``metres`` of
+        the edge of its grid, beat or village), ``people`` (as :func:`cell_people`) and
+        ``visible`` (which of those people the caller may see).
+    """
+    present = sorted((k, v) for k, v in cells.items() if v is not None)
+    kinds = [k for k, _ in present]
+    ids = [v for _, v in present]
     row = conn.execute(text("""
-        SELECT now(), nextval(pg_get_serial_sequence('event', 'id')),
-               (SELECT id FROM event WHERE idempotency_key = :k),
-               EXISTS (SELECT 1 FROM event_category WHERE code = :c AND active)"""),
-                       {"k": key, "c": category.strip()}).one()
-    return row[0], row[1], row[2], bool(row[3])
+        WITH c AS (
+            SELECT kind, business_id, name,
+                   kind IN ('grid', 'beat', 'village') AND :m > 0 AND ST_DWithin(
+                       ST_Boundary(geom)::geography,
+                       ST_SetSRID(ST_MakePoint(:x, :y), 4490)::geography, :m) AS near
+            FROM area WHERE plan_id = CAST(:plan AS integer)
+            AND (kind || ':' || business_id) = ANY(CAST(:keys AS text[]))),
+        p AS (SELECT * FROM gridsvc_cell_people(CAST(:kinds AS text[]), CAST(:ids AS text[])))
+        SELECT now() AS at, nextval(pg_get_serial_sequence('event', 'id')) AS id,
+            (SELECT id FROM event WHERE idempotency_key = :k) AS seen,
+            EXISTS (SELECT 1 FROM event_category WHERE code = :c AND active) AS known,
+            (SELECT version FROM event_config) AS config,
+            (SELECT version FROM plan WHERE id = CAST(:plan AS integer)) AS plan_version,
+            (SELECT json_agg(json_build_array(kind, business_id, name, near)) FROM c) AS cells,
+            (SELECT json_agg(json_build_array(kind, area_id, person_pk, person_id, name, role))
+               FROM p) AS people,
+            gridsvc_visible_people(CAST((SELECT coalesce(array_agg(DISTINCT person_pk), '{}')
+                                         FROM p) AS bigint[])) AS visible"""),
+        {"k": key, "c": category.strip(), "plan": plan_id, "x": x, "y": y, "m": metres,
+         "keys": [f"{k}:{v}" for k, v in present], "kinds": kinds, "ids": ids}).one()
+    links: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    who: dict[int, dict] = {}
+    for kind, area_id, pk, person_id, name, role in row.people or ():
+        links[(kind, area_id)].append((pk, role))
+        who[pk] = {"id": person_id, "name": name, "role": role}
+    return {"at": row.at, "id": row.id, "seen": row.seen, "known": bool(row.known),
+            "config": row.config, "plan_version": row.plan_version,
+            "names": {(k, i): n for k, i, n, _ in row.cells or ()},
+            "near": any(near for *_, near in row.cells or ()),
+            "people": (dict(links), who), "visible": set(row.visible or ())}
 
 
-def cells_info(conn: Connection, plan_id: int, cells: dict[str, str | None], x: float,
-               y: float, metres: float) -> tuple[dict[tuple[str, str], str], bool]:
-    """The names of an event's cells, and whether the point lies within ``metres`` of the
-    edge of its grid, beat or village (one query)."""
-    keys = [f"{k}:{v}" for k, v in cells.items() if v is not None]
-    if not keys:
-        return {}, False
-    rows = conn.execute(text("""
-        SELECT kind, business_id, name,
-               kind IN ('grid', 'beat', 'village') AND :m > 0 AND ST_DWithin(
-                   ST_Boundary(geom)::geography,
-                   ST_SetSRID(ST_MakePoint(:x, :y), 4490)::geography, :m) AS near
-        FROM area WHERE plan_id = CAST(:plan AS integer)
-        AND (kind || ':' || business_id) = ANY(:keys)"""),
-        {"plan": plan_id, "keys": keys, "x": x, "y": y, "m": metres}).all()
-    return {(r.kind, r.business_id): r.name for r in rows}, any(r.near for r in rows)
+def report(conn: Connection, event: dict[str, Any], first: dict[str, Any],
+           entry: dict[str, Any]) -> tuple[int, datetime] | None:
+    """Insert a reported event, the first row of its history and its audit entry in one round
+    trip (``gridsvc_event_report``); ``(transition id, its time)``, or None when the event's
+    idempotency key is taken (the first one stands, nothing is written)."""
+    row = conn.execute(text(
+        "SELECT * FROM gridsvc_event_report(CAST(:ev AS jsonb), CAST(:tr AS jsonb), "
+        "CAST(:au AS jsonb))"),
+        {"ev": _json(event), "tr": _json(first), "au": _json(entry)}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def compound_point(conn: Connection, compound_id: str) -> tuple[float, float] | None:
@@ -161,30 +199,9 @@ def id_by_key(conn: Connection, key: str) -> int | None:
                         {"k": key}).scalar_one_or_none()
 
 
-def next_id(conn: Connection) -> int:
-    return conn.execute(text("SELECT nextval(pg_get_serial_sequence('event', 'id'))")
-                        ).scalar_one()
-
-
 def now(conn: Connection) -> datetime:
     """The transaction's time (every row it writes carries the same)."""
     return conn.execute(text("SELECT now()")).scalar_one()
-
-
-def insert_event(conn: Connection, row: dict[str, Any]) -> int | None:
-    """Insert an event; None when its idempotency key is taken (the first one stands)."""
-    return conn.execute(text("""
-        INSERT INTO event (id, business_id, category, grade, state, level, description, parties,
-            house_id, compound_id, reporter, reporter_account_id, routing, unit_kind, unit_id,
-            near_boundary, occurred_at, expected_at, idempotency_key, geom, town_id, village_id,
-            grid_id, station_id, beat_id, src_x, src_y, src_crs, cells_plan_id)
-        VALUES (:id, :business_id, :category, :grade, :state, :level, :description, :parties,
-            :house_id, :compound_id, :reporter, :reporter_account_id, CAST(:routing AS jsonb),
-            :unit_kind, :unit_id, :near_boundary, :occurred_at, :expected_at, :idempotency_key,
-            ST_SetSRID(ST_MakePoint(:x, :y), 4490), :town_id, :village_id, :grid_id,
-            :station_id, :beat_id, :src_x, :src_y, :src_crs, :cells_plan_id)
-        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""),
-        {**row, "routing": _json(row["routing"])}).scalar_one_or_none()
 
 
 def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
