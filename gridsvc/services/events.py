@@ -470,14 +470,15 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _hide_people(conn: Connection, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _hide_people(conn: Connection, items: list[dict[str, Any]],
+                 visible: set[int] | None = None) -> list[dict[str, Any]]:
     """Events with their routing's ``people`` cut to those the caller may see (the person
     policy): routing names everyone of the unit, a grid worker need not see the beat's
     auxiliaries by name."""
     pks = {p["pk"] for e in items for p in (e.get("routing") or {}).get("people", [])}
     if not pks:
         return items
-    seen = repo.visible_people(conn, pks)
+    seen = repo.visible_people(conn, pks) if visible is None else visible
     for e in items:
         routing = e.get("routing") or {}
         if "people" in routing:
@@ -543,8 +544,10 @@ def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
         params["reporter"] = reporter_account_id
     order = "e.expected_at, e.id" if overdue else "e.created_at DESC, e.id DESC"
     with engine.connect() as conn:
-        items, total = repo.search(conn, where, params, order=order, limit=limit, offset=offset)
-        return {"items": _hide_people(conn, [_public(i) for i in items]), "total": total}
+        items, total, visible = repo.search(conn, where, params, order=order, limit=limit,
+                                            offset=offset)
+        return {"items": _hide_people(conn, [_public(i) for i in items], visible),
+                "total": total}
 
 
 def overdue(engine: Engine, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
