@@ -420,11 +420,66 @@ def mark_late_at_top(conn: Connection, at: datetime) -> int:
         AND level = 'county' AND NOT late"""), {"at": at}).rowcount
 
 
-def open_events(conn: Connection) -> list[dict[str, Any]]:
-    """Every open event, locked (a plan taking effect moves them)."""
-    rows = conn.execute(text(f"SELECT {COLUMNS} FROM event e WHERE e.{OPEN_SQL} "
-                             "ORDER BY e.id FOR UPDATE"))
+_BRIEF_KEYS = ("unit_kind", "unit_id", "unit_name", "handlers", "fallback")
+
+
+def _brief_sql(doc: str) -> str:
+    """SQL of a routing's brief (the keys a history row keeps), as the service's ``_brief``."""
+    return "jsonb_build_object(" + ", ".join(f"'{k}', {doc}->'{k}'" for k in _BRIEF_KEYS) + ")"
+
+
+def open_for_reroute(conn: Connection) -> list[dict[str, Any]]:
+    """Every open event, locked (a plan taking effect moves them), with only what re-routing
+    reads: its point, cells, plan, category, grade, level and its routing's brief."""
+    rows = conn.execute(text(f"""
+        SELECT e.id, e.business_id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.town_id,
+               e.village_id, e.grid_id, e.station_id, e.beat_id, e.cells_plan_id, e.category,
+               e.grade, e.level, {_brief_sql('e.routing')} AS brief
+        FROM event e WHERE e.{OPEN_SQL} ORDER BY e.id FOR NO KEY UPDATE"""))
     return [dict(r._mapping) for r in rows]
+
+
+def reroute_many(conn: Connection, plan_id: int, rows: list[list[Any]],
+                 routings: list[dict[str, Any]], *, actor: str, note: str) -> None:
+    """Move events to new cells under ``plan_id`` with a new routing, and write each a
+    ``reroute`` history row naming the cells, plan and routing before, in one statement.
+
+    ``rows`` are ``[event id, town, village, grid, station, beat, i]``, ``i`` indexing
+    ``routings`` (events of the same cells, category, grade and level share one: each is sent
+    once). State, level and deadline stay as they are.
+    """
+    if not rows:
+        return
+    cells = ("town", "village", "grid", "station", "beat")
+    cells_of = ", ".join(f"'{k}', {{0}}.{k}_id" for k in cells)
+    conn.execute(text(f"""
+        WITH d AS (
+            SELECT u->>0 AS sid, (u->>0)::bigint AS id,
+                   {', '.join(f"u->>{i + 1} AS {k}_id" for i, k in enumerate(cells))},
+                   (u->>6)::int AS r
+            FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS u),
+        rt AS (SELECT (n - 1)::int AS r, value AS routing
+               FROM jsonb_array_elements(CAST(:routings AS jsonb)) WITH ORDINALITY AS t(value, n)),
+        old AS (SELECT e.id, e.state, e.level, e.cells_plan_id, e.routing,
+                       {', '.join(f'e.{k}_id' for k in cells)}
+                FROM event e JOIN d ON d.id = e.id),
+        upd AS (
+            UPDATE event e SET {', '.join(f'{k}_id = d.{k}_id' for k in cells)},
+                routing = rt.routing, unit_kind = rt.routing->>'unit_kind',
+                unit_id = rt.routing->>'unit_id', cells_plan_id = :plan,
+                version = e.version + 1, updated_at = now()
+            FROM d JOIN rt ON rt.r = d.r WHERE e.id = d.id)
+        INSERT INTO event_transition (event_id, actor, action, from_state, to_state,
+            from_level, to_level, note, details)
+        SELECT d.id, :actor, 'reroute', o.state, o.state, o.level, o.level, :note,
+            jsonb_build_object('cells_before', jsonb_build_object({cells_of.format('o')}),
+                'cells', jsonb_build_object({cells_of.format('d')}),
+                'plan_before', o.cells_plan_id, 'plan', CAST(:plan AS integer),
+                'routing_before', {_brief_sql('o.routing')},
+                'routing', {_brief_sql('rt.routing')})
+        FROM d JOIN old o ON o.id = d.id JOIN rt ON rt.r = d.r ORDER BY d.id"""),
+        {"rows": _json(rows), "routings": _json(routings), "plan": plan_id, "actor": actor,
+         "note": note})
 
 
 def names_of(conn: Connection, plan_id: int, keys: set[tuple[str, str]]

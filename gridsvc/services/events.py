@@ -802,7 +802,7 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
     """
     import numpy as np
 
-    rows = repo.open_events(conn)
+    rows = repo.open_for_reroute(conn)
     if not rows:
         return {"rerouted": 0, "ids": []}
     ctx = _context(conn, None)
@@ -814,32 +814,27 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
     cells = [{k: (None if columns[k][i] is None else str(columns[k][i]))
               for k in repo.CELL_KINDS} for i in range(len(rows))]
     routings = _reroute_rows(conn, ctx, rows, plan_id, cells, [r["level"] for r in rows])
-    updates, history, relabel = [], [], []
+    # Events of the same cells, category, grade and level share one routing object: its
+    # brief is made, and the routing sent to the database, once.
+    index: dict[int, int] = {}
+    distinct: list[dict[str, Any]] = []
+    briefs: list[dict[str, Any]] = []
+    changed, relabel = [], []
     for r, c, routing in zip(rows, cells, routings, strict=True):
-        old = _cells_of(r)
-        if c == old and _brief(routing) == _brief(r["routing"]):
+        i = index.get(id(routing))
+        if i is None:
+            i = index[id(routing)] = len(distinct)
+            distinct.append(routing)
+            briefs.append(_brief(routing))
+        if c == _cells_of(r) and briefs[i] == r["brief"]:
             if r["cells_plan_id"] != plan_id:
                 relabel.append(r["id"])  # same cells, same unit: only the plan id moves
             continue
-        updates.append({"id": r["id"], "state": r["state"], "level": r["level"],
-                        "routing": routing, "unit_kind": routing["unit_kind"],
-                        "unit_id": routing["unit_id"], "expected_at": r["expected_at"],
-                        "late": r["late"], **{f"{k}_id": v for k, v in c.items()},
-                        "cells_plan_id": plan_id})
-        if c != old or _brief(routing) != _brief(r["routing"]):
-            history.append({
-                "event_id": r["id"], "actor": actor, "action": "reroute",
-                "from_state": r["state"], "to_state": r["state"], "from_level": r["level"],
-                "to_level": r["level"], "note": f"boundaries of plan {plan_id} took effect",
-                "details": {"cells_before": old, "cells": c, "plan_before": r["cells_plan_id"],
-                            "plan": plan_id, "routing_before": _brief(r["routing"]),
-                            "routing": _brief(routing)}})
-    repo.update_many(conn, updates)
+        changed.append((r["business_id"], [r["id"], *(c[k] for k in repo.CELL_KINDS), i]))
+    repo.reroute_many(conn, plan_id, [row for _, row in changed], distinct, actor=actor,
+                      note=f"boundaries of plan {plan_id} took effect")
     repo.relabel_plan(conn, relabel, plan_id)
-    repo.add_transitions(conn, history)
-    changed = {h["event_id"] for h in history}
-    ids = [r["business_id"] for r in rows if r["id"] in changed]
-    return {"rerouted": len(history), "ids": ids}
+    return {"rerouted": len(changed), "ids": [business_id for business_id, _ in changed]}
 
 
 # -- photos ------------------------------------------------------------------------------------
