@@ -451,6 +451,9 @@ def reroute_many(conn: Connection, plan_id: int, rows: list[list[Any]],
     if not rows:
         return
     cells = ("town", "village", "grid", "station", "beat")
+    # The routing of a row by its index into the array (folded into a constant once): a join
+    # with the array's elements was planned as a nested loop over both.
+    routing = "(CAST(:routings AS jsonb) -> d.r)"
     cells_of = ", ".join(f"'{k}', {{0}}.{k}_id" for k in cells)
     conn.execute(text(f"""
         WITH d AS (
@@ -458,17 +461,15 @@ def reroute_many(conn: Connection, plan_id: int, rows: list[list[Any]],
                    {', '.join(f"u->>{i + 1} AS {k}_id" for i, k in enumerate(cells))},
                    (u->>6)::int AS r
             FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS u),
-        rt AS (SELECT (n - 1)::int AS r, value AS routing
-               FROM jsonb_array_elements(CAST(:routings AS jsonb)) WITH ORDINALITY AS t(value, n)),
         old AS (SELECT e.id, e.state, e.level, e.cells_plan_id, e.routing,
                        {', '.join(f'e.{k}_id' for k in cells)}
                 FROM event e JOIN d ON d.id = e.id),
         upd AS (
             UPDATE event e SET {', '.join(f'{k}_id = d.{k}_id' for k in cells)},
-                routing = rt.routing, unit_kind = rt.routing->>'unit_kind',
-                unit_id = rt.routing->>'unit_id', cells_plan_id = :plan,
+                routing = {routing}, unit_kind = {routing}->>'unit_kind',
+                unit_id = {routing}->>'unit_id', cells_plan_id = :plan,
                 version = e.version + 1, updated_at = now()
-            FROM d JOIN rt ON rt.r = d.r WHERE e.id = d.id)
+            FROM d WHERE e.id = d.id)
         INSERT INTO event_transition (event_id, actor, action, from_state, to_state,
             from_level, to_level, note, details)
         SELECT d.id, :actor, 'reroute', o.state, o.state, o.level, o.level, :note,
@@ -476,8 +477,8 @@ def reroute_many(conn: Connection, plan_id: int, rows: list[list[Any]],
                 'cells', jsonb_build_object({cells_of.format('d')}),
                 'plan_before', o.cells_plan_id, 'plan', CAST(:plan AS integer),
                 'routing_before', {_brief_sql('o.routing')},
-                'routing', {_brief_sql('rt.routing')})
-        FROM d JOIN old o ON o.id = d.id JOIN rt ON rt.r = d.r ORDER BY d.id"""),
+                'routing', {_brief_sql(routing)})
+        FROM d JOIN old o ON o.id = d.id ORDER BY d.id"""),
         {"rows": _json(rows), "routings": _json(routings), "plan": plan_id, "actor": actor,
          "note": note})
 
