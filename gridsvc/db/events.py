@@ -16,14 +16,23 @@ from gridsvc.domain.events.routing import Rule
 from gridsvc.domain.events.states import State
 
 CELL_KINDS = ("town", "village", "grid", "station", "beat")
-#: An event as the service answers it (``e``: the event table).
-COLUMNS = f"""e.id, e.business_id, e.category, e.grade, e.state, e.level, e.description,
-    e.parties, e.house_id, e.compound_id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
-    e.town_id, e.village_id, e.grid_id, e.station_id, e.beat_id, e.cells_plan_id,
-    e.src_x, e.src_y, e.src_crs, e.reporter, e.reporter_account_id, e.routing, e.unit_kind,
-    e.unit_id, e.expected_at, (e.expected_at < now() AND e.{OPEN_SQL}) AS overdue, e.late,
-    e.near_boundary, e.occurred_at, e.created_at, e.updated_at, e.handled_at, e.finished_at,
-    e.version"""
+#: An event as the service answers it: ``(key, SQL on e)`` (``e``: the event table).
+EVENT_FIELDS = (
+    ("id", "e.id"), ("business_id", "e.business_id"), ("category", "e.category"),
+    ("grade", "e.grade"), ("state", "e.state"), ("level", "e.level"),
+    ("description", "e.description"), ("parties", "e.parties"), ("house_id", "e.house_id"),
+    ("compound_id", "e.compound_id"), ("lon", "ST_X(e.geom)"), ("lat", "ST_Y(e.geom)"),
+    ("town_id", "e.town_id"), ("village_id", "e.village_id"), ("grid_id", "e.grid_id"),
+    ("station_id", "e.station_id"), ("beat_id", "e.beat_id"),
+    ("cells_plan_id", "e.cells_plan_id"), ("src_x", "e.src_x"), ("src_y", "e.src_y"),
+    ("src_crs", "e.src_crs"), ("reporter", "e.reporter"),
+    ("reporter_account_id", "e.reporter_account_id"), ("routing", "e.routing"),
+    ("unit_kind", "e.unit_kind"), ("unit_id", "e.unit_id"), ("expected_at", "e.expected_at"),
+    ("overdue", f"(e.expected_at < now() AND e.{OPEN_SQL})"), ("late", "e.late"),
+    ("near_boundary", "e.near_boundary"), ("occurred_at", "e.occurred_at"),
+    ("created_at", "e.created_at"), ("updated_at", "e.updated_at"),
+    ("handled_at", "e.handled_at"), ("finished_at", "e.finished_at"), ("version", "e.version"))
+COLUMNS = ", ".join(f"{sql} AS {key}" for key, sql in EVENT_FIELDS)
 #: Lock key of the overdue sweep (``pg_try_advisory_xact_lock``): one sweep at a time.
 SWEEP_LOCK = 0x6576_656E_7473  # "events"
 
@@ -374,10 +383,7 @@ def search(conn: Connection, where: list[str], params: dict[str, Any], *, order:
             ORDER BY {order} LIMIT :limit OFFSET :offset)
         SELECT page.*, (SELECT count(*) FROM event e WHERE {clause}) AS _total,
             -- in a subquery of its own: run once, not once per row of the page
-            (SELECT gridsvc_visible_people(ARRAY(
-                SELECT DISTINCT (p->>'pk')::bigint FROM page,
-                    jsonb_array_elements(CASE WHEN jsonb_typeof(page.routing->'people')
-                        = 'array' THEN page.routing->'people' ELSE '[]' END) p))) AS _visible
+            (SELECT {_visible_sql('page')}) AS _visible
         FROM page ORDER BY {order.replace('e.', 'page.')}"""),
                         {**params, "limit": limit, "offset": offset}).all()
     if not rows:
@@ -389,6 +395,49 @@ def search(conn: Connection, where: list[str], params: dict[str, Any], *, order:
     for item in items:
         del item["_total"], item["_visible"]
     return items, total, visible
+
+
+def _visible_sql(page: str) -> str:
+    """SQL of the people named in the routings of ``page`` whom the caller may see (the
+    ``person`` policy's rule), once for the page."""
+    return f"""gridsvc_visible_people(ARRAY(
+                SELECT DISTINCT (p->>'pk')::bigint FROM {page},
+                    jsonb_array_elements(CASE WHEN jsonb_typeof({page}.routing->'people')
+                        = 'array' THEN {page}.routing->'people' ELSE '[]' END) p))"""
+
+
+def search_json(conn: Connection, where: list[str], params: dict[str, Any], *, order: str,
+                limit: int, offset: int) -> tuple[list[str], int]:
+    """:func:`search` with each event written as JSON by the database (the routing's
+    ``people`` cut to those the caller may see, ``overdue`` false when unknown): the page's
+    JSON texts and the total."""
+    clause = " AND ".join(where) or "true"
+    # One jsonpath filter per row (a subquery over each routing's people cost more than the
+    # rest of the page).
+    routing = """CASE WHEN jsonb_typeof(page.routing->'people') = 'array' THEN
+        jsonb_set(page.routing, '{people}', jsonb_path_query_array(
+            page.routing->'people', '$[*] ? (@.pk == $v[*])', (SELECT v FROM vis)))
+        ELSE page.routing END"""
+    fields = ", ".join(
+        f"'{key}', " + (routing if key == "routing" else
+                        "coalesce(page.overdue, false)" if key == "overdue" else f"page.{key}")
+        for key, _ in EVENT_FIELDS)
+    rows = conn.execute(text(f"""
+        WITH page AS MATERIALIZED (
+            SELECT {COLUMNS} FROM event e WHERE {clause}
+            ORDER BY {order} LIMIT :limit OFFSET :offset),
+        -- materialized: computed once for the page, not once per person of each routing
+        vis AS MATERIALIZED (SELECT jsonb_build_object('v', to_jsonb({_visible_sql('page')})) AS v)
+        SELECT json_build_object({fields})::text AS doc,
+            (SELECT count(*) FROM event e WHERE {clause}) AS total
+        FROM page
+        ORDER BY {order.replace('e.', 'page.')}"""),
+                        {**params, "limit": limit, "offset": offset}).all()
+    if not rows:
+        total = 0 if offset == 0 else conn.execute(
+            text(f"SELECT count(*) FROM event e WHERE {clause}"), params).scalar_one()
+        return [], total
+    return [r.doc for r in rows], rows[0].total
 
 
 def changes_since(conn: Connection, after_id: int, limit: int) -> list[dict[str, Any]]:

@@ -503,17 +503,12 @@ def get_event(engine: Engine, event_id: int) -> dict[str, Any]:
                 "history": repo.history(conn, event_id), "photos": repo.photos(conn, event_id)}
 
 
-def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
-                grid_id: str | None = None, village_id: str | None = None,
-                category: str | None = None, since: datetime | None = None,
-                until: datetime | None = None, overdue: bool | None = None,
-                reporter_account_id: int | None = None, open_only: bool = False,
-                limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    """Events the caller may see, newest first: ``{items, total}``.
-
-    ``category`` matches the code and its sub-categories; ``state`` one state or several;
-    ``overdue`` True: open and past the deadline (oldest deadline first), False: the others.
-    """
+def _filters(state: str | Iterable[str] | None = None, grid_id: str | None = None,
+             village_id: str | None = None, category: str | None = None,
+             since: datetime | None = None, until: datetime | None = None,
+             overdue: bool | None = None, reporter_account_id: int | None = None,
+             open_only: bool = False) -> tuple[list[str], dict[str, Any], str]:
+    """The SQL conditions, parameters and order of a list (see :func:`list_events`)."""
     where: list[str] = []
     params: dict[str, Any] = {}
     if state is not None:
@@ -543,11 +538,36 @@ def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
         where.append("e.reporter_account_id = :reporter")
         params["reporter"] = reporter_account_id
     order = "e.expected_at, e.id" if overdue else "e.created_at DESC, e.id DESC"
+    return where, params, order
+
+
+def list_events(engine: Engine, *, limit: int = 100, offset: int = 0,
+                **filters: Any) -> dict[str, Any]:
+    """Events the caller may see, newest first: ``{items, total}``.
+
+    Filters (keywords, all optional): ``state`` one state or several, ``grid_id``,
+    ``village_id``, ``category`` (the code and its sub-categories), ``since`` and ``until``
+    (reported in [since, until)), ``overdue`` (True: open and past the deadline, oldest
+    deadline first; False: the others), ``reporter_account_id``, ``open_only``.
+    """
+    where, params, order = _filters(**filters)
     with engine.connect() as conn:
         items, total, visible = repo.search(conn, where, params, order=order, limit=limit,
                                             offset=offset)
         return {"items": _hide_people(conn, [_public(i) for i in items], visible),
                 "total": total}
+
+
+def list_events_json(engine: Engine, *, limit: int = 100, offset: int = 0,
+                     **filters: Any) -> str:
+    """:func:`list_events` as the JSON text of the answer, written by the database (a page of
+    a grid's list is 100 routing documents: parsing them into Python to write them out again
+    was most of the list's time). The same keys and values; times in ISO 8601."""
+    where, params, order = _filters(**filters)
+    with engine.connect() as conn:
+        items, total = repo.search_json(conn, where, params, order=order, limit=limit,
+                                        offset=offset)
+    return f'{{"items": [{", ".join(items)}], "total": {int(total)}}}'
 
 
 def overdue(engine: Engine, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
