@@ -32,7 +32,7 @@ EVENT_FIELDS = (
     ("near_boundary", "e.near_boundary"), ("occurred_at", "e.occurred_at"),
     ("created_at", "e.created_at"), ("updated_at", "e.updated_at"),
     ("handled_at", "e.handled_at"), ("finished_at", "e.finished_at"), ("version", "e.version"))
-COLUMNS = ", ".join(f"{sql} AS {key}" for key, sql in EVENT_FIELDS)
+COLUMNS = ", ".join(sql if sql == f"e.{key}" else f"{sql} AS {key}" for key, sql in EVENT_FIELDS)
 #: Lock key of the overdue sweep (``pg_try_advisory_xact_lock``): one sweep at a time.
 SWEEP_LOCK = 0x6576_656E_7473  # "events"
 
