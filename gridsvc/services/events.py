@@ -224,6 +224,8 @@ _configs: dict[str, tuple[int, list[Rule], list[Limit]]] = {}
 #: ``(database URL, plan id) -> (plan version, layers)``: the intake's plan index. A plan in
 #: effect is not edited (only drafts are), and each report checks the version anyway.
 _intake_layers: dict[tuple[str, int], tuple[int, Any]] = {}
+#: How many plans' indexes the intake keeps (the oldest made goes first).
+_INTAKE_LAYERS_KEPT = 4
 
 
 def _context(conn: Connection, working_hours: WorkingHours | None,
@@ -257,6 +259,8 @@ def _layers_for_intake(engine: Engine, plan_id: int, known: int | None = None
             raise NotFound(f"no plan with id {plan_id}")
         cached = (version, plan_layers(engine, plan_id))
         _intake_layers[key] = cached
+        while len(_intake_layers) > _INTAKE_LAYERS_KEPT:  # plans replaced by activations
+            del _intake_layers[next(iter(_intake_layers))]
     return cached
 
 
