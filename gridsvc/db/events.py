@@ -506,7 +506,7 @@ def reroute_many(conn: Connection, plan_id: int, rows: list[list[Any]],
     cells_of = ", ".join(f"'{k}', {{0}}.{k}_id" for k in cells)
     conn.execute(text(f"""
         WITH d AS (
-            SELECT u->>0 AS sid, (u->>0)::bigint AS id,
+            SELECT (u->>0)::bigint AS id,
                    {', '.join(f"u->>{i + 1} AS {k}_id" for i, k in enumerate(cells))},
                    (u->>6)::int AS r
             FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS u),

@@ -348,6 +348,8 @@ def create_event(engine: Engine, data: dict[str, Any], *, actor: str, account_id
     InvalidInput
         Unknown category or grade; empty or too long text; no place, or one outside the
         service area; a time without a zone or in the future.
+    Conflict
+        The plan in effect was edited twice while the report was being placed (send it again).
     """
     key = None if idempotency_key is None else f"{account_id or 0}:{idempotency_key}"
     grade = _grade(str(data.get("grade") or "general"))
