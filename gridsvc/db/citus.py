@@ -90,9 +90,10 @@ EXCEPTIONS = (
             "activation locks the moving tables; Citus takes the lock on every shard"),
     Allowed("camera_coverage (entrances)", r"FROM compound_entrance ORDER BY", _KEYED,
             "one county's compound entrances, once per report"),
-    Allowed("events (lists, one event)", r"^SELECT e\.id, e\.business_id, e\.category", _KEYED,
-            "events of one county's cells (a grid's list, an event by id: the cells name the "
-            "county)"),
+    Allowed("events.reroute_for_plan (open events)", r"^SELECT e\.id, e\.business_id, "
+            r"ST_X\(e\.geom\) AS lon, ST_Y\(e\.geom\) AS lat, e\.town_id", _ALL,
+            "activation reads (and locks) the county's open events on every shard, in the "
+            "activation's one distributed transaction"),
     Allowed("events.reroute_for_plan", r"^UPDATE event SET cells_plan_id = %\(p\)s WHERE id = "
             r"ANY", _ALL, "activation moves the county's open events to the new plan, in the "
             "activation's one distributed transaction"),

@@ -16,14 +16,23 @@ from gridsvc.domain.events.routing import Rule
 from gridsvc.domain.events.states import State
 
 CELL_KINDS = ("town", "village", "grid", "station", "beat")
-#: An event as the service answers it (``e``: the event table).
-COLUMNS = f"""e.id, e.business_id, e.category, e.grade, e.state, e.level, e.description,
-    e.parties, e.house_id, e.compound_id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
-    e.town_id, e.village_id, e.grid_id, e.station_id, e.beat_id, e.cells_plan_id,
-    e.src_x, e.src_y, e.src_crs, e.reporter, e.reporter_account_id, e.routing, e.unit_kind,
-    e.unit_id, e.expected_at, (e.expected_at < now() AND e.{OPEN_SQL}) AS overdue, e.late,
-    e.near_boundary, e.occurred_at, e.created_at, e.updated_at, e.handled_at, e.finished_at,
-    e.version"""
+#: An event as the service answers it: ``(key, SQL on e)`` (``e``: the event table).
+EVENT_FIELDS = (
+    ("id", "e.id"), ("business_id", "e.business_id"), ("category", "e.category"),
+    ("grade", "e.grade"), ("state", "e.state"), ("level", "e.level"),
+    ("description", "e.description"), ("parties", "e.parties"), ("house_id", "e.house_id"),
+    ("compound_id", "e.compound_id"), ("lon", "ST_X(e.geom)"), ("lat", "ST_Y(e.geom)"),
+    ("town_id", "e.town_id"), ("village_id", "e.village_id"), ("grid_id", "e.grid_id"),
+    ("station_id", "e.station_id"), ("beat_id", "e.beat_id"),
+    ("cells_plan_id", "e.cells_plan_id"), ("src_x", "e.src_x"), ("src_y", "e.src_y"),
+    ("src_crs", "e.src_crs"), ("reporter", "e.reporter"),
+    ("reporter_account_id", "e.reporter_account_id"), ("routing", "e.routing"),
+    ("unit_kind", "e.unit_kind"), ("unit_id", "e.unit_id"), ("expected_at", "e.expected_at"),
+    ("overdue", f"(e.expected_at < now() AND e.{OPEN_SQL})"), ("late", "e.late"),
+    ("near_boundary", "e.near_boundary"), ("occurred_at", "e.occurred_at"),
+    ("created_at", "e.created_at"), ("updated_at", "e.updated_at"),
+    ("handled_at", "e.handled_at"), ("finished_at", "e.finished_at"), ("version", "e.version"))
+COLUMNS = ", ".join(sql if sql == f"e.{key}" else f"{sql} AS {key}" for key, sql in EVENT_FIELDS)
 #: Lock key of the overdue sweep (``pg_try_advisory_xact_lock``): one sweep at a time.
 SWEEP_LOCK = 0x6576_656E_7473  # "events"
 
@@ -110,34 +119,72 @@ def visible_people(conn: Connection, pks: set[int]) -> set[int]:
                             {"p": sorted(pks)}).scalar_one() or ())
 
 
-def intake_facts(conn: Connection, key: str | None, category: str
-                 ) -> tuple[datetime, int, int | None, bool]:
-    """In one round trip: the transaction's time, a new event id, the event already made with
-    this idempotency key (or None) and whether the category is an active one."""
+def config_version(conn: Connection) -> int:
+    """The version of the catalogue, routing table and limits (moves with each change)."""
+    return conn.execute(text("SELECT version FROM event_config")).scalar_one()
+
+
+def intake_facts(conn: Connection, key: str | None, category: str, plan_id: int,
+                 cells: dict[str, str | None], x: float, y: float, metres: float
+                 ) -> dict[str, Any]:
+    """Everything a report reads, in one round trip.
+
+    Returns
+    -------
+    dict
+        ``at`` (the transaction's time), ``id`` (a new event id), ``seen`` (the event already
+        made with this idempotency key, or None), ``known`` (the category is an active one),
+        ``config`` (:func:`config_version`), ``plan_version`` (of ``plan_id``), ``names``
+        (``(kind, id) -> name`` of the cells), ``near`` (the point lies within ``metres`` of
+        the edge of its grid, beat or village), ``people`` (as :func:`cell_people`) and
+        ``visible`` (which of those people the caller may see).
+    """
+    present = sorted((k, v) for k, v in cells.items() if v is not None)
+    kinds = [k for k, _ in present]
+    ids = [v for _, v in present]
     row = conn.execute(text("""
-        SELECT now(), nextval(pg_get_serial_sequence('event', 'id')),
-               (SELECT id FROM event WHERE idempotency_key = :k),
-               EXISTS (SELECT 1 FROM event_category WHERE code = :c AND active)"""),
-                       {"k": key, "c": category.strip()}).one()
-    return row[0], row[1], row[2], bool(row[3])
+        WITH c AS (
+            SELECT kind, business_id, name,
+                   kind IN ('grid', 'beat', 'village') AND :m > 0 AND ST_DWithin(
+                       ST_Boundary(geom)::geography,
+                       ST_SetSRID(ST_MakePoint(:x, :y), 4490)::geography, :m) AS near
+            FROM area WHERE plan_id = CAST(:plan AS integer)
+            AND (kind || ':' || business_id) = ANY(CAST(:keys AS text[]))),
+        p AS (SELECT * FROM gridsvc_cell_people(CAST(:kinds AS text[]), CAST(:ids AS text[])))
+        SELECT now() AS at, nextval(pg_get_serial_sequence('event', 'id')) AS id,
+            (SELECT id FROM event WHERE idempotency_key = :k) AS seen,
+            EXISTS (SELECT 1 FROM event_category WHERE code = :c AND active) AS known,
+            (SELECT version FROM event_config) AS config,
+            (SELECT version FROM plan WHERE id = CAST(:plan AS integer)) AS plan_version,
+            (SELECT json_agg(json_build_array(kind, business_id, name, near)) FROM c) AS cells,
+            (SELECT json_agg(json_build_array(kind, area_id, person_pk, person_id, name, role))
+               FROM p) AS people,
+            gridsvc_visible_people(CAST((SELECT coalesce(array_agg(DISTINCT person_pk), '{}')
+                                         FROM p) AS bigint[])) AS visible"""),
+        {"k": key, "c": category.strip(), "plan": plan_id, "x": x, "y": y, "m": metres,
+         "keys": [f"{k}:{v}" for k, v in present], "kinds": kinds, "ids": ids}).one()
+    links: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    who: dict[int, dict] = {}
+    for kind, area_id, pk, person_id, name, role in row.people or ():
+        links[(kind, area_id)].append((pk, role))
+        who[pk] = {"id": person_id, "name": name, "role": role}
+    return {"at": row.at, "id": row.id, "seen": row.seen, "known": bool(row.known),
+            "config": row.config, "plan_version": row.plan_version,
+            "names": {(k, i): n for k, i, n, _ in row.cells or ()},
+            "near": any(near for *_, near in row.cells or ()),
+            "people": (dict(links), who), "visible": set(row.visible or ())}
 
 
-def cells_info(conn: Connection, plan_id: int, cells: dict[str, str | None], x: float,
-               y: float, metres: float) -> tuple[dict[tuple[str, str], str], bool]:
-    """The names of an event's cells, and whether the point lies within ``metres`` of the
-    edge of its grid, beat or village (one query)."""
-    keys = [f"{k}:{v}" for k, v in cells.items() if v is not None]
-    if not keys:
-        return {}, False
-    rows = conn.execute(text("""
-        SELECT kind, business_id, name,
-               kind IN ('grid', 'beat', 'village') AND :m > 0 AND ST_DWithin(
-                   ST_Boundary(geom)::geography,
-                   ST_SetSRID(ST_MakePoint(:x, :y), 4490)::geography, :m) AS near
-        FROM area WHERE plan_id = CAST(:plan AS integer)
-        AND (kind || ':' || business_id) = ANY(:keys)"""),
-        {"plan": plan_id, "keys": keys, "x": x, "y": y, "m": metres}).all()
-    return {(r.kind, r.business_id): r.name for r in rows}, any(r.near for r in rows)
+def report(conn: Connection, event: dict[str, Any], first: dict[str, Any],
+           entry: dict[str, Any]) -> tuple[int, datetime] | None:
+    """Insert a reported event, the first row of its history and its audit entry in one round
+    trip (``gridsvc_event_report``); ``(transition id, its time)``, or None when the event's
+    idempotency key is taken (the first one stands, nothing is written)."""
+    row = conn.execute(text(
+        "SELECT * FROM gridsvc_event_report(CAST(:ev AS jsonb), CAST(:tr AS jsonb), "
+        "CAST(:au AS jsonb))"),
+        {"ev": _json(event), "tr": _json(first), "au": _json(entry)}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def compound_point(conn: Connection, compound_id: str) -> tuple[float, float] | None:
@@ -161,30 +208,9 @@ def id_by_key(conn: Connection, key: str) -> int | None:
                         {"k": key}).scalar_one_or_none()
 
 
-def next_id(conn: Connection) -> int:
-    return conn.execute(text("SELECT nextval(pg_get_serial_sequence('event', 'id'))")
-                        ).scalar_one()
-
-
 def now(conn: Connection) -> datetime:
     """The transaction's time (every row it writes carries the same)."""
     return conn.execute(text("SELECT now()")).scalar_one()
-
-
-def insert_event(conn: Connection, row: dict[str, Any]) -> int | None:
-    """Insert an event; None when its idempotency key is taken (the first one stands)."""
-    return conn.execute(text("""
-        INSERT INTO event (id, business_id, category, grade, state, level, description, parties,
-            house_id, compound_id, reporter, reporter_account_id, routing, unit_kind, unit_id,
-            near_boundary, occurred_at, expected_at, idempotency_key, geom, town_id, village_id,
-            grid_id, station_id, beat_id, src_x, src_y, src_crs, cells_plan_id)
-        VALUES (:id, :business_id, :category, :grade, :state, :level, :description, :parties,
-            :house_id, :compound_id, :reporter, :reporter_account_id, CAST(:routing AS jsonb),
-            :unit_kind, :unit_id, :near_boundary, :occurred_at, :expected_at, :idempotency_key,
-            ST_SetSRID(ST_MakePoint(:x, :y), 4490), :town_id, :village_id, :grid_id,
-            :station_id, :beat_id, :src_x, :src_y, :src_crs, :cells_plan_id)
-        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""),
-        {**row, "routing": _json(row["routing"])}).scalar_one_or_none()
 
 
 def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -345,20 +371,73 @@ def photo(conn: Connection, event_id: int, photo_id: int) -> dict[str, Any] | No
 
 
 def search(conn: Connection, where: list[str], params: dict[str, Any], *, order: str,
-           limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Events matching every condition of ``where`` (SQL on ``e``), a page and the total (a
-    second query only when the page is full or not the first: a grid's list is one)."""
+           limit: int, offset: int) -> tuple[list[dict[str, Any]], int, set[int]]:
+    """Events matching every condition of ``where`` (SQL on ``e``): a page, the total, and
+    which people named in the page's routings the caller may see, in one round trip (the
+    count and the people are computed once beside the page). Edge case: a page past the end
+    has no row to carry the total, so it is counted on its own."""
     clause = " AND ".join(where) or "true"
     rows = conn.execute(text(f"""
-        SELECT {COLUMNS} FROM event e WHERE {clause}
-        ORDER BY {order} LIMIT :limit OFFSET :offset"""),
+        WITH page AS MATERIALIZED (
+            SELECT {COLUMNS} FROM event e WHERE {clause}
+            ORDER BY {order} LIMIT :limit OFFSET :offset)
+        SELECT page.*, (SELECT count(*) FROM event e WHERE {clause}) AS _total,
+            -- in a subquery of its own: run once, not once per row of the page
+            (SELECT {_visible_sql('page')}) AS _visible
+        FROM page ORDER BY {order.replace('e.', 'page.')}"""),
                         {**params, "limit": limit, "offset": offset}).all()
+    if not rows:
+        total = 0 if offset == 0 else conn.execute(
+            text(f"SELECT count(*) FROM event e WHERE {clause}"), params).scalar_one()
+        return [], total, set()
     items = [dict(r._mapping) for r in rows]
-    if offset == 0 and len(items) < limit:
-        return items, len(items)
-    total = conn.execute(text(f"SELECT count(*) FROM event e WHERE {clause}"),
-                         params).scalar_one()
-    return items, total
+    total, visible = items[0]["_total"], set(items[0]["_visible"] or ())
+    for item in items:
+        del item["_total"], item["_visible"]
+    return items, total, visible
+
+
+def _visible_sql(page: str) -> str:
+    """SQL of the people named in the routings of ``page`` whom the caller may see (the
+    ``person`` policy's rule), once for the page."""
+    return f"""gridsvc_visible_people(ARRAY(
+                SELECT DISTINCT (p->>'pk')::bigint FROM {page},
+                    jsonb_array_elements(CASE WHEN jsonb_typeof({page}.routing->'people')
+                        = 'array' THEN {page}.routing->'people' ELSE '[]' END) p))"""
+
+
+def search_json(conn: Connection, where: list[str], params: dict[str, Any], *, order: str,
+                limit: int, offset: int) -> tuple[list[str], int]:
+    """:func:`search` with each event written as JSON by the database (the routing's
+    ``people`` cut to those the caller may see, ``overdue`` false when unknown): the page's
+    JSON texts and the total."""
+    clause = " AND ".join(where) or "true"
+    # One jsonpath filter per row (a subquery over each routing's people cost more than the
+    # rest of the page).
+    routing = """CASE WHEN jsonb_typeof(page.routing->'people') = 'array' THEN
+        jsonb_set(page.routing, '{people}', jsonb_path_query_array(
+            page.routing->'people', '$[*] ? (@.pk == $v[*])', (SELECT v FROM vis)))
+        ELSE page.routing END"""
+    fields = ", ".join(
+        f"'{key}', " + (routing if key == "routing" else
+                        "coalesce(page.overdue, false)" if key == "overdue" else f"page.{key}")
+        for key, _ in EVENT_FIELDS)
+    rows = conn.execute(text(f"""
+        WITH page AS MATERIALIZED (
+            SELECT {COLUMNS} FROM event e WHERE {clause}
+            ORDER BY {order} LIMIT :limit OFFSET :offset),
+        -- materialized: computed once for the page, not once per person of each routing
+        vis AS MATERIALIZED (SELECT jsonb_build_object('v', to_jsonb({_visible_sql('page')})) AS v)
+        SELECT json_build_object({fields})::text AS doc,
+            (SELECT count(*) FROM event e WHERE {clause}) AS total
+        FROM page
+        ORDER BY {order.replace('e.', 'page.')}"""),
+                        {**params, "limit": limit, "offset": offset}).all()
+    if not rows:
+        total = 0 if offset == 0 else conn.execute(
+            text(f"SELECT count(*) FROM event e WHERE {clause}"), params).scalar_one()
+        return [], total
+    return [r.doc for r in rows], rows[0].total
 
 
 def changes_since(conn: Connection, after_id: int, limit: int) -> list[dict[str, Any]]:
@@ -390,11 +469,67 @@ def mark_late_at_top(conn: Connection, at: datetime) -> int:
         AND level = 'county' AND NOT late"""), {"at": at}).rowcount
 
 
-def open_events(conn: Connection) -> list[dict[str, Any]]:
-    """Every open event, locked (a plan taking effect moves them)."""
-    rows = conn.execute(text(f"SELECT {COLUMNS} FROM event e WHERE e.{OPEN_SQL} "
-                             "ORDER BY e.id FOR UPDATE"))
+_BRIEF_KEYS = ("unit_kind", "unit_id", "unit_name", "handlers", "fallback")
+
+
+def _brief_sql(doc: str) -> str:
+    """SQL of a routing's brief (the keys a history row keeps), as the service's ``_brief``."""
+    return "jsonb_build_object(" + ", ".join(f"'{k}', {doc}->'{k}'" for k in _BRIEF_KEYS) + ")"
+
+
+def open_for_reroute(conn: Connection) -> list[dict[str, Any]]:
+    """Every open event, locked (a plan taking effect moves them), with only what re-routing
+    reads: its point, cells, plan, category, grade, level and its routing's brief."""
+    rows = conn.execute(text(f"""
+        SELECT e.id, e.business_id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.town_id,
+               e.village_id, e.grid_id, e.station_id, e.beat_id, e.cells_plan_id, e.category,
+               e.grade, e.level, {_brief_sql('e.routing')} AS brief
+        FROM event e WHERE e.{OPEN_SQL} ORDER BY e.id FOR NO KEY UPDATE"""))
     return [dict(r._mapping) for r in rows]
+
+
+def reroute_many(conn: Connection, plan_id: int, rows: list[list[Any]],
+                 routings: list[dict[str, Any]], *, actor: str, note: str) -> None:
+    """Move events to new cells under ``plan_id`` with a new routing, and write each a
+    ``reroute`` history row naming the cells, plan and routing before, in one statement.
+
+    ``rows`` are ``[event id, town, village, grid, station, beat, i]``, ``i`` indexing
+    ``routings`` (events of the same cells, category, grade and level share one: each is sent
+    once). State, level and deadline stay as they are.
+    """
+    if not rows:
+        return
+    cells = ("town", "village", "grid", "station", "beat")
+    # The routing of a row by its index into the array (folded into a constant once): a join
+    # with the array's elements was planned as a nested loop over both.
+    routing = "(CAST(:routings AS jsonb) -> d.r)"
+    cells_of = ", ".join(f"'{k}', {{0}}.{k}_id" for k in cells)
+    conn.execute(text(f"""
+        WITH d AS (
+            SELECT (u->>0)::bigint AS id,
+                   {', '.join(f"u->>{i + 1} AS {k}_id" for i, k in enumerate(cells))},
+                   (u->>6)::int AS r
+            FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS u),
+        old AS (SELECT e.id, e.state, e.level, e.cells_plan_id, e.routing,
+                       {', '.join(f'e.{k}_id' for k in cells)}
+                FROM event e JOIN d ON d.id = e.id),
+        upd AS (
+            UPDATE event e SET {', '.join(f'{k}_id = d.{k}_id' for k in cells)},
+                routing = {routing}, unit_kind = {routing}->>'unit_kind',
+                unit_id = {routing}->>'unit_id', cells_plan_id = :plan,
+                version = e.version + 1, updated_at = now()
+            FROM d WHERE e.id = d.id)
+        INSERT INTO event_transition (event_id, actor, action, from_state, to_state,
+            from_level, to_level, note, details)
+        SELECT d.id, :actor, 'reroute', o.state, o.state, o.level, o.level, :note,
+            jsonb_build_object('cells_before', jsonb_build_object({cells_of.format('o')}),
+                'cells', jsonb_build_object({cells_of.format('d')}),
+                'plan_before', o.cells_plan_id, 'plan', CAST(:plan AS integer),
+                'routing_before', {_brief_sql('o.routing')},
+                'routing', {_brief_sql(routing)})
+        FROM d JOIN old o ON o.id = d.id ORDER BY d.id"""),
+        {"rows": _json(rows), "routings": _json(routings), "plan": plan_id, "actor": actor,
+         "note": note})
 
 
 def names_of(conn: Connection, plan_id: int, keys: set[tuple[str, str]]

@@ -55,6 +55,17 @@ class EventCategory(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default="true")
 
 
+class EventConfig(Base):
+    """One row: ``version`` moves with every change of the catalogue, the routing table or the
+    limits (a statement trigger on each, in the changing transaction), so a service process
+    keeps them in memory and checks one number per report."""
+
+    __tablename__ = "event_config"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
 class EventRule(Base):
     """A row of the routing table (:class:`gridsvc.domain.events.routing.Rule`)."""
 
@@ -93,8 +104,11 @@ class Event(AssignedCells, Base):
         CheckConstraint(_in("grade", GRADES), name="grade"),
         CheckConstraint(_in("state", STATES), name="state"),
         CheckConstraint(_in("level", LEVELS), name="level"),
-        # A grid's open events, newest first: the workers' list.
-        Index("ix_event_open_grid", "grid_id", "created_at", "id",
+        # A grid's open events, newest first: the workers' list. It carries the columns the
+        # event policy reads, so the page and its count are answered from the index.
+        Index("ix_event_open_grid_cover", "grid_id", "created_at", "id",
+              postgresql_include=["town_id", "village_id", "station_id", "beat_id",
+                                  "reporter_account_id"],
               postgresql_where=text(OPEN_SQL)),
         # Open events by deadline: the overdue list and the sweep.
         Index("ix_event_open_expected", "expected_at", postgresql_where=text(OPEN_SQL)),

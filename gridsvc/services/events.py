@@ -198,11 +198,17 @@ def _text(data: dict[str, Any], key: str, required: bool) -> str | None:
 
 
 class _Context:
-    """What routing reads, loaded once per transaction: rules, limits and the calendar."""
+    """What routing reads: rules, limits and the calendar.
 
-    def __init__(self, conn: Connection, working_hours: WorkingHours | None) -> None:
-        self.rules = repo.rules(conn)
-        self.limits: list[Limit] = repo.limits(conn)
+    Rules and limits are kept per process and database (:func:`_context`), checked against
+    the version ``event_config`` keeps in the database (moved, in the changing transaction,
+    by every edit of the catalogue, the routing table or the limits): a report reads one
+    number instead of two tables."""
+
+    def __init__(self, rules: list[Rule], limits: list[Limit],
+                 working_hours: WorkingHours | None) -> None:
+        self.rules = rules
+        self.limits = limits
         self.calendar = working_hours
 
     def deadline(self, start: datetime, category: str, grade: Grade, state: State
@@ -211,6 +217,51 @@ class _Context:
             return None
         hours = limit_hours(self.limits, category, grade, state)
         return None if hours is None else due_at(start, hours, self.calendar)
+
+
+#: ``database URL -> (config version, rules, limits)``: see :class:`_Context`.
+_configs: dict[str, tuple[int, list[Rule], list[Limit]]] = {}
+#: ``(database URL, plan id) -> (plan version, layers)``: the intake's plan index. A plan in
+#: effect is not edited (only drafts are), and each report checks the version anyway.
+_intake_layers: dict[tuple[str, int], tuple[int, Any]] = {}
+#: How many plans' indexes the intake keeps (the oldest made goes first).
+_INTAKE_LAYERS_KEPT = 4
+
+
+def _context(conn: Connection, working_hours: WorkingHours | None,
+             version: int | None = None) -> _Context:
+    """The routing context, from memory when ``version`` (read now when None) is the one the
+    rules and limits in memory were read under. Edge case: a version read before a concurrent
+    edit commits, and the tables after, caches the newer tables under the older number; the
+    next check then reloads them (never the reverse: the tables are read after the number)."""
+    if version is None:
+        version = repo.config_version(conn)
+    key = str(conn.engine.url)
+    cached = _configs.get(key)
+    if cached is None or cached[0] != version:
+        cached = (version, repo.rules(conn), repo.limits(conn))
+        _configs[key] = cached
+    return _Context(cached[1], cached[2], working_hours)
+
+
+def _layers_for_intake(engine: Engine, plan_id: int, known: int | None = None
+                       ) -> tuple[int, Any]:
+    """``(plan version, layers)`` of a plan from memory; read again when ``known`` (the version
+    the database just gave) differs from the one in memory."""
+    key = (str(engine.url), plan_id)
+    cached = _intake_layers.get(key)
+    if cached is None or (known is not None and cached[0] != known):
+        from gridsvc.db.areas import plan_version
+
+        with engine.connect() as conn:
+            version = plan_version(conn, plan_id)
+        if version is None:
+            raise NotFound(f"no plan with id {plan_id}")
+        cached = (version, plan_layers(engine, plan_id))
+        _intake_layers[key] = cached
+        while len(_intake_layers) > _INTAKE_LAYERS_KEPT:  # plans replaced by activations
+            del _intake_layers[next(iter(_intake_layers))]
+    return cached
 
 
 def _routing(conn: Connection, ctx: _Context, plan_id: int | None, cells: dict[str, Any],
@@ -297,6 +348,8 @@ def create_event(engine: Engine, data: dict[str, Any], *, actor: str, account_id
     InvalidInput
         Unknown category or grade; empty or too long text; no place, or one outside the
         service area; a time without a zone or in the future.
+    Conflict
+        The plan in effect was edited twice while the report was being placed (send it again).
     """
     key = None if idempotency_key is None else f"{account_id or 0}:{idempotency_key}"
     grade = _grade(str(data.get("grade") or "general"))
@@ -309,57 +362,95 @@ def create_event(engine: Engine, data: dict[str, Any], *, actor: str, account_id
     lon, lat, crs_name, extra = _locate(engine, data, dispatch)
     # The app's lookup knows the plan in effect (rechecked once a second): no round trip.
     plan_id = lookup.plan_for(None) if lookup is not None else current_plan(engine)
-    x, y, cells = locate(lon, lat, crs_name, plan_layers(engine, plan_id))
-    cells = {k: cells.get(k) for k in repo.CELL_KINDS}
-    # One transaction, few round trips (intake is the hot path: bench/events.py).
-    with engine.begin() as conn:
-        at, event_id, seen, known = repo.intake_facts(conn, key, str(data.get("category")))
-        if seen is None:
-            if not known:
-                _category(conn, data.get("category"))  # raises, naming the categories
-            if occurred is not None and occurred > at + timedelta(minutes=5):
-                raise InvalidInput([Problem("occurred_at is in the future",
-                                            field="occurred_at")])
-            category = str(data["category"]).strip()
-            ctx = _Context(conn, working_hours)
-            level = start_level(grade is Grade.urgent)
-            names, near = repo.cells_info(conn, plan_id, cells, x, y, near_boundary_m)
-            routing = _routing(conn, ctx, plan_id, cells, category, grade, level, names=names)
-            row = {"id": event_id, "business_id": f"EV{event_id:08d}", "category": category,
-                   "grade": grade.value, "state": State.reported.value, "level": level,
-                   "description": description, "parties": parties,
-                   "house_id": extra.get("house_id"), "compound_id": extra.get("compound_id"),
-                   "reporter": actor, "reporter_account_id": account_id, "routing": routing,
-                   "unit_kind": routing["unit_kind"], "unit_id": routing["unit_id"],
-                   "near_boundary": near, "occurred_at": occurred or at,
-                   "expected_at": ctx.deadline(at, category, grade, State.reported),
-                   "idempotency_key": key, "x": x, "y": y,
-                   **{f"{k}_id": v for k, v in cells.items()},
-                   "src_x": lon, "src_y": lat, "src_crs": crs_name, "cells_plan_id": plan_id}
-            made = repo.insert_event(conn, row)
-            if made is None:  # the same key committed by a concurrent retry: that one stands
+    category = str(data.get("category") or "").strip()
+    # One transaction of two round trips (intake is the hot path: bench/events.py): what it
+    # reads in one statement, what it writes (event, history, audit) in another.
+    known_version = None
+    for _ in range(2):
+        version, layers = _layers_for_intake(engine, plan_id, known_version)
+        x, y, cells = locate(lon, lat, crs_name, layers)
+        cells = {k: cells.get(k) for k in repo.CELL_KINDS}
+        with engine.begin() as conn:
+            facts = repo.intake_facts(conn, key, category, plan_id, cells, x, y,
+                                      near_boundary_m)
+            if facts["plan_version"] != version:
+                known_version = facts["plan_version"]
+                continue  # the plan changed since its index was built: locate again
+            if facts["seen"] is not None:
+                return get_event(engine, facts["seen"]), False
+            made = _report(conn, facts, data, plan_id, cells, x, y, lon, lat, crs_name,
+                           extra, grade, category, description, parties, occurred, key,
+                           actor, account_id, working_hours)
+        if made is None:  # the same key committed by a concurrent retry: that one stands
+            with engine.connect() as conn:
                 seen = repo.id_by_key(conn, key or "")
-            else:
-                _record_report(conn, made, row, routing, actor, account_id)
-                stored = repo.get(conn, made)
-                assert stored is not None
-                event = {**_hide_people(conn, [_public(stored)])[0],
-                         "history": repo.history(conn, made), "photos": []}
-    if seen is not None:
-        return get_event(engine, seen), False
-    return event, True
+            return get_event(engine, seen), False
+        return made, True
+    raise Conflict(f"the boundaries of plan {plan_id} changed while reporting; send it again")
 
 
-def _record_report(conn: Connection, made: int, row: dict[str, Any], routing: dict[str, Any],
-                   actor: str, account_id: int | None) -> None:
-    """The first step of an event's history and its audit entry."""
-    repo.add_transitions(conn, [{
-        "event_id": made, "actor": actor, "account_id": account_id, "action": "report",
-        "from_state": None, "to_state": State.reported.value, "from_level": None,
-        "to_level": row["level"], "details": {"routing": _brief(routing)}}])
-    audit.record(conn, actor=actor, action="event.create", object_kind="event",
-                 object_id=row["business_id"],
-                 after={k: v for k, v in row.items() if k not in ("routing",)})
+def _report(conn: Connection, facts: dict[str, Any], data: dict[str, Any], plan_id: int,
+            cells: dict[str, Any], x: float, y: float, lon: float, lat: float, crs_name: str,
+            extra: dict[str, Any], grade: Grade, category: str, description: str | None,
+            parties: str | None, occurred: datetime | None, key: str | None, actor: str,
+            account_id: int | None, working_hours: WorkingHours | None
+            ) -> dict[str, Any] | None:
+    """Route, time and write a new report in the caller's transaction; the event as
+    :func:`get_event` answers it, built from what was written (no read back), or None when
+    the key was taken meanwhile."""
+    at, event_id = facts["at"], facts["id"]
+    if not facts["known"]:
+        _category(conn, data.get("category"))  # raises, naming the categories
+    if occurred is not None and occurred > at + timedelta(minutes=5):
+        raise InvalidInput([Problem("occurred_at is in the future", field="occurred_at")])
+    ctx = _context(conn, working_hours, facts["config"])
+    level = start_level(grade is Grade.urgent)
+    routing = _routing(conn, ctx, plan_id, cells, category, grade, level,
+                       people=facts["people"], names=facts["names"])
+    row = {"id": event_id, "business_id": f"EV{event_id:08d}", "category": category,
+           "grade": grade.value, "state": State.reported.value, "level": level,
+           "description": description, "parties": parties,
+           "house_id": extra.get("house_id"), "compound_id": extra.get("compound_id"),
+           "reporter": actor, "reporter_account_id": account_id, "routing": routing,
+           "unit_kind": routing["unit_kind"], "unit_id": routing["unit_id"],
+           "near_boundary": facts["near"], "occurred_at": occurred or at,
+           "expected_at": ctx.deadline(at, category, grade, State.reported),
+           "idempotency_key": key, "x": x, "y": y,
+           **{f"{k}_id": v for k, v in cells.items()},
+           "src_x": lon, "src_y": lat, "src_crs": crs_name, "cells_plan_id": plan_id}
+    first = {"event_id": event_id, "actor": actor, "account_id": account_id,
+             "action": "report", "from_state": None, "to_state": State.reported.value,
+             "from_level": None, "to_level": level, "details": {"routing": _brief(routing)}}
+    entry = {"actor": actor, "action": "event.create", "object_kind": "event",
+             "object_id": row["business_id"],
+             "after": {k: v for k, v in row.items() if k != "routing"}}
+    written = repo.report(conn, row, first, entry)
+    if written is None:
+        return None
+    visible = facts["visible"]
+    event = {k: row[k] for k in _EVENT_KEYS if k in row}
+    zone = at.tzinfo  # times as the database gives them back (its session's zone)
+    event |= {"lon": x, "lat": y, "overdue": False, "late": False, "created_at": at,
+              "occurred_at": row["occurred_at"].astimezone(zone),
+              "expected_at": row["expected_at"] and row["expected_at"].astimezone(zone),
+              "updated_at": at, "handled_at": None, "finished_at": None, "version": 1,
+              "routing": {**routing, "people": [p for p in routing["people"]
+                                                if p["pk"] in visible]}}
+    history = [{"id": written[0], "at": written[1], "actor": actor, "action": "report",
+                "from_state": None, "to_state": State.reported.value, "from_level": None,
+                "to_level": level, "note": None, "reason": None, "attachments": [],
+                "details": first["details"]}]
+    return {**{k: event[k] for k in _EVENT_ORDER}, "history": history, "photos": []}
+
+
+#: The keys of an event as :func:`get_event` answers it (``repo.COLUMNS``), in that order.
+_EVENT_ORDER = ("id", "business_id", "category", "grade", "state", "level", "description",
+                "parties", "house_id", "compound_id", "lon", "lat", "town_id", "village_id",
+                "grid_id", "station_id", "beat_id", "cells_plan_id", "src_x", "src_y",
+                "src_crs", "reporter", "reporter_account_id", "routing", "unit_kind",
+                "unit_id", "expected_at", "overdue", "late", "near_boundary", "occurred_at",
+                "created_at", "updated_at", "handled_at", "finished_at", "version")
+_EVENT_KEYS = frozenset(_EVENT_ORDER)
 
 
 def _category(conn: Connection, code: Any) -> str:
@@ -385,14 +476,15 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _hide_people(conn: Connection, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _hide_people(conn: Connection, items: list[dict[str, Any]],
+                 visible: set[int] | None = None) -> list[dict[str, Any]]:
     """Events with their routing's ``people`` cut to those the caller may see (the person
     policy): routing names everyone of the unit, a grid worker need not see the beat's
     auxiliaries by name."""
     pks = {p["pk"] for e in items for p in (e.get("routing") or {}).get("people", [])}
     if not pks:
         return items
-    seen = repo.visible_people(conn, pks)
+    seen = repo.visible_people(conn, pks) if visible is None else visible
     for e in items:
         routing = e.get("routing") or {}
         if "people" in routing:
@@ -417,17 +509,12 @@ def get_event(engine: Engine, event_id: int) -> dict[str, Any]:
                 "history": repo.history(conn, event_id), "photos": repo.photos(conn, event_id)}
 
 
-def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
-                grid_id: str | None = None, village_id: str | None = None,
-                category: str | None = None, since: datetime | None = None,
-                until: datetime | None = None, overdue: bool | None = None,
-                reporter_account_id: int | None = None, open_only: bool = False,
-                limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    """Events the caller may see, newest first: ``{items, total}``.
-
-    ``category`` matches the code and its sub-categories; ``state`` one state or several;
-    ``overdue`` True: open and past the deadline (oldest deadline first), False: the others.
-    """
+def _filters(state: str | Iterable[str] | None = None, grid_id: str | None = None,
+             village_id: str | None = None, category: str | None = None,
+             since: datetime | None = None, until: datetime | None = None,
+             overdue: bool | None = None, reporter_account_id: int | None = None,
+             open_only: bool = False) -> tuple[list[str], dict[str, Any], str]:
+    """The SQL conditions, parameters and order of a list (see :func:`list_events`)."""
     where: list[str] = []
     params: dict[str, Any] = {}
     if state is not None:
@@ -457,9 +544,36 @@ def list_events(engine: Engine, *, state: str | Iterable[str] | None = None,
         where.append("e.reporter_account_id = :reporter")
         params["reporter"] = reporter_account_id
     order = "e.expected_at, e.id" if overdue else "e.created_at DESC, e.id DESC"
+    return where, params, order
+
+
+def list_events(engine: Engine, *, limit: int = 100, offset: int = 0,
+                **filters: Any) -> dict[str, Any]:
+    """Events the caller may see, newest first: ``{items, total}``.
+
+    Filters (keywords, all optional): ``state`` one state or several, ``grid_id``,
+    ``village_id``, ``category`` (the code and its sub-categories), ``since`` and ``until``
+    (reported in [since, until)), ``overdue`` (True: open and past the deadline, oldest
+    deadline first; False: the others), ``reporter_account_id``, ``open_only``.
+    """
+    where, params, order = _filters(**filters)
     with engine.connect() as conn:
-        items, total = repo.search(conn, where, params, order=order, limit=limit, offset=offset)
-        return {"items": _hide_people(conn, [_public(i) for i in items]), "total": total}
+        items, total, visible = repo.search(conn, where, params, order=order, limit=limit,
+                                            offset=offset)
+        return {"items": _hide_people(conn, [_public(i) for i in items], visible),
+                "total": total}
+
+
+def list_events_json(engine: Engine, *, limit: int = 100, offset: int = 0,
+                     **filters: Any) -> str:
+    """:func:`list_events` as the JSON text of the answer, written by the database (a page of
+    a grid's list is 100 routing documents: parsing them into Python to write them out again
+    was most of the list's time). The same keys and values; times in ISO 8601."""
+    where, params, order = _filters(**filters)
+    with engine.connect() as conn:
+        items, total = repo.search_json(conn, where, params, order=order, limit=limit,
+                                        offset=offset)
+    return f'{{"items": [{", ".join(items)}], "total": {int(total)}}}'
 
 
 def overdue(engine: Engine, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
@@ -523,7 +637,7 @@ def transition(engine: Engine, event_id: int, action: str, *, actor: str,
         state, level = State(row["state"]), row["level"]
         step = apply(state, level, act)
         at = repo.now(conn)
-        ctx = _Context(conn, working_hours)
+        ctx = _context(conn, working_hours)
         grade = Grade(row["grade"])
         values: dict[str, Any] = {"state": step.state.value, "level": step.level}
         if row["expected_at"] is not None and at > row["expected_at"] and \
@@ -595,7 +709,7 @@ def update_event(engine: Engine, event_id: int, *, actor: str, account_id: int |
         reroute = "category" in values or "grade" in values
         details: dict[str, Any] = {"before": {k: row[k] for k in values}, "after": dict(values)}
         if reroute:
-            ctx = _Context(conn, working_hours)
+            ctx = _context(conn, working_hours)
             new_grade = Grade(values.get("grade", row["grade"]))
             new_category = values.get("category", row["category"])
             routing = _routing(conn, ctx, row["cells_plan_id"], _cells_of(row), new_category,
@@ -662,7 +776,7 @@ def sweep(engine: Engine, *, at: datetime | None = None, limit: int = 2000,
         now = at or repo.now(conn)
         rows = repo.overdue_to_escalate(conn, now, limit)
         if rows:
-            ctx = _Context(conn, working_hours)
+            ctx = _context(conn, working_hours)
             steps = [apply(State(r["state"]), r["level"], Action.escalate) for r in rows]
             by_plan: dict[int | None, list[int]] = {}
             for i, r in enumerate(rows):
@@ -714,10 +828,10 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
     """
     import numpy as np
 
-    rows = repo.open_events(conn)
+    rows = repo.open_for_reroute(conn)
     if not rows:
         return {"rerouted": 0, "ids": []}
-    ctx = _Context(conn, None)
+    ctx = _context(conn, None)
     # The plan's cells index in memory (as houses are moved): one vectorised pass.
     found = plan_layers(conn.engine, plan_id).assign(
         np.array([r["lon"] for r in rows]), np.array([r["lat"] for r in rows]))
@@ -726,32 +840,27 @@ def reroute_for_plan(conn: Connection, plan_id: int, *, actor: str) -> dict[str,
     cells = [{k: (None if columns[k][i] is None else str(columns[k][i]))
               for k in repo.CELL_KINDS} for i in range(len(rows))]
     routings = _reroute_rows(conn, ctx, rows, plan_id, cells, [r["level"] for r in rows])
-    updates, history, relabel = [], [], []
+    # Events of the same cells, category, grade and level share one routing object: its
+    # brief is made, and the routing sent to the database, once.
+    index: dict[int, int] = {}
+    distinct: list[dict[str, Any]] = []
+    briefs: list[dict[str, Any]] = []
+    changed, relabel = [], []
     for r, c, routing in zip(rows, cells, routings, strict=True):
-        old = _cells_of(r)
-        if c == old and _brief(routing) == _brief(r["routing"]):
+        i = index.get(id(routing))
+        if i is None:
+            i = index[id(routing)] = len(distinct)
+            distinct.append(routing)
+            briefs.append(_brief(routing))
+        if c == _cells_of(r) and briefs[i] == r["brief"]:
             if r["cells_plan_id"] != plan_id:
                 relabel.append(r["id"])  # same cells, same unit: only the plan id moves
             continue
-        updates.append({"id": r["id"], "state": r["state"], "level": r["level"],
-                        "routing": routing, "unit_kind": routing["unit_kind"],
-                        "unit_id": routing["unit_id"], "expected_at": r["expected_at"],
-                        "late": r["late"], **{f"{k}_id": v for k, v in c.items()},
-                        "cells_plan_id": plan_id})
-        if c != old or _brief(routing) != _brief(r["routing"]):
-            history.append({
-                "event_id": r["id"], "actor": actor, "action": "reroute",
-                "from_state": r["state"], "to_state": r["state"], "from_level": r["level"],
-                "to_level": r["level"], "note": f"boundaries of plan {plan_id} took effect",
-                "details": {"cells_before": old, "cells": c, "plan_before": r["cells_plan_id"],
-                            "plan": plan_id, "routing_before": _brief(r["routing"]),
-                            "routing": _brief(routing)}})
-    repo.update_many(conn, updates)
+        changed.append((r["business_id"], [r["id"], *(c[k] for k in repo.CELL_KINDS), i]))
+    repo.reroute_many(conn, plan_id, [row for _, row in changed], distinct, actor=actor,
+                      note=f"boundaries of plan {plan_id} took effect")
     repo.relabel_plan(conn, relabel, plan_id)
-    repo.add_transitions(conn, history)
-    changed = {h["event_id"] for h in history}
-    ids = [r["business_id"] for r in rows if r["id"] in changed]
-    return {"rerouted": len(history), "ids": ids}
+    return {"rerouted": len(changed), "ids": [business_id for business_id, _ in changed]}
 
 
 # -- photos ------------------------------------------------------------------------------------
@@ -995,7 +1104,7 @@ def load_demo_events(conn: Connection, plan_id: int, *, actor: str, seed: int = 
     made = demo.generate(np.random.default_rng(seed), len(places), end, per_day=per_day)
     if not made:
         return 0
-    ctx = _Context(conn, None)
+    ctx = _context(conn, None)
     reporters = repo.grid_reporters(conn)
     rows = [{"category": e.category, "grade": e.grade.value} for e in made]
     cells = [{k: places[e.place][f"{k}_id"] for k in repo.CELL_KINDS} for e in made]

@@ -7,7 +7,7 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from gridsvc.errors import InvalidInput
 from gridsvc.services import events, plan_activation, plans
@@ -122,3 +122,39 @@ def test_photos_are_stored_by_hash_and_checked(demo_copy, tmp_path):
     with pytest.raises(InvalidInput):
         events.add_photo(demo_copy, made["id"], jpeg * 10, actor="t", account_id=None,
                          photo_dir=tmp_path, max_bytes=500)
+
+
+def test_the_list_written_by_the_database_is_the_list(engine):
+    """The HTTP list's JSON (written by PostgreSQL, people cut by the caller's scope) says what
+    the service's dicts say, for a grid worker (who sees only some people) and the command
+    centre; times may differ only in how they are written (trailing zeros of a fraction)."""
+    import json
+    from datetime import datetime
+
+    from gridsvc.api.routers.events import _fast_json
+    from gridsvc.db import rls
+
+    def times_parsed(answer):
+        for item in answer["items"]:
+            for key in item:
+                if key.endswith("_at") and item[key]:
+                    item[key] = datetime.fromisoformat(item[key])
+        return answer
+
+    app = rls.bind_accounts(create_engine(engine.url.set(username=rls.APP_ROLE,
+                                                         password=None)))
+    with engine.connect() as conn:
+        accounts = conn.execute(text("SELECT id FROM account WHERE username IN "
+                                     "('gw001', 'command')")).scalars().all()
+    assert len(accounts) == 2
+    try:
+        for account in accounts:
+            with rls.acting_as(account):
+                for filters in ({"open_only": True, "limit": 30}, {"overdue": True},
+                                {"limit": 20, "offset": 10}):
+                    as_dicts = json.loads(_fast_json(events.list_events(app, **filters)).body)
+                    as_json = json.loads(events.list_events_json(app, **filters))
+                    assert as_json["items"], filters
+                    assert times_parsed(as_json) == times_parsed(as_dicts)
+    finally:
+        app.dispose()
