@@ -115,6 +115,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                                        settings.token_outage_seconds)
     errors.install(app)
     app.router.routes.append(lookup.route)
+    app.router.routes.append(duty.onduty_route)  # a hot path too: matched first
     # Browser libraries only (no data): served without a token so the sign-in page and the
     # maps can load them. check_dir=False: /healthz reports missing assets instead of a crash.
     app.mount("/static/maps", StaticFiles(directory=STATIC_DIR, check_dir=False),
@@ -175,5 +176,6 @@ def _openapi(app: FastAPI) -> dict:
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
                              routes=app.routes)
         schema["paths"][lookup.PATH] = lookup.OPENAPI
+        schema["paths"][duty.ONDUTY_PATH] = duty.ONDUTY_OPENAPI
         app.openapi_schema = openapi.finish(schema)
     return app.openapi_schema

@@ -61,7 +61,9 @@ class DutyService:
         self.recheck_seconds = recheck_seconds
         self._snapshot: _Snapshot | None = None
         self._orders: dict[tuple[int, tuple[int, int]], dict[str, list[str]]] = {}
-        self._answers: dict[tuple, tuple[_Snapshot, float, float, dict[str, Any]]] = {}
+        #: (plan, versions, station, beat) -> [snapshot, steady from, steady until,
+        #: answer, the answer without phones (made when first asked)].
+        self._answers: dict[tuple, list[Any]] = {}
         self._lock = threading.Lock()
 
     def snapshot(self) -> _Snapshot:
@@ -126,10 +128,11 @@ class DutyService:
         return onduty.only_visible(found, self.lookup.visible_people(scope))
 
     def block(self, ctx: LookupContext, covered: dict[str, str | None],
-              scope: Scope | None = None, at: datetime | None = None) -> dict[str, Any]:
+              scope: Scope | None = None, at: datetime | None = None,
+              phones: bool = True) -> dict[str, Any]:
         """The "on duty" block of the cells ``covered`` at ``at`` (now when None), without
-        the people outside ``scope`` (None: everyone): the hook the lookup and the dispatcher
-        call."""
+        the people outside ``scope`` (None: everyone) and, unless ``phones``, with every phone
+        None: the hook the lookup and the dispatcher call."""
         at = (at or datetime.now(self.tz)).astimezone(self.tz)
         snap = self.snapshot()
         station, beat = covered.get("station"), covered.get("beat")
@@ -137,11 +140,14 @@ class DutyService:
         in_memory = snap.board.covers(at)
         if in_memory:
             # The answer holds until an interval starts or ends: most questions are answered
-            # by stamping the instant on the answer already made.
+            # by stamping the instant on the answer already made (and its phone-free copy,
+            # made once: hiding phones per question cost more than the answer).
             hit = self._answers.get(key)
             t = at.timestamp()
             if hit is not None and hit[0] is snap and hit[1] <= t < hit[2]:
-                return self.for_scope({**hit[3], "at": at.isoformat()}, scope)
+                if not phones and hit[4] is None:
+                    hit[4] = onduty.without_phones(hit[3])
+                return self.for_scope({**hit[3 if phones else 4], "at": at.isoformat()}, scope)
         order = self._beat_order(ctx).get(beat, [beat]) if beat else []
         found = onduty.answer(self._board_at(snap, station, at), station, beat, at,
                               snap.groups, snap.people, snap.beat_people, order)
@@ -149,13 +155,14 @@ class DutyService:
             lo, hi = snap.board.steady(at)
             if len(self._answers) > 10_000:  # bound memory: cells of a city, not more
                 self._answers = {}
-            self._answers[key] = (snap, lo, hi, found)
-        return self.for_scope(found, scope)
+            self._answers[key] = [snap, lo, hi, found, None]
+        return self.for_scope(found if phones else onduty.without_phones(found), scope)
 
     def on_duty(self, lon: float, lat: float, crs: str = "4326",
-                at: datetime | None = None) -> dict[str, Any]:
+                at: datetime | None = None, phones: bool = True) -> dict[str, Any]:
         """Who is on duty at a point at ``at`` (now when None): the station's main-duty group,
-        the beat's officers with whether they are on duty, and who covers the beat.
+        the beat's officers with whether they are on duty, and who covers the beat (every
+        phone None unless ``phones``).
 
         Raises
         ------
@@ -170,10 +177,10 @@ class DutyService:
         return {"query": {"lon": lon, "lat": lat, "lon_cgcs2000": round(x, 8),
                           "lat_cgcs2000": round(y, 8)},
                 "plan_id": ctx.plan_id, "cells": {k: covered.get(k) for k in ("station", "beat")},
-                **self.block(ctx, covered, at=at)}
+                **self.block(ctx, covered, at=at, phones=phones)}
 
-    def on_duty_cell(self, kind: str, cell_id: str, at: datetime | None = None
-                     ) -> dict[str, Any]:
+    def on_duty_cell(self, kind: str, cell_id: str, at: datetime | None = None,
+                     phones: bool = True) -> dict[str, Any]:
         """The same for a cell: a station, a beat, or a grid, village or town (asked at a
         point inside it, so a cell cut by beats answers for the beat at that point).
 
@@ -195,7 +202,7 @@ class DutyService:
             covered = ctx.layers.assign_one(point.x, point.y)
         return {"query": {"cell_kind": kind, "cell_id": cell_id}, "plan_id": ctx.plan_id,
                 "cells": {k: covered.get(k) for k in ("station", "beat")},
-                **self.block(ctx, covered, at=at)}
+                **self.block(ctx, covered, at=at, phones=phones)}
 
 
 def _by_beat(people: dict[int, dict[str, Any]]) -> dict[str, list[int]]:
