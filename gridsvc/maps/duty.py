@@ -1,8 +1,11 @@
 """Duty pages: who is on duty per beat and the patrol coverage of a shift (missed points red);
-responsibility fields now and as proposed."""
+responsibility fields now and as proposed; and the duty layers of the command centre's
+coverage page (:func:`add_duty_layers`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import folium
@@ -20,7 +23,14 @@ WORDS = {
            "fields_proposed": "建议责任田", "fields_title": "责任田", "score": "复杂度",
            "officer": "民警", "reason": "依据", "shift": "班次", "patrol_cell": "巡格",
            "rentals": "出租房屋", "incidents": "警情数", "floating_n": "流动人口",
-           "households": "户数", "name": "名称", "level": "等级", "code": "编码"},
+           "households": "户数", "name": "名称", "level": "等级", "code": "编码",
+           "open": "待巡", "duty_main_layer": "值班 · 主班",
+           "duty_beats_layer": "值班 · 警务区民警",
+           "patrol_now": "巡逻 · 本班", "patrol_last": "巡逻 · 上一班", "fields_layer": "责任田",
+           "group": "值班组", "duty_hours": "值班时段", "leader": "带班领导", "members": "值班人员",
+           "off_duty": "不在岗", "status_text": "状态", "officers_field": "责任民警",
+           "beat_on": "警务区 · 本区民警在岗", "beat_off": "警务区 · 本区民警不在岗(替岗)",
+           "station_main": "派出所 · 主班", "now": "绘制于"},
     "en": {"duty_title": "Duty and patrol", "on_duty": "On duty", "covered_by": "Covered by",
            "visited": "visited", "missed": "missed", "late": "visited late",
            "not_due": "not due this shift", "flagged": "Flagged check-ins",
@@ -30,10 +40,20 @@ WORDS = {
            "fields_title": "Responsibility fields", "score": "Complexity", "officer": "Officer",
            "reason": "Reason", "shift": "Shift", "patrol_cell": "Patrol cell",
            "rentals": "Rentals", "incidents": "Incidents", "floating_n": "Floating",
-           "households": "Households", "name": "Name", "level": "Level", "code": "Code"},
+           "households": "Households", "name": "Name", "level": "Level", "code": "Code",
+           "open": "open", "duty_main_layer": "Duty · main duty",
+           "duty_beats_layer": "Duty · beat officers", "patrol_now": "Patrol · this shift",
+           "patrol_last": "Patrol · last shift", "fields_layer": "Responsibility fields",
+           "group": "Group", "duty_hours": "On duty", "leader": "Leader",
+           "members": "On duty now", "off_duty": "Off duty", "status_text": "Status",
+           "officers_field": "Officers", "beat_on": "Beat · own officer on duty",
+           "beat_off": "Beat · own officer off (covered)", "station_main": "Station · main duty",
+           "now": "drawn at"},
 }
 STATUS_COLOURS = {"visited": "#2e7d32", "late": "#f9a825", "missed": "#d50000",
-                  "not_due": "#9e9e9e"}
+                  "open": "#546e7a", "not_due": "#9e9e9e"}
+#: Beats whose own officer is on duty, and those covered by someone else.
+BEAT_ON, BEAT_OFF, STATION_MAIN = "#1565c0", "#ef6c00", "#00897b"
 #: Field colours (officer i gets PALETTE[i % len]).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939")
@@ -85,7 +105,7 @@ def duty_map(beats: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, points: gpd.GeoDa
         add_cells(page, beats.assign(covered=["yes" if c else "no" for c in beats["covered"]]),
                   "beat", ["name", "code", "on_duty", "covered_by"], style=style,
                   extra=("covered",))
-    for status in ("visited", "late", "missed", "not_due"):
+    for status in ("visited", "late", "missed", "open", "not_due"):
         part = points[points["status"] == status] if len(points) else points
         if not len(part):
             continue
@@ -147,3 +167,85 @@ def fields_map(villages: gpd.GeoDataFrame, officers: list[dict[str, Any]],
         (colour[o["name"]], f'{o["name"]} {o["load_now"]:.1f} → {o["load_proposed"]:.1f}')
         for o in officers], note=f'{w["score"]}: {w["fields_now"]} → {w["fields_proposed"]}')
     return page
+
+
+@dataclass
+class DutyLayers:
+    """What the duty layers of the coverage page show (points, EPSG:4490).
+
+    Attributes
+    ----------
+    stations
+        A point per station with ``name, group, duty_hours, leader, members`` (text; ``-`` when no
+        group holds main duty).
+    beats
+        A point per beat with ``name, on_duty, off_duty, covered_by`` (text) and ``covered``
+        (True when one of the beat's own officers is on duty).
+    shifts
+        ``(day, points)`` of the shift in progress, then the shift before: patrol points with
+        ``name, level, status`` (``visited``, ``late``, ``missed``, ``open``), ``rounds``,
+        ``checked_in_by``.
+    fields
+        A point per village in someone's responsibility field, with ``name, officers``.
+    at
+        The instant shown, as text.
+    """
+
+    stations: gpd.GeoDataFrame
+    beats: gpd.GeoDataFrame
+    shifts: list[tuple[date, gpd.GeoDataFrame]]
+    fields: gpd.GeoDataFrame
+    at: str
+
+
+def _marker_layer(page: Page, frame: gpd.GeoDataFrame, fields: list[str], colour: Any,
+                  radius: int) -> Any:
+    """Circle markers coloured per feature by ``colour(properties)``, with a tooltip."""
+    data = _points(page, frame, fields)
+    marker = folium.CircleMarker(radius=radius, fill=True, fill_opacity=0.9, weight=2)
+
+    def style(f: dict[str, Any]) -> dict[str, Any]:
+        c = colour(f["properties"])
+        return {"color": "#263238", "fillColor": c, "weight": 1.5, "fillOpacity": 0.9}
+
+    return geojson_layer(data, style, [f for f in fields if f not in ("status", "covered")],
+                         page, marker=marker, highlight=False)
+
+
+def add_duty_layers(page: Page, duty: DutyLayers, language: str) -> None:
+    """Add who is on duty and the patrol coverage to a page (the coverage page), each a layer
+    of its own to switch on and off: main duty per station and beat officers on or off duty
+    (shown), this shift's patrol points (shown) and the last shift's (one click away), missed
+    points red, visited green; responsibility fields (one click away)."""
+    w = _words(page, language)
+    if len(duty.stations):
+        add_layer(page, w["duty_main_layer"], _marker_layer(
+            page, duty.stations, ["name", "group", "duty_hours", "leader", "members"],
+            lambda p: STATION_MAIN if p["group"] != "-" else STATUS_COLOURS["not_due"], 11))
+    if len(duty.beats):
+        beats = duty.beats.assign(covered=["yes" if c else "no" for c in duty.beats["covered"]])
+        add_layer(page, w["duty_beats_layer"], _marker_layer(
+            page, beats, ["name", "on_duty", "off_duty", "covered_by", "covered"],
+            lambda p: BEAT_ON if p["covered"] == "yes" else BEAT_OFF, 8))
+    for (_day, points), key, show in zip(duty.shifts, ("patrol_now", "patrol_last"),
+                                        (True, False), strict=False):
+        if not len(points):
+            continue
+        points = points.assign(status_text=[w[s] for s in points["status"]])
+        add_layer(page, w[key], _marker_layer(
+            page, points, ["name", "level", "status_text", "rounds", "checked_in_by", "status"],
+            lambda p: STATUS_COLOURS.get(p["status"], "#9e9e9e"), 5), show=show)
+    if len(duty.fields):
+        colour = {o: PALETTE[i % len(PALETTE)]
+                  for i, o in enumerate(sorted(set(duty.fields["officers"])))}
+        add_layer(page, w["fields_layer"], _marker_layer(
+            page, duty.fields.rename(columns={"officers": "officers_field"}),
+            ["name", "officers_field"], lambda p: colour.get(p["officers_field"], "#eee"), 7),
+            show=False)
+    shifts = " / ".join(f"{w[k]}: {d.isoformat()}"
+                        for (d, _), k in zip(duty.shifts, ("patrol_now", "patrol_last"),
+                                             strict=False))
+    add_legend(page, f'{w["duty_title"]} · {w["now"]} {duty.at}', [
+        (STATION_MAIN, w["station_main"]), (BEAT_ON, w["beat_on"]), (BEAT_OFF, w["beat_off"]),
+        *[(STATUS_COLOURS[s], f'{w["patrol_point"]} · {w[s]}')
+          for s in ("visited", "late", "missed", "open")]], note=shifts)

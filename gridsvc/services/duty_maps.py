@@ -1,7 +1,9 @@
-"""Duty map pages: on duty and patrol coverage of a shift; responsibility fields.
+"""Duty on the maps: the duty page (on duty and patrol coverage of a shift), the
+responsibility-fields page, and the duty layers of the command centre's coverage page.
 
 Read what a page shows (through the duty, patrol and fields services) and hand it to
-:mod:`gridsvc.maps.duty`.
+:mod:`gridsvc.maps.duty`. Everything is read on the engine given: the web service's, bound to
+the caller, so the database's policies cut people, points and check-ins to their scope.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from gridsvc.db import duty as duty_repo
+from gridsvc.db import maps as map_repo
+from gridsvc.db import patrol as patrol_repo
 from gridsvc.db.models import SRID
-from gridsvc.domain.duty.patrol import shift_day
-from gridsvc.maps.duty import duty_map, fields_map
+from gridsvc.domain.duty.patrol import occurrences, shift_day
+from gridsvc.maps.duty import DutyLayers, duty_map, fields_map
 from gridsvc.maps.page import render
 from gridsvc.services import fields as fields_service
 from gridsvc.services import patrol
 from gridsvc.services.assignment import current_plan
 from gridsvc.services.maps import cell_frame
 from gridsvc.services.onduty import on_duty_by_beat
-from gridsvc.settings import Settings
+from gridsvc.settings import DutySettings, Settings
 
 KIND_WORDS = {"main": "主班", "second": "副班", "standby": "备勤"}
 
@@ -34,18 +39,19 @@ def _people_text(people: list[dict[str, Any]]) -> str:
 
 
 def _points_frame(report: dict[str, Any], points: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    """Each patrol point with its status in the shift of ``report``: ``missed`` (a round
+    closed unvisited), else ``open`` (a round may still be done), else ``late``, ``visited``,
+    or ``not_due`` (no round of the shift needs it)."""
     by_point: dict[str, list[dict[str, Any]]] = {}
     for row in report["points"]:
         by_point.setdefault(row["point_id"], []).append(row)
     rows = []
     for p in points:
         need = by_point.get(p["id"], [])
-        if not need:
-            status = "not_due"
-        elif not all(r["visited"] for r in need):
-            status = "missed"
-        else:
-            status = "late" if any(r["late"] for r in need) else "visited"
+        # The worst of the point's rounds: one missed round makes the point missed.
+        statuses = {r["status"] for r in need}
+        status = next((s for s in ("missed", "open", "late", "visited") if s in statuses),
+                      "not_due")
         rows.append({"name": p["name"], "level": p["level"], "status": status,
                      "rounds": " · ".join(f'{r["round"]} {r["visits"]}/{r["due"]}'
                                           for r in need) or "-",
@@ -129,3 +135,95 @@ def fields_page(engine: Any, settings: Settings, *, station_id: str, seed: int =
     villages = gpd.GeoDataFrame(villages, geometry="geometry", crs=SRID)
     villages["geometry"] = shapely.make_valid(villages.geometry.values)
     return render(fields_map(villages, officers, settings.map), inline=inline)
+
+
+def _label_frame(rows: list[dict[str, Any]], columns: list[str]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(rows, columns=[*columns, "lon", "lat"])
+    return gpd.GeoDataFrame(frame[columns], crs=SRID,
+                            geometry=gpd.points_from_xy(frame["lon"], frame["lat"], crs=SRID))
+
+
+def _member_text(p: dict[str, Any]) -> str:
+    return f'{p["name"]}({KIND_WORDS.get(p.get("duty", ""), "-")})'
+
+
+def coverage_state(engine: Any, settings: DutySettings, now: datetime) -> tuple:
+    """What the duty layers of the coverage page change with, for its cache key: who holds
+    duty at ``now`` (the intervals holding it), the newest check-in, the shift, and the rounds
+    closed by ``now`` (a closed round turns its unvisited points from open to missed)."""
+    starts = patrol.day_starts(settings)
+    day = shift_day(now, starts, settings.zone)
+    grace = timedelta(minutes=settings.grace_minutes)
+    with engine.connect() as conn:
+        held, newest = duty_repo.map_state(conn, now)
+        rounds = patrol_repo.rounds(conn)
+    closed = sum(o.closes <= now for rs in rounds.values() for d in (day - timedelta(days=1), day)
+                 for o in occurrences(rs, d, starts, settings.zone, grace))
+    return held, newest, day, closed
+
+
+def coverage_layers(engine: Any, settings: DutySettings, plan_id: int, now: datetime
+                    ) -> DutyLayers:
+    """The duty layers of the command centre's coverage page at ``now``.
+
+    - per station, the group on main duty (主班) with its hours, leader and members;
+    - per beat, its officers and auxiliaries on and off duty and who covers it;
+    - the patrol points of the shift in progress and of the shift before (each point by the
+      worst of its rounds: missed red, open, late, visited green);
+    - the villages of officers' responsibility fields.
+    """
+    tz = ZoneInfo(settings.zone)
+    now = now.astimezone(tz)
+    blocks = on_duty_by_beat(engine, now, plan_id)
+    with engine.connect() as conn:
+        beat_at = map_repo.label_points(conn, plan_id, "beat")
+        station_at = map_repo.label_points(conn, plan_id, "station")
+        village_at = map_repo.label_points(conn, plan_id, "village")
+        held = duty_repo.fields(conn, None)
+    main: dict[str, dict[str, Any]] = {}
+    beats = []
+    for b in beat_at:
+        block = blocks.get(b["id"], {})
+        people = (block.get("beat") or {}).get("people", [])
+        cover = block.get("covered_by") or {}
+        if block.get("main_duty") and block.get("station_id"):
+            main.setdefault(block["station_id"], block["main_duty"])
+        beats.append({**b, "on_duty": "、".join(_member_text(p) for p in people
+                                                if p["on_duty"]) or "-",
+                      "off_duty": "、".join(p["name"] for p in people if not p["on_duty"])
+                      or "-",
+                      "covered_by": "、".join(p["name"] for p in cover.get("people", []))
+                      or "-",
+                      "covered": cover.get("rule") == "beat_officer"})
+    stations = []
+    for st in station_at:
+        group = main.get(st["id"])
+        if group is None:
+            stations.append({**st, "group": "-", "duty_hours": "-", "leader": "-", "members": "-"})
+            continue
+        leader = group.get("leader") or {}
+        stations.append({**st, "group": f'{group["group"]["code"]} {group["group"]["name"]}',
+                         "duty_hours": f'{str(group.get("since", ""))[:16]} – '
+                                  f'{str(group.get("until", ""))[:16]}',
+                         "leader": leader.get("name") or "-",
+                         "members": "、".join(_member_text(p)
+                                             for p in group.get("members", [])) or "-"})
+    starts = patrol.day_starts(settings)
+    today = shift_day(now, starts, settings.zone)
+    points = patrol.points_of(engine)
+    shifts = []
+    for day in (today, today - timedelta(days=1)):
+        report = patrol.shift_coverage(engine, settings, day=day, now=now)
+        frame = _points_frame(report, points)
+        shifts.append((day, frame[frame["status"] != "not_due"]))
+    officers: dict[str, list[str]] = {}
+    for h in held:
+        officers.setdefault(h["village_id"], []).append(h["name"])
+    fields = [{**v, "officers": "、".join(officers[v["id"]])} for v in village_at
+              if v["id"] in officers]
+    return DutyLayers(
+        stations=_label_frame(stations, ["id", "name", "group", "duty_hours", "leader", "members"]),
+        beats=_label_frame(beats, ["id", "name", "on_duty", "off_duty", "covered_by",
+                                   "covered"]),
+        shifts=shifts, fields=_label_frame(fields, ["id", "name", "officers"]),
+        at=now.strftime("%Y-%m-%d %H:%M"))
