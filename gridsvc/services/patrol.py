@@ -475,7 +475,8 @@ def points_of(engine: Engine, station_id: str | None = None) -> list[dict[str, A
 def hotspots(engine: Engine, settings: DutySettings, *, station_id: str | None = None,
              weeks: int | None = None, until: date | None = None,
              hours: str | None = None) -> dict[str, Any]:
-    """Proposed night patrol points from the incidents of the last weeks by hour of day.
+    """Proposed night patrol points from the incidents and events of the last weeks by hour
+    of day (both count alike: a place where people report trouble at night is one to pass).
 
     Raises
     ------
@@ -492,9 +493,12 @@ def hotspots(engine: Engine, settings: DutySettings, *, station_id: str | None =
     end = datetime.combine(end_day, time(), tz)
     start = end - timedelta(weeks=weeks)
     with engine.connect() as conn:
-        found = repo.incidents(conn, start, end, station_id)
+        incidents = repo.incidents(conn, start, end, station_id)
+        events = repo.events(conn, start, end, station_id)
         pts = repo.points(conn, station_id)
+    found = incidents + events
     local = [i["occurred_at"].astimezone(tz).hour for i in found]
+    night = in_hours(np.array(local, dtype=int), span)
     spots = propose(np.array([i["lon"] for i in found]), np.array([i["lat"] for i in found]),
                     np.array(local, dtype=int), [i["category"] for i in found], span,
                     cell_m=settings.hotspot_cell_m, top=settings.hotspot_top,
@@ -502,6 +506,6 @@ def hotspots(engine: Engine, settings: DutySettings, *, station_id: str | None =
                     points=(np.array([p["lon"] for p in pts]), np.array([p["lat"] for p in pts]),
                             [p["id"] for p in pts]))
     return {"station_id": station_id, "since": start.isoformat(), "until": end.isoformat(),
-            "hours": f"{span[0]}-{span[1]}", "incidents": len(found),
-            "night_incidents": int(in_hours(np.array(local, dtype=int), span).sum()),
-            "proposals": spots}
+            "hours": f"{span[0]}-{span[1]}", "incidents": len(incidents),
+            "events": len(events), "night_incidents": int(night[:len(incidents)].sum()),
+            "night_events": int(night[len(incidents):].sum()), "proposals": spots}
