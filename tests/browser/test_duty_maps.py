@@ -49,7 +49,7 @@ l.eachLayer(function(m) {
         var y = Math.round((p.y + rect.top - c.top) * k);
         px = Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data);
     }
-    out.push([m.feature.properties.status, m.options.fillColor, px]);
+    out.push([m.gridsvcKey, m.options.fillColor, px]);
 });
 return out;
 """
