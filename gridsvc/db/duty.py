@@ -289,15 +289,21 @@ def fields(conn: Connection, station_id: str | None) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def map_state(conn: Connection, at: datetime) -> tuple[str | None, int | None]:
+def map_state(conn: Connection, at: datetime, since: datetime
+              ) -> tuple[str | None, int | None, datetime | None]:
     """What a duty layer drawn at ``at`` changes with, cheaply: a digest of the ids of the
-    intervals holding ``at`` (GiST), and the newest check-in (its primary key). Check-ins are
-    not audited, so the data version alone would not see them."""
+    intervals holding ``at`` (GiST), and the newest check-in counting from ``since`` on (its
+    primary key and server time; by the index on ``at``, so a scoped caller seeing few
+    check-ins does not walk the whole table). Check-ins are not audited, so the data version
+    alone would not see them."""
     row = conn.execute(text(
         "SELECT (SELECT md5(string_agg(id::text, ',' ORDER BY id)) FROM duty_interval"
         "        WHERE during @> CAST(:at AS timestamptz)),"
-        "       (SELECT max(pk) FROM patrol_check_in)"), {"at": at}).one()
-    return row[0], row[1]
+        "       c.pk, c.server_at"
+        "  FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT pk, server_at FROM patrol_check_in"
+        "        WHERE at >= :since ORDER BY pk DESC LIMIT 1) c ON true"),
+        {"at": at, "since": since}).one()
+    return row[0], row[1], row[2]
 
 
 def replace_fields(conn: Connection, station_id: str, rows: list[tuple[int, str]],

@@ -20,7 +20,7 @@ from gridsvc.db import duty as duty_repo
 from gridsvc.db import maps as map_repo
 from gridsvc.db import patrol as patrol_repo
 from gridsvc.db.models import SRID
-from gridsvc.domain.duty.patrol import occurrences, shift_day
+from gridsvc.domain.duty.patrol import occurrences, shift_bounds, shift_day
 from gridsvc.maps.duty import DutyLayers, duty_map, fields_map
 from gridsvc.maps.page import render
 from gridsvc.services import fields as fields_service
@@ -137,29 +137,38 @@ def fields_page(engine: Any, settings: Settings, *, station_id: str, seed: int =
     return render(fields_map(villages, officers, settings.map), inline=inline)
 
 
-def _label_frame(rows: list[dict[str, Any]], columns: list[str]) -> gpd.GeoDataFrame:
-    frame = pd.DataFrame(rows, columns=[*columns, "lon", "lat"])
-    return gpd.GeoDataFrame(frame[columns], crs=SRID,
-                            geometry=gpd.points_from_xy(frame["lon"], frame["lat"], crs=SRID))
-
-
 def _member_text(p: dict[str, Any]) -> str:
     return f'{p["name"]}({KIND_WORDS.get(p.get("duty", ""), "-")})'
 
 
+#: While check-ins keep coming, the coverage page's duty layers are redrawn at most this often.
+CHECK_IN_REDRAW = timedelta(minutes=5)
+
+
 def coverage_state(engine: Any, settings: DutySettings, now: datetime) -> tuple:
     """What the duty layers of the coverage page change with, for its cache key: who holds
-    duty at ``now`` (the intervals holding it), the newest check-in, the shift, and the rounds
-    closed by ``now`` (a closed round turns its unvisited points from open to missed)."""
+    duty at ``now`` (the intervals holding it), the shift, the rounds closed by ``now`` (a
+    closed round turns its unvisited points from open to missed), and the check-ins.
+
+    Check-ins: while they keep coming (the newest is under :data:`CHECK_IN_REDRAW` old) the
+    key moves once per such period, not per check-in (a city's night brings one a second, and
+    the page takes seconds to draw); once they stop it is the newest check-in itself. A
+    check-in is on the map within :data:`CHECK_IN_REDRAW`, and a quiet map is drawn once."""
     starts = patrol.day_starts(settings)
     day = shift_day(now, starts, settings.zone)
     grace = timedelta(minutes=settings.grace_minutes)
     with engine.connect() as conn:
-        held, newest = duty_repo.map_state(conn, now)
+        # Check-ins of the two shifts shown (and the hours before, for the speed check).
+        since = shift_bounds(day - timedelta(days=1), starts, settings.zone)[0] \
+            - patrol.NEIGHBOURS
+        held, newest, newest_at = duty_repo.map_state(conn, now, since)
         rounds = patrol_repo.rounds(conn)
     closed = sum(o.closes <= now for rs in rounds.values() for d in (day - timedelta(days=1), day)
                  for o in occurrences(rs, d, starts, settings.zone, grace))
-    return held, newest, day, closed
+    period = CHECK_IN_REDRAW.total_seconds()
+    coming = newest_at is not None and now - newest_at < CHECK_IN_REDRAW
+    check_ins = ("period", int(now.timestamp() // period)) if coming else ("newest", newest)
+    return held, day, closed, check_ins
 
 
 def coverage_layers(engine: Any, settings: DutySettings, plan_id: int, now: datetime
@@ -199,12 +208,13 @@ def coverage_layers(engine: Any, settings: DutySettings, plan_id: int, now: date
     for st in station_at:
         group = main.get(st["id"])
         if group is None:
-            stations.append({**st, "group": "-", "duty_hours": "-", "leader": "-", "members": "-"})
+            stations.append({**st, "group": "-", "duty_hours": "-", "leader": "-",
+                             "members": "-"})
             continue
         leader = group.get("leader") or {}
         stations.append({**st, "group": f'{group["group"]["code"]} {group["group"]["name"]}',
-                         "duty_hours": f'{str(group.get("since", ""))[:16]} – '
-                                  f'{str(group.get("until", ""))[:16]}',
+                         "duty_hours": " – ".join(str(group.get(k, ""))[:16].replace("T", " ")
+                                                  for k in ("since", "until")),
                          "leader": leader.get("name") or "-",
                          "members": "、".join(_member_text(p)
                                              for p in group.get("members", [])) or "-"})
@@ -222,8 +232,8 @@ def coverage_layers(engine: Any, settings: DutySettings, plan_id: int, now: date
     fields = [{**v, "officers": "、".join(officers[v["id"]])} for v in village_at
               if v["id"] in officers]
     return DutyLayers(
-        stations=_label_frame(stations, ["id", "name", "group", "duty_hours", "leader", "members"]),
-        beats=_label_frame(beats, ["id", "name", "on_duty", "off_duty", "covered_by",
+        stations=_point_rows(stations, ["id", "name", "group", "duty_hours", "leader", "members"]),
+        beats=_point_rows(beats, ["id", "name", "on_duty", "off_duty", "covered_by",
                                    "covered"]),
-        shifts=shifts, fields=_label_frame(fields, ["id", "name", "officers"]),
+        shifts=shifts, fields=_point_rows(fields, ["id", "name", "officers"]),
         at=now.strftime("%Y-%m-%d %H:%M"))
