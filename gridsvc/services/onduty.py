@@ -8,6 +8,7 @@ in :mod:`gridsvc.domain.duty.onduty`.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -222,6 +223,43 @@ def _by_beat(people: dict[int, dict[str, Any]]) -> dict[str, list[int]]:
     return out
 
 
+#: Digest of a plan's beat and station boundaries -> (beat ids, their stations, each beat's
+#: order): kept between maps (ordering a city's 2,000 beats takes seconds; reading and hashing
+#: their boundaries, milliseconds). Keyed by the boundaries themselves, so a redrawn plan, or
+#: another database, never gets another's order; cells are not scoped, so one entry serves
+#: every caller.
+_BEAT_ORDERS: dict[bytes, tuple[list[str], list[str | None], dict[str, list[str]]]] = {}
+_BEAT_ORDERS_LOCK = threading.Lock()
+
+
+def _beats_of(conn: Any, plan_id: int) -> tuple[list[str], list[str | None],
+                                                 dict[str, list[str]]]:
+    """The plan's beat ids, the station of each, and each beat's order (cached)."""
+    beat_ids, beat_wkb = area_repo.area_geometries(conn, plan_id, "beat")
+    station_ids, station_wkb = area_repo.area_geometries(conn, plan_id, "station")
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (*beat_ids, *beat_wkb, "|", *station_ids, *station_wkb):
+        digest.update(part.encode() if isinstance(part, str) else bytes(part))
+    key = digest.digest()
+    with _BEAT_ORDERS_LOCK:
+        found = _BEAT_ORDERS.get(key)
+    if found is not None:
+        return found
+    beats = shapely.from_wkb(np.array(beat_wkb, dtype=object))
+    stations = shapely.from_wkb(np.array(station_wkb, dtype=object))
+    inner = shapely.point_on_surface(beats)
+    station_of: list[str | None] = []
+    for p in inner:
+        hit = np.flatnonzero(shapely.covers(stations, p)) if len(stations) else []
+        station_of.append(station_ids[hit[0]] if len(hit) else None)
+    found = (list(beat_ids), station_of, onduty.beat_order(beat_ids, beats, station_of))
+    with _BEAT_ORDERS_LOCK:
+        if len(_BEAT_ORDERS) >= 8:  # a few plans (today's, drafts being looked at)
+            _BEAT_ORDERS.clear()
+        _BEAT_ORDERS[key] = found
+    return found
+
+
 def on_duty_by_beat(engine: Engine, at: datetime, plan_id: int) -> dict[str, dict[str, Any]]:
     """The "on duty" block of every beat of a plan at ``at``, from the database (maps and
     reports; the lookup's hot path is :class:`DutyService`)."""
@@ -230,16 +268,7 @@ def on_duty_by_beat(engine: Engine, at: datetime, plan_id: int) -> dict[str, dic
                                        at + timedelta(microseconds=1))
         groups = {g["id"]: g for g in repo.groups(conn)}
         people = repo.people(conn)
-        beat_ids, beat_wkb = area_repo.area_geometries(conn, plan_id, "beat")
-        station_ids, station_wkb = area_repo.area_geometries(conn, plan_id, "station")
-    beats = shapely.from_wkb(np.array(beat_wkb, dtype=object))
-    stations = shapely.from_wkb(np.array(station_wkb, dtype=object))
-    inner = shapely.point_on_surface(beats)
-    station_of: list[str | None] = []
-    for p in inner:
-        hit = np.flatnonzero(shapely.covers(stations, p)) if len(stations) else []
-        station_of.append(station_ids[hit[0]] if len(hit) else None)
-    order = onduty.beat_order(beat_ids, beats, station_of)
+        beat_ids, station_of, order = _beats_of(conn, plan_id)
     by_beat = _by_beat(people)
     # On the web service's engine ``people`` holds only those the caller's scope shows (the
     # person policy): members and leaders outside it are left out, as the lookup does.
