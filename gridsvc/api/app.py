@@ -57,7 +57,7 @@ from gridsvc.services.database import ready_engine
 from gridsvc.services.dispatch import DispatchService
 from gridsvc.services.lookup import LookupService
 from gridsvc.services.onduty import DutyService
-from gridsvc.settings import Settings
+from gridsvc.settings import DutySettings, Settings
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -92,7 +92,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if settings.map.prewarm:
             threading.Thread(target=_prewarm, name="gridsvc-map-prewarm", daemon=True,
                              args=(app.state.engine, app.state.system_engine,
-                                   settings.map)).start()
+                                   settings.map, settings.duty)).start()
         sweeper = asyncio.create_task(_sweep_events(app.state.system_engine, settings))
         try:
             yield
@@ -116,6 +116,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                                        settings.token_outage_seconds)
     errors.install(app)
     app.router.routes.append(lookup.route)
+    app.router.routes.append(duty.onduty_route)  # a hot path too: matched first
     # Browser libraries only (no data): served without a token so the sign-in page and the
     # maps can load them. check_dir=False: /healthz reports missing assets instead of a crash.
     app.mount("/static/maps", StaticFiles(directory=STATIC_DIR, check_dir=False),
@@ -151,14 +152,15 @@ async def _sweep_events(system_engine: Engine, settings: Settings) -> None:
             logging.getLogger(__name__).exception("the events sweep failed; retrying later")
 
 
-def _prewarm(engine: Engine, system_engine: Engine, map_settings: object) -> None:
+def _prewarm(engine: Engine, system_engine: Engine, map_settings: object,
+             duty: DutySettings) -> None:
     """Build the command centre's coverage page (scope everything, as the machine account)."""
     try:
         machine = accounts_service.machine_account_id(system_engine)
     except Exception:  # a warm-up must never take the service down
         return
     with rls.acting_as(machine):
-        maps_service.prewarm(engine, map_settings)
+        maps_service.prewarm(engine, map_settings, duty)
 
 
 async def _docs() -> HTMLResponse:
@@ -177,5 +179,6 @@ def _openapi(app: FastAPI) -> dict:
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
                              routes=app.routes)
         schema["paths"][lookup.PATH] = lookup.OPENAPI
+        schema["paths"][duty.ONDUTY_PATH] = duty.ONDUTY_OPENAPI
         app.openapi_schema = openapi.finish(schema)
     return app.openapi_schema

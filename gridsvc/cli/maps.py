@@ -43,10 +43,12 @@ def _write(text: str, output: Path) -> None:
 @app.command()
 @handle_errors
 def coverage(output: Path = OUTPUT, as_of: datetime | None = AS_OF) -> None:
-    """Cells with officers and grid workers, offices with their walk, cameras, patrol points."""
+    """Cells with officers and grid workers, offices with their walk, cameras, patrol points;
+    who is on duty now and the patrol of this and the last shift."""
     from gridsvc.services.maps import coverage_page
 
-    _write(coverage_page(engine(), settings().map, _day(as_of), inline=True), output)
+    _write(coverage_page(engine(), settings().map, _day(as_of), inline=True,
+                         duty=settings().duty), output)
 
 
 @app.command()

@@ -277,15 +277,33 @@ def delete_station_duty(conn: Connection, station_ids: list[str]) -> None:
                  .where(ResponsibilityField.station_id.in_(station_ids)))
 
 
-def fields(conn: Connection, station_id: str) -> list[dict[str, Any]]:
-    """The station's responsibility fields: ``person_pk, person_id, name, village_id``."""
-    rows = conn.execute(
-        select(ResponsibilityField.person_pk, Person.business_id.label("person_id"),
-               Person.name, ResponsibilityField.village_id)
-        .join(Person, Person.pk == ResponsibilityField.person_pk)
-        .where(ResponsibilityField.station_id == station_id)
-        .order_by(Person.business_id, ResponsibilityField.village_id))
-    return [dict(r._mapping) for r in rows]
+def fields(conn: Connection, station_id: str | None) -> list[dict[str, Any]]:
+    """The responsibility fields of a station (None: of every station): ``person_pk,
+    person_id, name, village_id, station_id``."""
+    query = (select(ResponsibilityField.person_pk, Person.business_id.label("person_id"),
+                    Person.name, ResponsibilityField.village_id, ResponsibilityField.station_id)
+             .join(Person, Person.pk == ResponsibilityField.person_pk)
+             .order_by(Person.business_id, ResponsibilityField.village_id))
+    if station_id is not None:
+        query = query.where(ResponsibilityField.station_id == station_id)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def map_state(conn: Connection, at: datetime, since: datetime
+              ) -> tuple[str | None, int | None, datetime | None]:
+    """What a duty layer drawn at ``at`` changes with, cheaply: a digest of the ids of the
+    intervals holding ``at`` (GiST), and the newest check-in counting from ``since`` on (its
+    primary key and server time; by the index on ``at``, so a scoped caller seeing few
+    check-ins does not walk the whole table). Check-ins are not audited, so the data version
+    alone would not see them."""
+    row = conn.execute(text(
+        "SELECT (SELECT md5(string_agg(id::text, ',' ORDER BY id)) FROM duty_interval"
+        "        WHERE during @> CAST(:at AS timestamptz)),"
+        "       c.pk, c.server_at"
+        "  FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT pk, server_at FROM patrol_check_in"
+        "        WHERE at >= :since ORDER BY pk DESC LIMIT 1) c ON true"),
+        {"at": at, "since": since}).one()
+    return row[0], row[1], row[2]
 
 
 def replace_fields(conn: Connection, station_id: str, rows: list[tuple[int, str]],

@@ -191,6 +191,8 @@ class PatrolCheckIn(AssignedCells, Base):
         CheckConstraint("accuracy_m >= 0", name="accuracy"),
         Index(None, "person_pk", "at"),
         Index(None, "station_id", "at"),
+        # One shift of every station (the command centre's map, the city's patrol report).
+        Index(None, "at"),
     )
     pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)

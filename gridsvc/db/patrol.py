@@ -163,6 +163,20 @@ def incidents(conn: Connection, since: datetime, until: datetime,
     return [dict(r._mapping) for r in rows]
 
 
+def events(conn: Connection, since: datetime, until: datetime,
+           station_id: str | None = None) -> list[dict[str, Any]]:
+    """Events (reported by grid workers and the public) that occurred in ``[since, until)``
+    (of a station), with a place: ``id, occurred_at, category`` (its name), ``lon, lat``."""
+    where = "e.occurred_at >= :since AND e.occurred_at < :until AND e.geom IS NOT NULL" + (
+        " AND e.station_id = :station" if station_id else "")
+    rows = conn.execute(text(
+        "SELECT e.business_id AS id, e.occurred_at, coalesce(c.name, e.category) AS category,"
+        " ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat FROM event e"
+        " LEFT JOIN event_category c ON c.code = e.category WHERE " + where),
+        {"since": since, "until": until, "station": station_id})
+    return [dict(r._mapping) for r in rows]
+
+
 def insert_check_ins(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert many check-ins at once (loaders: no idempotency check beyond the unique key)."""
     if not rows:

@@ -2,7 +2,8 @@
 
 Towns, villages, grids, stations and beats as layers with tooltips (name, code, officers,
 auxiliaries, grid workers, households, residents), police offices with their 15-minute walk,
-cameras as their sectors, and patrol points.
+cameras as their sectors, and patrol points; and, when given, who is on duty and the patrol
+coverage of this and the last shift (:mod:`gridsvc.maps.duty`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from folium.template import Template
 
 from gridsvc.maps import geometry
 from gridsvc.maps.cells import STYLES, add_cells, layers_bounds
+from gridsvc.maps.duty import DutyLayers, add_duty_layers
 from gridsvc.maps.page import Page, add_layer, add_legend, geojson_layer, new_page
 from gridsvc.maps.tiles import Tiled, add_tile_cells
 
@@ -77,7 +79,7 @@ class CameraSectors(Layer):
 def coverage_map(cells: dict[str, Any], offices: gpd.GeoDataFrame, walk_radius_m: float,
                  cameras: gpd.GeoDataFrame, patrol_points: gpd.GeoDataFrame,
                  map_settings: Any, walk_roads: gpd.GeoSeries | None = None,
-                 roads: gpd.GeoSeries | None = None) -> Page:
+                 roads: gpd.GeoSeries | None = None, duty: DutyLayers | None = None) -> Page:
     """Build the coverage page.
 
     Parameters
@@ -101,6 +103,9 @@ def coverage_map(cells: dict[str, Any], offices: gpd.GeoDataFrame, walk_radius_m
         road layer: drawn, and the straight-line circles are then one click away.
     roads
         The road layer (lines, EPSG:4490), drawn thin under everything else.
+    duty
+        Who is on duty and the patrol of this and the last shift
+        (:func:`gridsvc.maps.duty.add_duty_layers`), drawn over the rest; None: left out.
     """
     page = new_page(layers_bounds(cells.values()), map_settings, "coverage")
     for kind in ORDER:
@@ -153,4 +158,6 @@ def coverage_map(cells: dict[str, Any], offices: gpd.GeoDataFrame, walk_radius_m
     add_legend(page, w["coverage_title"], [
         ("#90caf9", w["beat"]), ("#a5d6a7", w["grid"]), ("#ffb74d", w["camera"]),
         ("#b71c1c", w["office"]), ("#6a1b9a", w["patrol_point"])])
+    if duty is not None:
+        add_duty_layers(page, duty, map_settings.language)
     return page

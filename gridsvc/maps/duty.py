@@ -1,12 +1,19 @@
 """Duty pages: who is on duty per beat and the patrol coverage of a shift (missed points red);
-responsibility fields now and as proposed."""
+responsibility fields now and as proposed; and the duty layers of the command centre's
+coverage page (:func:`add_duty_layers`)."""
 
 from __future__ import annotations
 
+import html
+import json
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import folium
 import geopandas as gpd
+from folium.map import Layer
+from folium.template import Template
 
 from gridsvc.maps import geometry
 from gridsvc.maps.cells import add_cells, layers_bounds
@@ -20,7 +27,14 @@ WORDS = {
            "fields_proposed": "建议责任田", "fields_title": "责任田", "score": "复杂度",
            "officer": "民警", "reason": "依据", "shift": "班次", "patrol_cell": "巡格",
            "rentals": "出租房屋", "incidents": "警情数", "floating_n": "流动人口",
-           "households": "户数", "name": "名称", "level": "等级", "code": "编码"},
+           "households": "户数", "name": "名称", "level": "等级", "code": "编码",
+           "open": "待巡", "duty_main_layer": "值班 · 主班",
+           "duty_beats_layer": "值班 · 警务区民警",
+           "patrol_now": "巡逻 · 本班", "patrol_last": "巡逻 · 上一班", "fields_layer": "责任田",
+           "group": "值班组", "duty_hours": "值班时段", "leader": "带班领导", "members": "值班人员",
+           "off_duty": "不在岗", "status_text": "状态", "officers_field": "责任民警",
+           "beat_on": "警务区 · 本区民警在岗", "beat_off": "警务区 · 本区民警不在岗(替岗)",
+           "station_main": "派出所 · 主班", "now": "绘制于"},
     "en": {"duty_title": "Duty and patrol", "on_duty": "On duty", "covered_by": "Covered by",
            "visited": "visited", "missed": "missed", "late": "visited late",
            "not_due": "not due this shift", "flagged": "Flagged check-ins",
@@ -30,10 +44,20 @@ WORDS = {
            "fields_title": "Responsibility fields", "score": "Complexity", "officer": "Officer",
            "reason": "Reason", "shift": "Shift", "patrol_cell": "Patrol cell",
            "rentals": "Rentals", "incidents": "Incidents", "floating_n": "Floating",
-           "households": "Households", "name": "Name", "level": "Level", "code": "Code"},
+           "households": "Households", "name": "Name", "level": "Level", "code": "Code",
+           "open": "open", "duty_main_layer": "Duty · main duty",
+           "duty_beats_layer": "Duty · beat officers", "patrol_now": "Patrol · this shift",
+           "patrol_last": "Patrol · last shift", "fields_layer": "Responsibility fields",
+           "group": "Group", "duty_hours": "On duty", "leader": "Leader",
+           "members": "On duty now", "off_duty": "Off duty", "status_text": "Status",
+           "officers_field": "Officers", "beat_on": "Beat · own officer on duty",
+           "beat_off": "Beat · own officer off (covered)", "station_main": "Station · main duty",
+           "now": "drawn at"},
 }
 STATUS_COLOURS = {"visited": "#2e7d32", "late": "#f9a825", "missed": "#d50000",
-                  "not_due": "#9e9e9e"}
+                  "open": "#546e7a", "not_due": "#9e9e9e"}
+#: Beats whose own officer is on duty, and those covered by someone else.
+BEAT_ON, BEAT_OFF, STATION_MAIN = "#1565c0", "#ef6c00", "#00897b"
 #: Field colours (officer i gets PALETTE[i % len]).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939")
@@ -85,7 +109,7 @@ def duty_map(beats: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, points: gpd.GeoDa
         add_cells(page, beats.assign(covered=["yes" if c else "no" for c in beats["covered"]]),
                   "beat", ["name", "code", "on_duty", "covered_by"], style=style,
                   extra=("covered",))
-    for status in ("visited", "late", "missed", "not_due"):
+    for status in ("visited", "late", "missed", "open", "not_due"):
         part = points[points["status"] == status] if len(points) else points
         if not len(part):
             continue
@@ -147,3 +171,128 @@ def fields_map(villages: gpd.GeoDataFrame, officers: list[dict[str, Any]],
         (colour[o["name"]], f'{o["name"]} {o["load_now"]:.1f} → {o["load_proposed"]:.1f}')
         for o in officers], note=f'{w["score"]}: {w["fields_now"]} → {w["fields_proposed"]}')
     return page
+
+
+@dataclass
+class DutyLayers:
+    """What the duty layers of the coverage page show (points, EPSG:4490).
+
+    Attributes
+    ----------
+    stations
+        A point per station with ``name, group, duty_hours, leader, members`` (text; ``-`` when no
+        group holds main duty).
+    beats
+        A point per beat with ``name, on_duty, off_duty, covered_by`` (text) and ``covered``
+        (True when one of the beat's own officers is on duty).
+    shifts
+        ``(day, points)`` of the shift in progress, then the shift before: patrol points with
+        ``name, level, status`` (``visited``, ``late``, ``missed``, ``open``), ``rounds``,
+        ``checked_in_by``.
+    fields
+        A point per village in someone's responsibility field, with ``name, officers``.
+    at
+        The instant shown, as text.
+    """
+
+    stations: gpd.GeoDataFrame
+    beats: gpd.GeoDataFrame
+    shifts: list[tuple[date, gpd.GeoDataFrame]]
+    fields: gpd.GeoDataFrame
+    at: str
+
+
+class DutyMarkers(Layer):
+    """Circle markers built in the browser from ``[lat, lon, colour, value...]`` rows (as the
+    coverage page's camera sectors are), their tooltips made on hover from the values and the
+    words given once: a city's 2,000 beats or 10,000 patrol points cost a fraction of GeoJSON
+    features with their properties and per-feature styles. The rows are written as UTF-8 JSON
+    (not ``\\u`` escapes, which double the bytes of Chinese text), values HTML-escaped. Each
+    marker keeps its colour's key (a status) as ``gridsvcKey`` for tests."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function() {
+            var group = L.featureGroup(), rows = {{ this.rows_json }};
+            var colours = {{ this.colours|tojson }}, keys = {{ this.keys|tojson }};
+            var words = {{ this.words|tojson }};
+            function tip(r) {
+                var t = '<b>' + r[3] + '</b>';
+                for (var i = 1; i < words.length; i++) t += '<br>' + words[i] + ': ' + r[3 + i];
+                return t;
+            }
+            rows.forEach(function(r) {
+                var m = L.circleMarker([r[0], r[1]], {radius: {{ this.radius }},
+                    color: '#263238', weight: 1.5, fillColor: colours[r[2]], fillOpacity: 0.9});
+                m.gridsvcKey = keys[r[2]];
+                m.bindTooltip(function() { return tip(r); }, {sticky: true}).addTo(group);
+            });
+            return group;
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list[list[Any]], words: list[str], keys: list[str],
+                 colours: list[str], radius: int) -> None:
+        super().__init__(overlay=True)
+        self.rows_json = json.dumps(rows, ensure_ascii=False,
+                                    separators=(",", ":")).replace("</", "<\\/")
+        self.words = [html.escape(x) for x in words]
+        self.keys, self.colours, self.radius = keys, colours, radius
+
+
+def _marker_layer(page: Page, frame: gpd.GeoDataFrame, fields: list[str], key: str,
+                  colours: dict[str, str], radius: int) -> DutyMarkers:
+    """Markers coloured by ``colours[row[key]]``, with a tooltip of ``fields`` (the first in
+    bold, the others under their words)."""
+    points = page.shift(frame.geometry.values)
+    keys = list(colours)
+    index = {k: i for i, k in enumerate(keys)}
+    rows = [[round(p.y, geometry.DECIMALS), round(p.x, geometry.DECIMALS),
+             index.get(rec[key], 0), *(html.escape(str(rec[f])) for f in fields)]
+            for p, rec in zip(points, frame[[*fields, key]].astype(object).to_dict("records"),
+                              strict=True)]
+    return DutyMarkers(rows, [page.words.get(f, f) for f in fields], keys,
+                       [colours[k] for k in keys], radius)
+
+
+def add_duty_layers(page: Page, duty: DutyLayers, language: str) -> None:
+    """Add who is on duty and the patrol coverage to a page (the coverage page), each a layer
+    of its own to switch on and off: main duty per station and beat officers on or off duty
+    (shown), this shift's patrol points (shown) and the last shift's (one click away), missed
+    points red, visited green; responsibility fields (one click away)."""
+    w = _words(page, language)
+    if len(duty.stations):
+        stations = duty.stations.assign(
+            held=["main" if g != "-" else "none" for g in duty.stations["group"]])
+        add_layer(page, w["duty_main_layer"], _marker_layer(
+            page, stations, ["name", "group", "duty_hours", "leader", "members"], "held",
+            {"main": STATION_MAIN, "none": STATUS_COLOURS["not_due"]}, 11))
+    if len(duty.beats):
+        beats = duty.beats.assign(covered=["on" if c else "off" for c in duty.beats["covered"]])
+        add_layer(page, w["duty_beats_layer"], _marker_layer(
+            page, beats, ["name", "on_duty", "off_duty", "covered_by"], "covered",
+            {"on": BEAT_ON, "off": BEAT_OFF}, 8))
+    for (_day, points), key, show in zip(duty.shifts, ("patrol_now", "patrol_last"),
+                                        (True, False), strict=False):
+        if not len(points):
+            continue
+        points = points.assign(status_text=[w[s] for s in points["status"]])
+        add_layer(page, w[key], _marker_layer(
+            page, points, ["name", "level", "status_text", "rounds", "checked_in_by"], "status",
+            {s: STATUS_COLOURS[s] for s in ("visited", "late", "missed", "open")}, 5),
+            show=show)
+    if len(duty.fields):
+        colour = {o: PALETTE[i % len(PALETTE)]
+                  for i, o in enumerate(sorted(set(duty.fields["officers"])))}
+        fields = duty.fields.rename(columns={"officers": "officers_field"})
+        add_layer(page, w["fields_layer"], _marker_layer(
+            page, fields.assign(held=fields["officers_field"]), ["name", "officers_field"],
+            "held", colour, 7), show=False)
+    shifts = " / ".join(f"{w[k]}: {d.isoformat()}"
+                        for (d, _), k in zip(duty.shifts, ("patrol_now", "patrol_last"),
+                                             strict=False))
+    add_legend(page, f'{w["duty_title"]} · {w["now"]} {duty.at}', [
+        (STATION_MAIN, w["station_main"]), (BEAT_ON, w["beat_on"]), (BEAT_OFF, w["beat_off"]),
+        *[(STATUS_COLOURS[s], f'{w["patrol_point"]} · {w[s]}')
+          for s in ("visited", "late", "missed", "open")]], note=shifts)

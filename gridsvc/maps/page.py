@@ -3,7 +3,8 @@
 Pages load Leaflet and its plugins from gridsvc (``/static/maps/...``, see
 :mod:`gridsvc.maps.vendor`), or carry them inline when exported to a file, never from a CDN.
 Every page sets ``window.gridsvc = {layers: {name: count}, ready: ms}`` once its layers are on the
-map and drawn, which the browser tests and the page benchmark read.
+map and drawn, which the browser tests and the page benchmark read; ``window.gridsvcPage`` has
+the Leaflet ``map`` and ``layer(name)``, a layer by its display name.
 """
 
 from __future__ import annotations
@@ -179,6 +180,10 @@ class _Finish(MacroElement):
             redraw();
             var names = {{ this.layers|tojson }};
             window.gridsvc = {layers: {}, ready: null};
+            // The map and its layers by display name, for tests (apart: the probe above is
+            // read as JSON, and the map refers to itself).
+            window.gridsvcPage = {map: map,
+                                  layer: function(name) { return layerOf(names[name]); }};
             function sizes() {
                 var out = {};
                 Object.keys(names).forEach(function(k) {

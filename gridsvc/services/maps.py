@@ -31,6 +31,7 @@ from gridsvc.maps.tiles import Tiled
 from gridsvc.services import map_tiles
 from gridsvc.services.assignment import current_plan
 from gridsvc.services.fusion import metric_crs
+from gridsvc.settings import DutySettings
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +129,20 @@ def _source_warmed(engine: Engine, conn: Connection, plan_id: int, kind: str, ma
 
 
 def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
-                         inline: bool = False) -> str:
+                         inline: bool = False, duty: DutySettings | None = None,
+                         now: datetime | None = None) -> str:
     """HTML of the coverage page for the plan in effect on ``as_of`` (today when None).
 
     ``inline``: one self-contained file (libraries and every layer inline); otherwise large
-    layers come from vector tiles and libraries from ``/static/maps``.
+    layers come from vector tiles and libraries from ``/static/maps``. With ``duty``, the
+    duty layers at ``now`` (who is on duty, this and the last shift's patrol, responsibility
+    fields; :func:`gridsvc.services.duty_maps.coverage_layers`).
     """
+    from gridsvc.services import duty_maps  # it draws with this module's cell frames
+
     plan_id = current_plan(engine, as_of)
+    duty_layers = (duty_maps.coverage_layers(engine, duty, plan_id, now or datetime.now(UTC))
+                   if duty is not None else None)
     with engine.connect() as conn:
         cells = {kind: _source_warmed(engine, conn, plan_id, kind, map_settings, inline,
                                       show=kind in SHOWN)
@@ -158,7 +166,8 @@ def _build_coverage_page(engine: Engine, map_settings: Any, as_of: date | None =
     road_lines = (gpd.GeoSeries(shapely.from_wkb(np.array(roads, dtype=object)), crs=SRID)
                   if roads else None)
     page = coverage_map(cells, offices, walk_radius_m(), cameras, patrol, map_settings,
-                        walk_roads=_walk_roads(road_lines, offices, crs), roads=road_lines)
+                        walk_roads=_walk_roads(road_lines, offices, crs), roads=road_lines,
+                        duty=duty_layers)
     return render(page, inline=inline)
 
 
@@ -318,15 +327,24 @@ def _cached(engine: Engine, key: tuple, build: Any) -> str:
 
 
 def coverage_page(engine: Engine, map_settings: Any, as_of: date | None = None,
-                  inline: bool = False) -> str:
+                  inline: bool = False, duty: DutySettings | None = None) -> str:
     """HTML of the coverage page for the plan in effect on ``as_of`` (today when None).
 
     ``inline``: one self-contained file (libraries and every layer inline); otherwise large
-    layers come from vector tiles and libraries from ``/static/maps``. Cached (see ``_PAGES``).
+    layers come from vector tiles and libraries from ``/static/maps``. ``duty``: with the
+    duty layers as they are now (None: without). Cached (see ``_PAGES``); with the duty
+    layers, also keyed by what they change with (who holds duty now, the newest check-in,
+    the rounds closed: :func:`gridsvc.services.duty_maps.coverage_state`), so a check-in or a
+    round closing redraws the page and the minutes in between do not.
     """
-    key = ("coverage", as_of, inline, map_settings.model_dump_json())
-    return _cached(engine, key,
-                   lambda: _build_coverage_page(engine, map_settings, as_of, inline))
+    from gridsvc.services import duty_maps
+
+    now = datetime.now(UTC)
+    state = duty_maps.coverage_state(engine, duty, now) if duty is not None else None
+    key = ("coverage", as_of, inline, map_settings.model_dump_json(),
+           duty.model_dump_json() if duty is not None else None, state)
+    return _cached(engine, key, lambda: _build_coverage_page(engine, map_settings, as_of,
+                                                             inline, duty, now))
 
 
 def risk_page(engine: Engine, map_settings: Any, **options: Any) -> str:
@@ -350,11 +368,11 @@ def plan_page(engine: Engine, map_settings: Any, plan_id: int, inline: bool = Fa
                    lambda: _build_plan_page(engine, map_settings, plan_id, inline))
 
 
-def prewarm(engine: Engine, map_settings: Any) -> None:
+def prewarm(engine: Engine, map_settings: Any, duty: DutySettings | None = None) -> None:
     """Build today's coverage page into the cache (which also starts its tiles). Meant for a
     background thread at start-up: any failure (no plan loaded yet, database down) is logged
     and ignored; the first request then builds the page itself."""
     try:
-        coverage_page(engine, map_settings)
+        coverage_page(engine, map_settings, duty=duty)
     except Exception:  # a warm-up must never take the service down
         log.info("map pre-warm skipped", exc_info=True)

@@ -8,6 +8,7 @@ in :mod:`gridsvc.domain.duty.onduty`.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -61,19 +62,29 @@ class DutyService:
         self.recheck_seconds = recheck_seconds
         self._snapshot: _Snapshot | None = None
         self._orders: dict[tuple[int, tuple[int, int]], dict[str, list[str]]] = {}
-        self._answers: dict[tuple, tuple[_Snapshot, float, float, dict[str, Any]]] = {}
+        #: (plan, versions, station, beat) -> [snapshot, steady from, steady until,
+        #: answer, the answer without phones (made when first asked)].
+        self._answers: dict[tuple, list[Any]] = {}
         self._lock = threading.Lock()
 
-    def snapshot(self) -> _Snapshot:
+    def snapshot(self, version: int | None = None) -> _Snapshot:
+        """The snapshot, rebuilt when the data ``version`` moved (read from the database when
+        None) or now nears the edge of its window.
+
+        The lookup's context carries the data version it checked within the last second: the
+        hot path passes it on, so a question costs no database round trip of its own (one
+        blocking the event loop each second, which is what a p99 sees)."""
         snap = self._snapshot
         mono = time.monotonic()
-        if snap is not None and mono - snap.checked_at < self.recheck_seconds:
+        if snap is not None and mono - snap.checked_at < self.recheck_seconds and (
+                version is None or version == snap.version):
             return snap
         now = datetime.now(self.tz)
         margin = timedelta(hours=self.settings.memory_hours / 2)
-        # While the database is away the board held answers (as the lookup's cells do).
-        version = self.lookup.watch.read(self._data_version,
-                                         snap.version if snap is not None else NOTHING)
+        if version is None:
+            # While the database is away the board held answers (as the lookup's cells do).
+            version = self.lookup.watch.read(self._data_version,
+                                             snap.version if snap is not None else NOTHING)
         if snap is not None and snap.version == version and \
                 snap.board.start + margin <= now < snap.board.end - margin:
             snap.checked_at = mono
@@ -126,22 +137,26 @@ class DutyService:
         return onduty.only_visible(found, self.lookup.visible_people(scope))
 
     def block(self, ctx: LookupContext, covered: dict[str, str | None],
-              scope: Scope | None = None, at: datetime | None = None) -> dict[str, Any]:
+              scope: Scope | None = None, at: datetime | None = None,
+              phones: bool = True) -> dict[str, Any]:
         """The "on duty" block of the cells ``covered`` at ``at`` (now when None), without
-        the people outside ``scope`` (None: everyone): the hook the lookup and the dispatcher
-        call."""
+        the people outside ``scope`` (None: everyone) and, unless ``phones``, with every phone
+        None: the hook the lookup and the dispatcher call."""
         at = (at or datetime.now(self.tz)).astimezone(self.tz)
-        snap = self.snapshot()
+        snap = self.snapshot(ctx.versions[1])
         station, beat = covered.get("station"), covered.get("beat")
         key = (ctx.plan_id, ctx.versions, station, beat)
         in_memory = snap.board.covers(at)
         if in_memory:
             # The answer holds until an interval starts or ends: most questions are answered
-            # by stamping the instant on the answer already made.
+            # by stamping the instant on the answer already made (and its phone-free copy,
+            # made once: hiding phones per question cost more than the answer).
             hit = self._answers.get(key)
             t = at.timestamp()
             if hit is not None and hit[0] is snap and hit[1] <= t < hit[2]:
-                return self.for_scope({**hit[3], "at": at.isoformat()}, scope)
+                if not phones and hit[4] is None:
+                    hit[4] = onduty.without_phones(hit[3])
+                return self.for_scope({**hit[3 if phones else 4], "at": at.isoformat()}, scope)
         order = self._beat_order(ctx).get(beat, [beat]) if beat else []
         found = onduty.answer(self._board_at(snap, station, at), station, beat, at,
                               snap.groups, snap.people, snap.beat_people, order)
@@ -149,13 +164,14 @@ class DutyService:
             lo, hi = snap.board.steady(at)
             if len(self._answers) > 10_000:  # bound memory: cells of a city, not more
                 self._answers = {}
-            self._answers[key] = (snap, lo, hi, found)
-        return self.for_scope(found, scope)
+            self._answers[key] = [snap, lo, hi, found, None]
+        return self.for_scope(found if phones else onduty.without_phones(found), scope)
 
     def on_duty(self, lon: float, lat: float, crs: str = "4326",
-                at: datetime | None = None) -> dict[str, Any]:
+                at: datetime | None = None, phones: bool = True) -> dict[str, Any]:
         """Who is on duty at a point at ``at`` (now when None): the station's main-duty group,
-        the beat's officers with whether they are on duty, and who covers the beat.
+        the beat's officers with whether they are on duty, and who covers the beat (every
+        phone None unless ``phones``).
 
         Raises
         ------
@@ -170,10 +186,10 @@ class DutyService:
         return {"query": {"lon": lon, "lat": lat, "lon_cgcs2000": round(x, 8),
                           "lat_cgcs2000": round(y, 8)},
                 "plan_id": ctx.plan_id, "cells": {k: covered.get(k) for k in ("station", "beat")},
-                **self.block(ctx, covered, at=at)}
+                **self.block(ctx, covered, at=at, phones=phones)}
 
-    def on_duty_cell(self, kind: str, cell_id: str, at: datetime | None = None
-                     ) -> dict[str, Any]:
+    def on_duty_cell(self, kind: str, cell_id: str, at: datetime | None = None,
+                     phones: bool = True) -> dict[str, Any]:
         """The same for a cell: a station, a beat, or a grid, village or town (asked at a
         point inside it, so a cell cut by beats answers for the beat at that point).
 
@@ -195,7 +211,7 @@ class DutyService:
             covered = ctx.layers.assign_one(point.x, point.y)
         return {"query": {"cell_kind": kind, "cell_id": cell_id}, "plan_id": ctx.plan_id,
                 "cells": {k: covered.get(k) for k in ("station", "beat")},
-                **self.block(ctx, covered, at=at)}
+                **self.block(ctx, covered, at=at, phones=phones)}
 
 
 def _by_beat(people: dict[int, dict[str, Any]]) -> dict[str, list[int]]:
@@ -207,6 +223,43 @@ def _by_beat(people: dict[int, dict[str, Any]]) -> dict[str, list[int]]:
     return out
 
 
+#: Digest of a plan's beat and station boundaries -> (beat ids, their stations, each beat's
+#: order): kept between maps (ordering a city's 2,000 beats takes seconds; reading and hashing
+#: their boundaries, milliseconds). Keyed by the boundaries themselves, so a redrawn plan, or
+#: another database, never gets another's order; cells are not scoped, so one entry serves
+#: every caller.
+_BEAT_ORDERS: dict[bytes, tuple[list[str], list[str | None], dict[str, list[str]]]] = {}
+_BEAT_ORDERS_LOCK = threading.Lock()
+
+
+def _beats_of(conn: Any, plan_id: int) -> tuple[list[str], list[str | None],
+                                                 dict[str, list[str]]]:
+    """The plan's beat ids, the station of each, and each beat's order (cached)."""
+    beat_ids, beat_wkb = area_repo.area_geometries(conn, plan_id, "beat")
+    station_ids, station_wkb = area_repo.area_geometries(conn, plan_id, "station")
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (*beat_ids, *beat_wkb, "|", *station_ids, *station_wkb):
+        digest.update(part.encode() if isinstance(part, str) else bytes(part))
+    key = digest.digest()
+    with _BEAT_ORDERS_LOCK:
+        found = _BEAT_ORDERS.get(key)
+    if found is not None:
+        return found
+    beats = shapely.from_wkb(np.array(beat_wkb, dtype=object))
+    stations = shapely.from_wkb(np.array(station_wkb, dtype=object))
+    inner = shapely.point_on_surface(beats)
+    station_of: list[str | None] = []
+    for p in inner:
+        hit = np.flatnonzero(shapely.covers(stations, p)) if len(stations) else []
+        station_of.append(station_ids[hit[0]] if len(hit) else None)
+    found = (list(beat_ids), station_of, onduty.beat_order(beat_ids, beats, station_of))
+    with _BEAT_ORDERS_LOCK:
+        if len(_BEAT_ORDERS) >= 8:  # a few plans (today's, drafts being looked at)
+            _BEAT_ORDERS.clear()
+        _BEAT_ORDERS[key] = found
+    return found
+
+
 def on_duty_by_beat(engine: Engine, at: datetime, plan_id: int) -> dict[str, dict[str, Any]]:
     """The "on duty" block of every beat of a plan at ``at``, from the database (maps and
     reports; the lookup's hot path is :class:`DutyService`)."""
@@ -215,16 +268,7 @@ def on_duty_by_beat(engine: Engine, at: datetime, plan_id: int) -> dict[str, dic
                                        at + timedelta(microseconds=1))
         groups = {g["id"]: g for g in repo.groups(conn)}
         people = repo.people(conn)
-        beat_ids, beat_wkb = area_repo.area_geometries(conn, plan_id, "beat")
-        station_ids, station_wkb = area_repo.area_geometries(conn, plan_id, "station")
-    beats = shapely.from_wkb(np.array(beat_wkb, dtype=object))
-    stations = shapely.from_wkb(np.array(station_wkb, dtype=object))
-    inner = shapely.point_on_surface(beats)
-    station_of: list[str | None] = []
-    for p in inner:
-        hit = np.flatnonzero(shapely.covers(stations, p)) if len(stations) else []
-        station_of.append(station_ids[hit[0]] if len(hit) else None)
-    order = onduty.beat_order(beat_ids, beats, station_of)
+        beat_ids, station_of, order = _beats_of(conn, plan_id)
     by_beat = _by_beat(people)
     # On the web service's engine ``people`` holds only those the caller's scope shows (the
     # person policy): members and leaders outside it are left out, as the lookup does.

@@ -250,17 +250,24 @@ def _occurrence(o: Occurrence) -> dict[str, Any]:
 
 
 def shift_coverage(engine: Engine, settings: DutySettings, *, day: date,
-                   station_id: str | None = None, all_check_ins: bool = False
-                   ) -> dict[str, Any]:
-    """Patrol coverage of the shift of ``day`` (of one station, or every station).
+                   station_id: str | None = None, all_check_ins: bool = False,
+                   now: datetime | None = None) -> dict[str, Any]:
+    """Patrol coverage of the shift of ``day`` (of one station, or every station), as it
+    stands at ``now`` (default: now).
+
+    A point-round not visited is ``missed`` once its round has closed (end + grace) at
+    ``now``, else ``open``: a past shift has nothing open, the shift in progress has its
+    later rounds open (a round still open can be finished; a closed one never).
 
     Returns
     -------
     dict
-        ``totals`` (point-rounds due and visited, the ratio, late visits, check-ins by status),
-        ``by`` (the same per ``beat``, ``grid``, ``patrol_cell_1`` and ``patrol_cell_2``, each
-        with its missed points), ``points`` (each point-round: due, visits, late, visited, who
-        checked in) and ``check_ins`` (those that did not count or came late; every one with
+        ``totals`` (point-rounds due, visited, missed, open, the ratio, late visits, check-ins
+        by status), ``by`` (the same per ``beat``, ``grid``, ``patrol_cell_1`` and
+        ``patrol_cell_2``, each with its missed points), ``points`` (each point-round: due,
+        visits, late, visited, ``status`` one of ``visited``, ``late`` (visited, some visits
+        late), ``missed``, ``open``; the round's ``closes``; who checked in) and
+        ``check_ins`` (those that did not count or came late; every one with
         ``all_check_ins``).
     """
     starts = day_starts(settings)
@@ -294,8 +301,9 @@ def shift_coverage(engine: Engine, settings: DutySettings, *, day: date,
     cov = coverage([o for _, o in occs], required, point, arrays["person_pk"], arrays["at"],
                    arrays["server_at"], arrays["lon"], arrays["lat"], arrays["accuracy_m"],
                    arrays["distance_m"], rules_of(settings))
+    now = now or datetime.now(ZoneInfo(settings.zone))
     return _report(day, station_id, shift_start, shift_end, occs, pts, cov, arrays, people,
-                   all_check_ins)
+                   all_check_ins, now)
 
 
 #: How many open and missed point-rounds the first page lists (the rest are counted).
@@ -353,7 +361,7 @@ def my_patrol(engine: Engine, settings: DutySettings, principal: Principal,
 def _report(day: date, station_id: str | None, shift_start: datetime, shift_end: datetime,
             occs: list[tuple[str, Occurrence]], pts: pd.DataFrame, cov: Any,
             arrays: dict[str, np.ndarray], people: dict[int, dict[str, Any]],
-            all_check_ins: bool) -> dict[str, Any]:
+            all_check_ins: bool, now: datetime) -> dict[str, Any]:
     rows = pts.iloc[cov.req_point].reset_index(drop=True)
     cells = [patrol_cells(b, g) for b, g in zip(rows["beat_id"], rows["grid_id"], strict=True)]
     rows["patrol_cell_1"] = [c[0] for c in cells]
@@ -361,6 +369,10 @@ def _report(day: date, station_id: str | None, shift_start: datetime, shift_end:
     rows["round"] = [occs[k][1].code for k in cov.req_occ]
     rows["due"], rows["visits"], rows["late"] = cov.req_due, cov.req_visits, cov.req_late
     rows["visited"] = cov.visited
+    rows["closes"] = [occs[k][1].closes for k in cov.req_occ]
+    rows["status"] = np.where(cov.visited, np.where(cov.req_late > 0, "late", "visited"),
+                              np.where(np.array([c <= now for c in rows["closes"]], dtype=bool),
+                                       "missed", "open")) if len(rows) else []
     counted = np.flatnonzero(np.isin(cov.status, ["on_time", "late"]))
     by_row: dict[tuple[str, int], list[str]] = {}
     names_of = {pk: p.get("name") or "?" for pk, p in people.items()}
@@ -392,17 +404,20 @@ def _report(day: date, station_id: str | None, shift_start: datetime, shift_end:
         "partner_id": int(arrays["pk"][cov.partner[i]]) if cov.partner[i] >= 0 else None,
     } for i in np.flatnonzero(show)]
     due, visited = len(rows), int(rows["visited"].sum())
+    still_open = int((rows["status"] == "open").sum()) if len(rows) else 0
     return {
         "day": day.isoformat(), "station_id": station_id,
         "shift": {"start": shift_start.isoformat(), "end": shift_end.isoformat()},
         "rounds": [{"station_id": s, **_occurrence(o)} for s, o in occs],
-        "totals": {"due": due, "visited": visited, "missed": due - visited,
+        "totals": {"due": due, "visited": visited, "missed": due - visited - still_open,
+                   "open": still_open,
                    "ratio": round(visited / due, 4) if due else None,
                    "late_visits": int(rows["late"].sum()), "check_ins": dict(statuses)},
         "by": {k.removesuffix("_id"): v for k, v in by.items()},
         "points": [{"point_id": r.id, "name": r.name, "level": int(r.level), "round": r.round,
                     "due": int(r.due), "visits": int(r.visits), "late": int(r.late),
-                    "visited": bool(r.visited), "station_id": r.station_id,
+                    "visited": bool(r.visited), "status": r.status,
+                    "closes": r.closes.isoformat(), "station_id": r.station_id,
                     "beat_id": r.beat_id, "grid_id": r.grid_id,
                     "patrol_cell_1": r.patrol_cell_1, "patrol_cell_2": r.patrol_cell_2,
                     "checked_in_by": r.checked_in_by, "lon": float(r.lon), "lat": float(r.lat)}
@@ -416,31 +431,37 @@ def _group(rows: pd.DataFrame, column: str) -> list[dict[str, Any]]:
     thousands of cells, and a pandas selection per cell cost seconds)."""
     due: dict[Any, int] = {}
     visited: dict[Any, int] = {}
+    still_open: dict[Any, int] = {}
     missed: dict[Any, list[str]] = {}
-    for cell, ok, point, code in zip(rows[column].fillna("-").tolist(),
-                                     rows["visited"].tolist(), rows["id"].tolist(),
-                                     rows["round"].tolist(), strict=True):
+    for cell, ok, status, point, code in zip(rows[column].fillna("-").tolist(),
+                                             rows["visited"].tolist(), rows["status"].tolist(),
+                                             rows["id"].tolist(), rows["round"].tolist(),
+                                             strict=True):
         due[cell] = due.get(cell, 0) + 1
         visited[cell] = visited.get(cell, 0) + bool(ok)
-        if not ok:
+        if status == "open":
+            still_open[cell] = still_open.get(cell, 0) + 1
+        elif not ok:
             missed.setdefault(cell, []).append(f"{point}@{code}")
     return [{"id": None if cell == "-" else cell, "due": due[cell], "visited": visited[cell],
-             "ratio": round(visited[cell] / due[cell], 4), "missed": missed.get(cell, [])}
-            for cell in sorted(due, key=str)]
+             "open": still_open.get(cell, 0), "ratio": round(visited[cell] / due[cell], 4),
+             "missed": missed.get(cell, [])} for cell in sorted(due, key=str)]
 
 
 CSV_COLUMNS = ("day", "round", "point_id", "name", "level", "beat_id", "grid_id",
-               "patrol_cell_2", "due", "visits", "late", "visited", "checked_in_by")
+               "patrol_cell_2", "due", "visits", "late", "visited", "checked_in_by", "closes")
+#: The ``visited`` column of the CSV: a spreadsheet filter on MISSED finds what was not done.
+CSV_VISITED = {"visited": "yes", "late": "yes", "missed": "MISSED", "open": "OPEN"}
 
 
 def report_csv(report: dict[str, Any]) -> str:
-    """The per-shift patrol report as CSV: one row per point and round."""
+    """The per-shift patrol report as CSV: one row per point and round (``visited``: yes,
+    MISSED once the round has closed unvisited, OPEN while it may still be done)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for p in report["points"]:
-        writer.writerow([report["day"], *(p[c] if c != "visited" else
-                                          ("yes" if p["visited"] else "MISSED")
+        writer.writerow([report["day"], *(p[c] if c != "visited" else CSV_VISITED[p["status"]]
                                           for c in CSV_COLUMNS[1:])])
     return out.getvalue()
 
@@ -454,7 +475,8 @@ def points_of(engine: Engine, station_id: str | None = None) -> list[dict[str, A
 def hotspots(engine: Engine, settings: DutySettings, *, station_id: str | None = None,
              weeks: int | None = None, until: date | None = None,
              hours: str | None = None) -> dict[str, Any]:
-    """Proposed night patrol points from the incidents of the last weeks by hour of day.
+    """Proposed night patrol points from the incidents and events of the last weeks by hour
+    of day (both count alike: a place where people report trouble at night is one to pass).
 
     Raises
     ------
@@ -471,9 +493,12 @@ def hotspots(engine: Engine, settings: DutySettings, *, station_id: str | None =
     end = datetime.combine(end_day, time(), tz)
     start = end - timedelta(weeks=weeks)
     with engine.connect() as conn:
-        found = repo.incidents(conn, start, end, station_id)
+        incidents = repo.incidents(conn, start, end, station_id)
+        events = repo.events(conn, start, end, station_id)
         pts = repo.points(conn, station_id)
+    found = incidents + events
     local = [i["occurred_at"].astimezone(tz).hour for i in found]
+    night = in_hours(np.array(local, dtype=int), span)
     spots = propose(np.array([i["lon"] for i in found]), np.array([i["lat"] for i in found]),
                     np.array(local, dtype=int), [i["category"] for i in found], span,
                     cell_m=settings.hotspot_cell_m, top=settings.hotspot_top,
@@ -481,6 +506,6 @@ def hotspots(engine: Engine, settings: DutySettings, *, station_id: str | None =
                     points=(np.array([p["lon"] for p in pts]), np.array([p["lat"] for p in pts]),
                             [p["id"] for p in pts]))
     return {"station_id": station_id, "since": start.isoformat(), "until": end.isoformat(),
-            "hours": f"{span[0]}-{span[1]}", "incidents": len(found),
-            "night_incidents": int(in_hours(np.array(local, dtype=int), span).sum()),
-            "proposals": spots}
+            "hours": f"{span[0]}-{span[1]}", "incidents": len(incidents),
+            "events": len(events), "night_incidents": int(night[:len(incidents)].sum()),
+            "night_events": int(night[len(incidents):].sum()), "proposals": spots}

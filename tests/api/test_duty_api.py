@@ -170,6 +170,17 @@ def test_night_hot_spots_come_with_their_reason(client, auth):
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "hours"
 
 
+def test_night_hot_spots_count_the_events_reported_too(client, auth):
+    # The demo's events (grid workers' and the public's reports) run up to today.
+    found = client.get("/api/v1/patrol/hotspots", headers=auth("viewer")).json()
+    assert found["events"] > 0 and found["night_events"] > 0
+    biggest = found["proposals"][0]
+    assert biggest["night_count"] >= 3 and "警情及事件" in biggest["reason"]
+    # Two proposals never share a report: together they hold at most the night's reports.
+    assert sum(p["night_count"] for p in found["proposals"]) <= (
+        found["night_incidents"] + found["night_events"])
+
+
 def test_responsibility_fields_score_villages_and_share_them(writer):
     client, auth = writer
     now = client.get("/api/v1/duty/stations/S01/fields", headers=auth("viewer")).json()

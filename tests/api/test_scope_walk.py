@@ -222,6 +222,7 @@ def _duty_reports() -> list[tuple[str, dict[str, str]]]:
         ("/api/v1/patrol/hotspots", {}),
         ("/api/v1/patrol/points", {}),
         ("/maps/duty", {"day": day}),
+        ("/maps/coverage", {}),  # with its duty layers: who is on duty, this and last shift
         ("/me", {}),
         ("/patrol/check-in", {}),
     ]

@@ -155,3 +155,45 @@ def test_row_level_security_scopes_check_ins_and_duty(demo_copy):
     n, intervals, _, grids = seen("902")
     assert intervals == 0 and grids <= 1
     assert seen("")[:2] == (0, 0)
+
+
+def test_a_night_round_never_finished_is_open_until_six_thirty_then_missed_for_good(demo_copy):
+    """The issue's check: a 22:00-06:00 round nobody finishes. Until 06:30 (end + grace) its
+    points are open; from 06:30 they are missed, and a check-in made at 05:50 but reaching the
+    server at 06:45 (a phone's queue) is kept, flagged ``after_close``, and changes nothing."""
+    from gridsvc.db import patrol as patrol_repo
+    from gridsvc.services import patrol
+
+    day = datetime.now(TZ).date() + timedelta(days=3)  # a shift nobody has patrolled yet
+    need = patrol.requirements(demo_copy, "S01")
+    point = next(p for p in need if "night" in p["visits"])
+
+    def night(now: datetime) -> tuple[str, dict]:
+        report = patrol.shift_coverage(demo_copy, SETTINGS, day=day, station_id="S01",
+                                       now=now, all_check_ins=True)
+        row = next(r for r in report["points"]
+                   if r["point_id"] == point["point_id"] and r["round"] == "night")
+        return row["status"], report
+
+    morning = day + timedelta(days=1)
+    at = lambda h, m=0, s=0: datetime.combine(morning, time(h, m, s), TZ)  # noqa: E731
+    status, report = night(at(5))
+    assert status == "open" and report["totals"]["open"] > 0
+    assert night(at(6, 29, 59))[0] == "open"
+    status, report = night(at(6, 30))
+    assert status == "missed" and report["totals"]["open"] == 0
+    assert report["totals"]["missed"] == report["totals"]["due"] - report["totals"]["visited"]
+    assert "MISSED" in patrol.report_csv(report) and "OPEN" not in patrol.report_csv(report)
+    # The phone made the check-in in time and sent it after the round closed.
+    with demo_copy.begin() as conn:
+        pk = conn.execute(text("SELECT pk FROM person WHERE business_id = 'OFF01'")).scalar()
+        where = patrol_repo.points(conn, ids=[point["point_id"]])[0]
+        patrol_repo.insert_check_ins(conn, [{
+            "idempotency_key": "late-queue", "person_pk": pk, "point_id": point["point_id"],
+            "device_at": at(5, 50), "server_at": at(6, 45), "at": at(5, 50),
+            "accuracy_m": 5.0, "distance_m": 0.0, "lon": where["lon"], "lat": where["lat"],
+            "station_id": "S01", "beat_id": where["beat_id"], "grid_id": where["grid_id"]}])
+    status, report = night(at(6, 30) + timedelta(days=3))
+    assert status == "missed"
+    late = [c for c in report["check_ins"] if c["point_id"] == point["point_id"]]
+    assert [c["status"] for c in late] == ["after_close"]

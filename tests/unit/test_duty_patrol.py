@@ -112,3 +112,21 @@ def test_an_on_duty_answer_for_a_scope_leaves_people_out_and_keeps_the_rest():
     assert [p["id"] for p in block["beat"]["people"]] == ["M", "N"]  # the shared block stays
     assert only_visible({"main_duty": None, "beat": None, "covered_by": None}, set()) == {
         "main_duty": None, "beat": None, "covered_by": None}
+
+
+def test_a_0_to_6_round_belongs_to_the_shift_before_and_closes_at_six_thirty():
+    # The 0-6 o'clock full patrol of key places (零点到六点): a round of its own, starting
+    # after midnight, is part of the duty day that began at 08:00 the day before.
+    key = Round(3, "key", "0-6时重点部位", time(0), time(6))
+    (occ,) = occurrences([key], DAY, time(8), ZONE, timedelta(minutes=30))
+    assert (occ.start, occ.end, occ.closes) == (t(2, 0), t(2, 6), t(2, 6, 30))
+    points = np.array([0, 0, 0, 0], dtype=np.int64)
+    at = np.array([x.timestamp() for x in (t(1, 23, 50), t(2, 0, 10), t(2, 6, 10),
+                                           t(2, 6, 40))])
+    cov = coverage([occ], np.array([[2]]), points, np.array([7, 7, 7, 7]), at, at,
+                   np.full(4, 119.0), np.full(4, 28.0), np.full(4, 5.0), np.zeros(4),
+                   RULES)
+    # Before midnight: not this round; 00:10 on time; 06:10 late (within the grace), a second
+    # visit; 06:40: the round has closed.
+    assert cov.status.tolist() == ["not_due", "on_time", "late", "not_due"]
+    assert cov.req_visits.tolist() == [2] and cov.visited.tolist() == [True]

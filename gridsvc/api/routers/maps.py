@@ -149,14 +149,15 @@ def _html(request: Request, text: str) -> Response:
 
 
 @pages.get("/coverage", response_class=HTMLResponse, dependencies=[Depends(viewer)],
-           summary="Cells, officers, grid workers, offices with their walk, cameras, patrol points")
+           summary="Cells, officers, grid workers, offices with their walk, cameras, patrol "
+                   "points; who is on duty now and this and the last shift's patrol coverage")
 async def coverage(
     request: Request,
     as_of: Annotated[date | None, Query(description="the plan in effect on this date")] = None,
 ) -> Response:
     settings = request.app.state.settings
-    text = await run_in_threadpool(service.coverage_page, request.app.state.engine,
-                                   settings.map, as_of)
+    text = await run_in_threadpool(lambda: service.coverage_page(
+        request.app.state.engine, settings.map, as_of, duty=settings.duty))
     return _html(request, text)
 
 

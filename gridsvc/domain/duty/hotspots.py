@@ -134,7 +134,7 @@ def _proposal(lon: np.ndarray, lat: np.ndarray, hour: np.ndarray, category: Sequ
         found.update(nearest_point=str(points[2][k]), nearest_point_m=round(float(d[k]), 1),
                      covered=bool(d[k] <= covered_m))
     at_night = np.bincount(hour[here].astype(int), minlength=24)
-    found["reason"] = (f"{hours[0]}-{hours[1]}时警情{found['night_count']}起"
+    found["reason"] = (f"{hours[0]}-{hours[1]}时警情及事件{found['night_count']}起"
                        f"({'、'.join(f'{c}{n}' for c, n in cats)});分时: "
                        + ", ".join(f"{h}时{n}起" for h, n in enumerate(at_night.tolist()) if n))
     return found

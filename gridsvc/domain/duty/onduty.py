@@ -256,6 +256,21 @@ def only_visible(block: dict[str, Any], visible: Container[str]) -> dict[str, An
     return out
 
 
+def without_phones(value: Any) -> Any:
+    """``value`` (an answer, or any part of one) with every ``phone`` at any depth None: what a
+    caller below dispatcher is shown. A new value; the one given is left as it is (answers are
+    shared between callers).
+
+    >>> without_phones({"members": [{"id": "A", "phone": "138"}], "phone": None})
+    {'members': [{'id': 'A', 'phone': None}], 'phone': None}
+    """
+    if isinstance(value, dict):
+        return {k: None if k == "phone" else without_phones(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_phones(v) for v in value]
+    return value
+
+
 def beat_order(ids: Sequence[str], geoms: Sequence[Any], stations: Sequence[str | None]
                ) -> dict[str, list[str]]:
     """For each beat, the beats of its station from itself outwards.
