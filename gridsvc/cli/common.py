@@ -60,14 +60,19 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except InvalidInput as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        except DatabaseUnavailable as exc:
-            err.print(f"[bold red]database unavailable:[/] {exc}", highlight=False)
-            raise typer.Exit(EXIT_FAILED) from None
         except GridsvcError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(report_error(exc)) from None
 
     return wrapper
+
+
+def report_error(exc: GridsvcError) -> int:
+    """Print a gridsvc error on stderr as every command does; return its exit code."""
+    if isinstance(exc, InvalidInput):
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        return EXIT_BAD_INPUT
+    if isinstance(exc, DatabaseUnavailable):
+        err.print(f"[bold red]database unavailable:[/] {exc}", highlight=False)
+        return EXIT_FAILED
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return EXIT_FAILED
