@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
 
 from gridsvc.domain.assign.nearest import OutlineEdges, OutlineTree, nearest_edges
+
+if TYPE_CHECKING:  # shapely loads where GEOS is asked: an index opened from disk may never ask
+    import shapely
 
 OUTSIDE = -2  # bucket in no cell
 MIXED = -1  # a boundary touches the bucket: test candidates
@@ -89,6 +92,8 @@ class _Edges:
 
 
 def _edges(geoms: np.ndarray) -> _Edges:
+    import shapely
+
     """Every edge of every ring (shells and holes) with the index of its cell."""
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
@@ -119,7 +124,7 @@ class CellIndex:
     """
 
     ids: np.ndarray
-    geoms: np.ndarray
+    _geoms: np.ndarray | None
     x0: float
     y0: float
     size: float
@@ -136,6 +141,28 @@ class CellIndex:
     _tree: shapely.STRtree | None = field(default=None, repr=False)
     _outline: OutlineEdges | None = field(default=None, repr=False)
     _outline_trees: dict[float, OutlineTree] = field(default_factory=dict, repr=False)
+    #: An index opened from disk makes its geometries when first asked for them (:attr:`geoms`):
+    #: most assignments never are.
+    _load_geoms: Callable[[], np.ndarray] | None = field(default=None, repr=False,
+                                                         compare=False)
+    _bounds: tuple[float, float, float, float] | None = field(default=None, repr=False)
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """The cells' geometries, in the order of :attr:`ids`."""
+        if self._geoms is None:
+            assert self._load_geoms is not None, "an index without geometries"
+            self._geoms = self._load_geoms()
+        return self._geoms
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The bounding box of the cells: xmin, ymin, xmax, ymax."""
+        if self._bounds is None:
+            import shapely
+
+            self._bounds = tuple(float(v) for v in shapely.total_bounds(self.geoms))
+        return self._bounds
 
     # ------------------------------------------------------------------------------- build
     @classmethod
@@ -164,6 +191,8 @@ class CellIndex:
         ValueError
             When ids repeat, or there are no cells.
         """
+        import shapely
+
         ids_arr = np.asarray(ids, dtype=object)
         if len(ids_arr) == 0:
             raise ValueError("no cells to index")
@@ -199,7 +228,8 @@ class CellIndex:
         cand_edge_count = np.where(has, edge_ptr[np.minimum(pos + 1, len(edge_ptr) - 1)]
                                    - edge_ptr[pos], 0)
         return cls(ids_arr, geoms_arr, float(x0), float(y0), float(size), nx, ny, state, slot,
-                   cand_ptr, cand_cell, cand_edge_start, cand_edge_count, row_edges)
+                   cand_ptr, cand_cell, cand_edge_start, cand_edge_count, row_edges,
+                   _bounds=(float(xmin), float(ymin), float(xmax), float(ymax)))
 
     # ------------------------------------------------------------------------------- query
     def assign(self, x: np.ndarray, y: np.ndarray, *, threads: int | None = None
@@ -291,6 +321,8 @@ class CellIndex:
             return -1
         if st == COMPLEX:
             return int(self._geos_assign(np.array([x]), np.array([y]))[0])
+        import shapely
+
         slot = int(self.slot[j * self.nx + i])
         ed = self.edges
         # Candidates are sorted by index, so the first that covers the point is the lowest id.
@@ -343,6 +375,7 @@ class CellIndex:
         there on first use."""
         state = dict(self.__dict__)
         state["_tree"], state["_outline_trees"] = None, {}
+        state["_geoms"], state["_load_geoms"] = self.geoms, None
         return state
 
     @property
@@ -357,11 +390,15 @@ class CellIndex:
     def tree(self) -> shapely.STRtree:
         """An STRtree of the cells, made on first use (for GEOS fallbacks and nearest)."""
         if self._tree is None:
+            import shapely
+
             self._tree = shapely.STRtree(self.geoms)
         return self._tree
 
     # ------------------------------------------------------------------------------ helpers
     def _geos_assign(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        import shapely
+
         src, idx = self.tree.query(shapely.points(x, y), predicate="covered_by")
         return _lowest(len(x), src, idx)
 
@@ -397,6 +434,8 @@ class CellIndex:
                                & (uy >= np.minimum(ay, by)) & (uy <= np.maximum(ay, by)))
             d = np.unique(e_pair[u[near]])
             if len(d):
+                import shapely
+
                 covers[d] = shapely.covers(self.geoms[pair_cell[d]],
                                            shapely.points(x[pair_pt[d]], y[pair_pt[d]]))
         return _lowest(len(x), pair_pt[covers], pair_cell[covers])

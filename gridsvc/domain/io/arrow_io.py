@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
+from gridsvc.domain.geo.lazy_crs import LazyCRS
 from gridsvc.errors import InvalidInput, Problem
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 ROW_NOTE = "rows are counted from 1 at the first data row, the header not counted"
 #: Problems listed one by one before the rest are summed up (a million bad rows need one line).
@@ -131,14 +133,21 @@ def geo_metadata(table: pa.Table) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
-def geoparquet_crs(column_meta: dict[str, Any], path: Path) -> CRS | None:
+def geoparquet_crs(column_meta: dict[str, Any], path: Path, lazy: bool = False
+                   ) -> CRS | LazyCRS | None:
     """The CRS of a GeoParquet column: a missing ``crs`` means OGC:CRS84 (lon/lat WGS84), by
-    the specification; ``null`` means unknown (None)."""
-    if "crs" not in column_meta:
-        return CRS.from_user_input("OGC:CRS84")
-    value = column_meta["crs"]
+    the specification; ``null`` means unknown (None). ``lazy``: a PROJJSON document comes
+    back as a :class:`LazyCRS`, unread by pyproj (check it with :func:`checked_crs`)."""
+    value = column_meta.get("crs", ...)
     if value is None:
         return None
+    if lazy and isinstance(value, dict):
+        return LazyCRS(value)
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    if value is ...:
+        return CRS.from_user_input("OGC:CRS84")
     try:
         return CRS.from_json_dict(value) if isinstance(value, dict) else CRS.from_user_input(
             value)
@@ -158,7 +167,27 @@ def read_ogr(path: Path) -> tuple[dict[str, Any], pa.Table]:
     return meta, table
 
 
+def checked_crs(crs: LazyCRS, path: Path) -> CRS:
+    """The pyproj CRS of a lazily read GeoParquet CRS, with :func:`geoparquet_crs`'s error.
+
+    Raises
+    ------
+    InvalidInput
+        When pyproj cannot read the document.
+    """
+    from pyproj.exceptions import CRSError
+
+    try:
+        return crs.crs
+    except CRSError as exc:
+        raise InvalidInput([Problem(f"{path.name}: unreadable CRS in the geo metadata: {exc}",
+                                    field="crs")]) from None
+
+
 def ogr_crs(path: Path, value: str | None) -> CRS | None:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
     if not value:
         return None
     try:
