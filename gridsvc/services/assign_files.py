@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,7 @@ from gridsvc.domain.assign.kernel import (
     Counts,
     Target,
     assign_part,
+    beyond_bounds,
     bounds_of,
     check_swapped,
     moved_rows,
@@ -302,10 +304,19 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
             source = source_crs(head, given, target.layer.crs, dataset_files(input_path)[0])
     job = Job((target,), source, target.layer.crs, bounds_of([target]), _table_format(fmt), x,
               y)
+    nearest_ready = None
+    if source.stated is not None and beyond_bounds(head.x, head.y, job.bounds):
+        # Points outside every cell: the nearest-cell search loads scipy and builds its tree
+        # beside the assignment of the first part instead of after it.
+        nearest_ready = threading.Thread(target=target.layer.prepare_nearest,
+                                         name="gridsvc-nearest", daemon=True)
+        nearest_ready.start()
     try:
         summary = _run(runner, job, head, input_path, output, progress, started)
     finally:
         wait_saved()
+        if nearest_ready is not None:
+            nearest_ready.join()
     return replace(summary, merged_cells=merged, index_cached=cached)
 
 

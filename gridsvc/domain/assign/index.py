@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -146,6 +147,8 @@ class CellIndex:
     _load_geoms: Callable[[], np.ndarray] | None = field(default=None, repr=False,
                                                          compare=False)
     _bounds: tuple[float, float, float, float] | None = field(default=None, repr=False)
+    _tree_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
+                                       compare=False)
 
     @property
     def geoms(self) -> np.ndarray:
@@ -364,10 +367,14 @@ class CellIndex:
         return self._outline
 
     def outline_tree(self, scale: float = 1.0) -> OutlineTree:
-        """A k-d tree of :attr:`outline` with x multiplied by ``scale``, made on first use."""
+        """A k-d tree of :attr:`outline` with x multiplied by ``scale``, made on first use
+        (once: a thread asking while another makes it waits for that one)."""
         tree = self._outline_trees.get(scale)
         if tree is None:
-            tree = self._outline_trees[scale] = self.outline.tree(scale)
+            with self._tree_lock:
+                tree = self._outline_trees.get(scale)
+                if tree is None:
+                    tree = self._outline_trees[scale] = self.outline.tree(scale)
         return tree
 
     def __getstate__(self) -> dict:
@@ -376,7 +383,12 @@ class CellIndex:
         state = dict(self.__dict__)
         state["_tree"], state["_outline_trees"] = None, {}
         state["_geoms"], state["_load_geoms"] = self.geoms, None
+        del state["_tree_lock"]
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._tree_lock = threading.Lock()
 
     @property
     def nbytes(self) -> int:

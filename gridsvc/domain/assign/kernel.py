@@ -126,6 +126,17 @@ def bounds_of(targets: Sequence[Target]) -> Bounds:
             float(boxes[:, 3].max()))
 
 
+def beyond_bounds(x: np.ndarray, y: np.ndarray, bounds: Bounds) -> bool:
+    """Whether some point lies outside ``bounds`` (so surely outside every cell).
+
+    >>> beyond_bounds(np.array([0.5, 2.0]), np.array([0.5, 0.5]), (0.0, 0.0, 1.0, 1.0))
+    True
+    """
+    xmin, ymin, xmax, ymax = bounds
+    with np.errstate(invalid="ignore"):  # NaN is no point
+        return bool(((x < xmin) | (x > xmax) | (y < ymin) | (y > ymax)).any())
+
+
 def assign_part(points: Points, targets: Sequence[Target], source: InputCRS, target_crs: CRS,
                 bounds: Bounds, *, first_row: int = 0, threads: int | None = None
                 ) -> tuple[dict[str, pa.Array], Counts]:

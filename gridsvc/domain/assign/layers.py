@@ -12,6 +12,7 @@ import numpy as np
 
 from gridsvc.domain.assign.index import CellIndex
 from gridsvc.domain.assign.nearest import closest_points, nearest_edges
+from gridsvc.domain.geo.lazy_crs import linear_unit
 
 if TYPE_CHECKING:  # pyproj and shapely load when used: assigning needs neither
     import shapely
@@ -91,7 +92,7 @@ class Layer:
         """
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if not self.crs.is_geographic:
-            unit = self.crs.axis_info[0].unit_conversion_factor if self.crs.axis_info else 1.0
+            unit = linear_unit(self.crs)
             best, dist = self.index.nearest(x, y)
             return best, dist * unit
         best = np.asarray(self.index.assign(x, y), dtype=np.int64).copy()
@@ -108,6 +109,16 @@ class Layer:
             metres[found] = _geod().inv(ox[found], oy[found], qx[found], qy[found])[2]
             dist[out] = metres
         return best, dist
+
+    def prepare_nearest(self) -> None:
+        """Make now what :meth:`nearest` needs: the outline's k-d tree (scipy loaded, a tenth
+        of a second) and the ellipsoid. Called in a thread beside the assignment once points
+        are known to lie outside the cells, it is ready when the first part needs it."""
+        if self.crs.is_geographic:
+            _geod()
+            self.index.outline_tree(self._scale)
+        else:
+            self.index.outline_tree()
 
     @cached_property
     def _scale(self) -> float:

@@ -103,6 +103,26 @@ class LazyCRS:
         return (LazyCRS, (self.document,))
 
 
+def linear_unit(crs: Any) -> float:
+    """Metres per unit of the first axis of a projected CRS (1.0 when it states no axes); a
+    :class:`LazyCRS` whose document says ``metre`` or gives the factor answers without pyproj.
+
+    >>> linear_unit(LazyCRS({"type": "ProjectedCRS", "coordinate_system": {
+    ...     "axis": [{"name": "Easting", "unit": "metre"}]}}))
+    1.0
+    """
+    if isinstance(crs, LazyCRS):
+        axes = crs.document.get("coordinate_system", {}).get("axis") or []
+        unit = axes[0].get("unit") if axes and isinstance(axes[0], dict) else None
+        if unit == "metre":
+            return 1.0
+        if isinstance(unit, dict) and unit.get("type") == "LinearUnit" and isinstance(
+                unit.get("conversion_factor"), int | float):
+            return float(unit["conversion_factor"])
+        crs = crs.crs
+    return crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+
+
 def as_pyproj(crs: Any) -> Any:
     """``crs`` itself, or the pyproj CRS of a :class:`LazyCRS`."""
     return crs.crs if isinstance(crs, LazyCRS) else crs
