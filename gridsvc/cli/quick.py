@@ -106,6 +106,7 @@ def run(verbose: bool, options: dict[str, Any]) -> int:
     from gridsvc.cli.assign_run import run_assign
     from gridsvc.errors import GridsvcError
 
+    keep_freed_memory()
     setup_logging(verbose)
     try:
         run_assign(**options)
@@ -118,6 +119,24 @@ def run(verbose: bool, options: dict[str, Any]) -> int:
     except BrokenPipeError:
         return 1  # as Typer does
     return 0
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep freed memory for reuse: no fresh mapping per large array and
+    no giving memory back. A run makes and drops hundreds of numpy arrays of 0.5 to 8 MB;
+    faulting in fresh pages for each took half of its system time (54,000 page faults
+    against 26,000). The process ends with the command, so nothing is held for long. A no-op
+    where the C library has no ``mallopt``."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # glibc's malloc.h
+    mallopt(m_mmap_threshold, 1 << 30)
+    mallopt(m_trim_threshold, (1 << 31) - 1)
+    mallopt(m_top_pad, 256 << 20)
 
 
 def setup_logging(verbose: bool) -> None:
