@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -61,6 +60,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except GridsvcError as exc:
+            import typer  # loaded by every command that gets here (the quick start does not)
+
             raise typer.Exit(report_error(exc)) from None
 
     return wrapper
