@@ -298,7 +298,7 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
         head = runner.open(input_path, x, y)
         check_new_columns(head.table, names)
         if not isinstance(head.crs, LazyCRS):  # a LazyCRS is checked against the cells'
-            source = source_crs(head, given)
+            source = source_crs(head, given, path=dataset_files(input_path)[0])
         target, merged, cached = cells_job.result()
         if isinstance(head.crs, LazyCRS):
             source = source_crs(head, given, target.layer.crs, dataset_files(input_path)[0])
@@ -355,7 +355,7 @@ def assign_with_plan(engine: Engine, input_path: Path, output: Path, *,
     runner = runner or LocalRunner()
     head = runner.open(input_path, x, y)
     check_new_columns(head.table, [c for t in targets for c in t.columns])
-    source = source_crs(head, given)
+    source = source_crs(head, given, path=dataset_files(input_path)[0])
     job = Job(tuple(targets), source, plan_crs(), bounds_of(targets), _table_format(fmt), x,
               y)
     return _run(runner, job, head, input_path, output, progress, started)
@@ -387,7 +387,7 @@ def reassign(engine: Engine, plan_id: int, input_path: Path, output: Path, *,
     check_new_columns(head.table, [*(c for t in targets for c in t.columns), "moved"])
     carried = tuple((t.id_column.removeprefix("plan_"), t.id_column) for t in targets
                     if t.id_column.removeprefix("plan_") in head.table.column_names)
-    source = source_crs(head, given)
+    source = source_crs(head, given, path=dataset_files(input_path)[0])
     job = Job(tuple(targets), source, plan_crs(), bounds_of(targets), _table_format(fmt), x,
               y, carried)
     return _run(runner, job, head, input_path, output, progress, started)
