@@ -80,7 +80,9 @@ def load(folder: Path) -> tuple[Layer, pa.Array, int]:
         raise ValueError(f"{folder} holds index format {meta.get('format')}, not {FORMAT}")
 
     def array(name: str) -> np.ndarray:
-        return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        # A plain ndarray over the mapped file: np.memmap's own indexing goes through Python
+        # and its results are memmaps too, which costs on every lookup.
+        return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False))
 
     with pa.memory_map(str(folder / "cells.arrow")) as source:
         cells = pa.ipc.open_file(source).read_all()
