@@ -306,7 +306,7 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
               y)
     nearest_ready = None
     if source.stated is not None and beyond_bounds(head.x, head.y, job.bounds):
-        # Points outside every cell: the nearest-cell search loads scipy and builds its tree
+        # Points outside every cell: the nearest-cell search builds its tree (and loads pyproj)
         # beside the assignment of the first part instead of after it.
         nearest_ready = threading.Thread(target=target.layer.prepare_nearest,
                                          name="gridsvc-nearest", daemon=True)

@@ -111,9 +111,10 @@ class Layer:
         return best, dist
 
     def prepare_nearest(self) -> None:
-        """Make now what :meth:`nearest` needs: the outline's k-d tree (scipy loaded, a tenth
-        of a second) and the ellipsoid. Called in a thread beside the assignment once points
-        are known to lie outside the cells, it is ready when the first part needs it."""
+        """Make now what :meth:`nearest` needs: the outline's k-d tree and, in degrees, the
+        ellipsoid (pyproj loaded: a tenth of a second). Called in a thread beside the
+        assignment once points are known to lie outside the cells, it is ready when the first
+        part needs it."""
         if self.crs.is_geographic:
             _geod()
             self.index.outline_tree(self._scale)
