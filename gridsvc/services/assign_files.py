@@ -519,12 +519,15 @@ def source_crs(points: Points, given: InputCRS | None, target_crs: Any = None,
     InvalidInput
         Geometries without a CRS, or a CRS pyproj cannot read.
     """
+    if isinstance(points.crs, LazyCRS):
+        if given is None and points.crs.same_document(target_crs):
+            return stated_input_crs(points.crs)
+        # Read now, as an eager read would have: an unreadable document is an error even
+        # with --crs (and the output compares the file's CRS with the one written).
+        stated = checked_crs(points.crs, path or Path("input"))
+        return given if given is not None else declared_crs(stated)
     if given is not None:
         return given
-    if isinstance(points.crs, LazyCRS):
-        if points.crs.same_document(target_crs):
-            return stated_input_crs(points.crs)
-        return declared_crs(checked_crs(points.crs, path or Path("input")))
     if points.crs is not None:
         return declared_crs(points.crs)
     if points.geometry is not None:

@@ -199,6 +199,10 @@ def test_an_unreadable_crs_document_is_named(files, tmp_path):
                           cells=files["cells"], cell_id="cell_id",
                           index_cache=tmp_path / "cache")
     assert not (tmp_path / "o.parquet").exists()
+    with pytest.raises(InvalidInput, match=message):  # --crs does not hide it
+        assign_with_cells(tmp_path / "bad.parquet", tmp_path / "o.parquet", crs="EPSG:4549",
+                          cells=files["cells"], cell_id="cell_id",
+                          index_cache=tmp_path / "cache")
 
 
 # -- the index opened from disk ------------------------------------------------------------------
