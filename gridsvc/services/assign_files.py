@@ -11,7 +11,9 @@ appears whole or not at all.
 
 A cells file's index is cached on disk, keyed by the file's content
 (:mod:`gridsvc.services.index_cache`). Heavy or slow modules (the database layer, Dask) are
-imported only by the mode that needs them, so the file mode never pays for SQLAlchemy.
+imported only by the mode that needs them, so the file mode never pays for SQLAlchemy; pyproj
+and shapely only when a CRS must be read or converted or GEOS must decide a point, so a run on
+a cached index with points in the cells' CRS loads numpy and pyarrow alone.
 """
 
 from __future__ import annotations
