@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -60,14 +59,21 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except InvalidInput as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        except DatabaseUnavailable as exc:
-            err.print(f"[bold red]database unavailable:[/] {exc}", highlight=False)
-            raise typer.Exit(EXIT_FAILED) from None
         except GridsvcError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(EXIT_FAILED) from None
+            import typer  # loaded by every command that gets here (the quick start does not)
+
+            raise typer.Exit(report_error(exc)) from None
 
     return wrapper
+
+
+def report_error(exc: GridsvcError) -> int:
+    """Print a gridsvc error on stderr as every command does; return its exit code."""
+    if isinstance(exc, InvalidInput):
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        return EXIT_BAD_INPUT
+    if isinstance(exc, DatabaseUnavailable):
+        err.print(f"[bold red]database unavailable:[/] {exc}", highlight=False)
+        return EXIT_FAILED
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return EXIT_FAILED

@@ -1,51 +1,37 @@
-"""The ``gridsvc`` command: thin commands over the services."""
+"""The ``gridsvc`` command's entry point (``gridsvc = "gridsvc.cli.main:app"``).
+
+The command is the Typer app of :mod:`gridsvc.cli.app`, loaded on first use. The installed
+script calls ``app()``: a plain file-mode ``gridsvc assign INPUT --cells ... -o ...`` then runs
+through :mod:`gridsvc.cli.quick`, without loading Typer, rich and every other command's module
+(a fifth of a second, a third of a cached one-second run); anything else (other commands,
+``--help``, other option forms, bad options) goes to Typer. Everywhere else ``app`` stands for
+the Typer app: ``typer.main.get_command(app)`` and ``CliRunner().invoke(app, ...)`` see it.
+"""
 
 from __future__ import annotations
 
-import typer
-
-from gridsvc.cli import (
-    accounts,
-    assign,
-    db,
-    demo,
-    duty,
-    events,
-    houses,
-    layers,
-    maps,
-    plans,
-    report,
-    tokens,
-    visits,
-)
-from gridsvc.cli.common import setup_logging
-from gridsvc.cli.help_text import reflow_help
-from gridsvc.cli.serve import serve
-
-app = typer.Typer(
-    help="gridsvc: police grid (警格) x governance grid (网格) fusion on PostGIS.",
-    no_args_is_help=True, pretty_exceptions_enable=False)
+import sys
+from typing import Any
 
 
-@app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging")) -> None:
-    setup_logging(verbose)
+class _Command:
+    """The Typer app, loaded when first needed, with the quick start in front of it."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and not kwargs:  # as the installed script calls it: argv is sys.argv
+            from gridsvc.cli import quick
+
+            quick.main(sys.argv[1:])  # exits when it runs the command; returns if not its call
+        return _typer_app()(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_typer_app(), name)
 
 
-app.add_typer(db.app, name="db")
-app.add_typer(tokens.app, name="token")
-app.add_typer(layers.app, name="layers")
-app.add_typer(demo.app, name="demo")
-app.add_typer(houses.app, name="houses")
-app.add_typer(report.app, name="report")
-app.add_typer(maps.app, name="map")
-app.add_typer(plans.app, name="plans")
-app.add_typer(accounts.app, name="account")
-app.add_typer(events.app, name="events")
-app.add_typer(duty.app, name="duty")
-app.add_typer(visits.app, name="visits")
-app.command()(serve)
-app.command("assign")(assign.assign)
-# Last, so every command above is covered: help paragraphs wrap at the terminal's width.
-reflow_help(app)
+def _typer_app() -> Any:
+    from gridsvc.cli.app import app as typer_app
+
+    return typer_app
+
+
+app = _Command()

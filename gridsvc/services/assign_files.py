@@ -11,7 +11,9 @@ appears whole or not at all.
 
 A cells file's index is cached on disk, keyed by the file's content
 (:mod:`gridsvc.services.index_cache`). Heavy or slow modules (the database layer, Dask) are
-imported only by the mode that needs them, so the file mode never pays for SQLAlchemy.
+imported only by the mode that needs them, so the file mode never pays for SQLAlchemy; pyproj
+and shapely only when a CRS must be read or converted or GEOS must decide a point, so a run on
+a cached index with points in the cells' CRS loads numpy and pyarrow alone.
 """
 
 from __future__ import annotations
@@ -19,28 +21,38 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-from pyproj import CRS
 
 from gridsvc.domain.assign.kernel import (
     Bounds,
     Counts,
     Target,
     assign_part,
+    beyond_bounds,
     bounds_of,
     check_swapped,
     moved_rows,
 )
-from gridsvc.domain.geo.coords import InputCRS, declared_crs, parse_input_crs, to_cgcs2000
+from gridsvc.domain.geo.coords import (
+    InputCRS,
+    declared_crs,
+    parse_input_crs,
+    stated_input_crs,
+    to_cgcs2000,
+)
+from gridsvc.domain.geo.lazy_crs import LazyCRS
+from gridsvc.domain.io.arrow_io import checked_crs
 from gridsvc.domain.io.points_io import (
     Points,
     PointsWriter,
@@ -52,6 +64,7 @@ from gridsvc.domain.io.points_io import (
 from gridsvc.errors import InvalidInput, NotFound, Problem
 
 if TYPE_CHECKING:
+    from pyproj import CRS
     from sqlalchemy import Engine
 
 #: Rows per part in this process; each part reports progress, and is written while the next
@@ -59,11 +72,24 @@ if TYPE_CHECKING:
 PART_ROWS = 262_144
 #: Default CRS of coordinates in columns (CSV, plain Parquet): what GPS and web maps give.
 DEFAULT_COLUMN_CRS = "EPSG:4326"
-PLAN_CRS = CRS.from_epsg(4490)
 PARQUET_SUFFIXES = (".parquet", ".geoparquet")
 
 Progress = Callable[[int, int], None]
 FOLDER = "folder"
+
+
+@cache
+def plan_crs() -> CRS:
+    """EPSG:4490, the plans' CRS (made when first needed: pyproj is slow to load)."""
+    from pyproj import CRS
+
+    return CRS.from_epsg(4490)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PLAN_CRS":  # the plans' CRS, as a constant: made on first use
+        return plan_crs()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def out_format(output: Path) -> str:
@@ -163,7 +189,7 @@ class Job:
 
     targets: tuple[Target, ...]
     source: InputCRS
-    target_crs: CRS
+    target_crs: CRS | LazyCRS
     bounds: Bounds
     out_format: str
     x: str | None = None
@@ -196,8 +222,13 @@ def run_part(job: Job, points: Points, first_row: int) -> tuple[pa.Table | None,
     # The output's geometries are the points as read, in the CRS they were read in, except
     # GCJ-02 and BD-09, which no CRS can name: those are written converted to CGCS2000.
     if job.source.is_offset:
-        out_crs, xy = PLAN_CRS, to_cgcs2000(points.x, points.y, job.source)
+        out_crs, xy = plan_crs(), to_cgcs2000(points.x, points.y, job.source)
+    elif job.source.stated is not None:  # the points' own CRS document, the cells' too
+        out_crs = job.source.stated
+        xy = (points.x, points.y) if points.geometry is None else None
     else:
+        from pyproj import CRS
+
         out_crs = CRS.from_user_input(job.source.name)
         xy = (points.x, points.y) if points.geometry is None else None
     table = output_table(job.out_format, points, columns, crs=out_crs, xy=xy)
@@ -268,14 +299,26 @@ def assign_with_cells(input_path: Path, output: Path, *, cells: Path, cell_id: s
                                 crs=cells_crs)
         head = runner.open(input_path, x, y)
         check_new_columns(head.table, names)
-        source = source_crs(head, given)
+        if not isinstance(head.crs, LazyCRS):  # a LazyCRS is checked against the cells'
+            source = source_crs(head, given, path=dataset_files(input_path)[0])
         target, merged, cached = cells_job.result()
+        if isinstance(head.crs, LazyCRS):
+            source = source_crs(head, given, target.layer.crs, dataset_files(input_path)[0])
     job = Job((target,), source, target.layer.crs, bounds_of([target]), _table_format(fmt), x,
               y)
+    nearest_ready = None
+    if source.stated is not None and beyond_bounds(head.x, head.y, job.bounds):
+        # Points outside every cell: the nearest-cell search builds its tree (and loads pyproj)
+        # beside the assignment of the first part instead of after it.
+        nearest_ready = threading.Thread(target=target.layer.prepare_nearest,
+                                         name="gridsvc-nearest", daemon=True)
+        nearest_ready.start()
     try:
         summary = _run(runner, job, head, input_path, output, progress, started)
     finally:
         wait_saved()
+        if nearest_ready is not None:
+            nearest_ready.join()
     return replace(summary, merged_cells=merged, index_cached=cached)
 
 
@@ -314,8 +357,9 @@ def assign_with_plan(engine: Engine, input_path: Path, output: Path, *,
     runner = runner or LocalRunner()
     head = runner.open(input_path, x, y)
     check_new_columns(head.table, [c for t in targets for c in t.columns])
-    source = source_crs(head, given)
-    job = Job(tuple(targets), source, PLAN_CRS, bounds_of(targets), _table_format(fmt), x, y)
+    source = source_crs(head, given, path=dataset_files(input_path)[0])
+    job = Job(tuple(targets), source, plan_crs(), bounds_of(targets), _table_format(fmt), x,
+              y)
     return _run(runner, job, head, input_path, output, progress, started)
 
 
@@ -345,9 +389,9 @@ def reassign(engine: Engine, plan_id: int, input_path: Path, output: Path, *,
     check_new_columns(head.table, [*(c for t in targets for c in t.columns), "moved"])
     carried = tuple((t.id_column.removeprefix("plan_"), t.id_column) for t in targets
                     if t.id_column.removeprefix("plan_") in head.table.column_names)
-    source = source_crs(head, given)
-    job = Job(tuple(targets), source, PLAN_CRS, bounds_of(targets), _table_format(fmt), x, y,
-              carried)
+    source = source_crs(head, given, path=dataset_files(input_path)[0])
+    job = Job(tuple(targets), source, plan_crs(), bounds_of(targets), _table_format(fmt), x,
+              y, carried)
     return _run(runner, job, head, input_path, output, progress, started)
 
 
@@ -405,7 +449,7 @@ class LocalRunner(Runner):
 
     def open(self, path: Path, x: str | None, y: str | None) -> Points:
         files = dataset_files(path)
-        return read_points(files[0], x, y)
+        return read_points(files[0], x, y, lazy_crs=True)
 
     def run(self, job: Any, head: Points, path: Path, kernel: Kernel = run_part
             ) -> Iterator[Any]:
@@ -464,8 +508,26 @@ def slice_points(points: Points, start: int, stop: int) -> Points:
 
 
 # -- the steps shared by both modes -----------------------------------------------------------
-def source_crs(points: Points, given: InputCRS | None) -> InputCRS:
-    """The points' CRS: ``--crs``, else what the file says, else EPSG:4326 for columns."""
+def source_crs(points: Points, given: InputCRS | None, target_crs: Any = None,
+               path: Path | None = None) -> InputCRS:
+    """The points' CRS: ``--crs``, else what the file says, else EPSG:4326 for columns.
+
+    A CRS read lazily (a :class:`LazyCRS` from ``path``) that states the document of
+    ``target_crs`` (the cells') is taken as it is, without pyproj; any other is checked and
+    read.
+
+    Raises
+    ------
+    InvalidInput
+        Geometries without a CRS, or a CRS pyproj cannot read.
+    """
+    if isinstance(points.crs, LazyCRS):
+        if given is None and points.crs.same_document(target_crs):
+            return stated_input_crs(points.crs)
+        # Read now, as an eager read would have: an unreadable document is an error even
+        # with --crs (and the output compares the file's CRS with the one written).
+        stated = checked_crs(points.crs, path or Path("input"))
+        return given if given is not None else declared_crs(stated)
     if given is not None:
         return given
     if points.crs is not None:

@@ -28,7 +28,6 @@ from gridsvc.domain.assign import store
 from gridsvc.domain.assign.kernel import Target
 from gridsvc.domain.assign.layers import Layer
 from gridsvc.domain.io.arrow_io import arrow_array
-from gridsvc.domain.io.cells_file import read_cells_file
 
 #: Indexes kept; a 10,000-cell city's takes about 150 MB.
 MAX_ENTRIES = 8
@@ -115,6 +114,8 @@ def wait_saved() -> None:
 
 
 def _build(path: Path, cell_id: str, crs: str | None, one_off: bool):
+    from gridsvc.domain.io.cells_file import read_cells_file
+
     found = read_cells_file(path, cell_id, crs)
     layer = Layer.build(path.stem, found.ids, found.geoms, found.crs, one_off=one_off)
     # The output says each id as the file typed it; the layer keeps its ids sorted as text.

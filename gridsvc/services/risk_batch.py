@@ -29,6 +29,7 @@ from gridsvc.services.assign_files import (
     LocalRunner,
     Progress,
     Runner,
+    dataset_files,
     plan_targets,
     source_crs,
 )
@@ -78,7 +79,8 @@ def risk_colours(engine: Engine, incidents: Path, output: Path, *, red: float, o
     targets = plan_targets(engine, ["grid"], None, plan)
     runner = runner or LocalRunner()
     head = runner.open(incidents, x, y)
-    source = source_crs(head, parse_input_crs(crs) if crs is not None else None)
+    source = source_crs(head, parse_input_crs(crs) if crs is not None else None,
+                        path=dataset_files(incidents)[0])
     job = Job((targets[0],), source, PLAN_CRS, bounds_of(targets), "csv", x, y)
     ids = targets[0].layer.ids
     counts = np.zeros(len(ids), dtype=np.int64)

@@ -29,14 +29,19 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
 
 from gridsvc.domain.assign.nearest import OutlineEdges, OutlineTree, nearest_edges
+
+if TYPE_CHECKING:  # shapely loads where GEOS is asked: an index opened from disk may never ask
+    import shapely
 
 OUTSIDE = -2  # bucket in no cell
 MIXED = -1  # a boundary touches the bucket: test candidates
@@ -76,12 +81,14 @@ class _Edges:
     #: +1 when the cell's interior lies to the left of the edge (a counter-clockwise shell, a
     #: clockwise hole), -1 otherwise.
     side: np.ndarray
-    dx: np.ndarray = field(init=False)
-    dy: np.ndarray = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.dx = self.bx - self.ax
-        self.dy = self.by - self.ay
+    @cached_property
+    def dx(self) -> np.ndarray:
+        return self.bx - self.ax
+
+    @cached_property
+    def dy(self) -> np.ndarray:
+        return self.by - self.ay
 
     def take(self, which: np.ndarray) -> _Edges:
         return _Edges(self.ax[which], self.ay[which], self.bx[which], self.by[which],
@@ -89,6 +96,8 @@ class _Edges:
 
 
 def _edges(geoms: np.ndarray) -> _Edges:
+    import shapely
+
     """Every edge of every ring (shells and holes) with the index of its cell."""
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
@@ -119,7 +128,7 @@ class CellIndex:
     """
 
     ids: np.ndarray
-    geoms: np.ndarray
+    _geoms: np.ndarray | None
     x0: float
     y0: float
     size: float
@@ -136,6 +145,30 @@ class CellIndex:
     _tree: shapely.STRtree | None = field(default=None, repr=False)
     _outline: OutlineEdges | None = field(default=None, repr=False)
     _outline_trees: dict[float, OutlineTree] = field(default_factory=dict, repr=False)
+    #: An index opened from disk makes its geometries when first asked for them (:attr:`geoms`):
+    #: most assignments never are.
+    _load_geoms: Callable[[], np.ndarray] | None = field(default=None, repr=False,
+                                                         compare=False)
+    _bounds: tuple[float, float, float, float] | None = field(default=None, repr=False)
+    _tree_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
+                                       compare=False)
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """The cells' geometries, in the order of :attr:`ids`."""
+        if self._geoms is None:
+            assert self._load_geoms is not None, "an index without geometries"
+            self._geoms = self._load_geoms()
+        return self._geoms
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The bounding box of the cells: xmin, ymin, xmax, ymax."""
+        if self._bounds is None:
+            import shapely
+
+            self._bounds = tuple(float(v) for v in shapely.total_bounds(self.geoms))
+        return self._bounds
 
     # ------------------------------------------------------------------------------- build
     @classmethod
@@ -164,6 +197,8 @@ class CellIndex:
         ValueError
             When ids repeat, or there are no cells.
         """
+        import shapely
+
         ids_arr = np.asarray(ids, dtype=object)
         if len(ids_arr) == 0:
             raise ValueError("no cells to index")
@@ -199,7 +234,8 @@ class CellIndex:
         cand_edge_count = np.where(has, edge_ptr[np.minimum(pos + 1, len(edge_ptr) - 1)]
                                    - edge_ptr[pos], 0)
         return cls(ids_arr, geoms_arr, float(x0), float(y0), float(size), nx, ny, state, slot,
-                   cand_ptr, cand_cell, cand_edge_start, cand_edge_count, row_edges)
+                   cand_ptr, cand_cell, cand_edge_start, cand_edge_count, row_edges,
+                   _bounds=(float(xmin), float(ymin), float(xmax), float(ymax)))
 
     # ------------------------------------------------------------------------------- query
     def assign(self, x: np.ndarray, y: np.ndarray, *, threads: int | None = None
@@ -291,6 +327,8 @@ class CellIndex:
             return -1
         if st == COMPLEX:
             return int(self._geos_assign(np.array([x]), np.array([y]))[0])
+        import shapely
+
         slot = int(self.slot[j * self.nx + i])
         ed = self.edges
         # Candidates are sorted by index, so the first that covers the point is the lowest id.
@@ -332,10 +370,14 @@ class CellIndex:
         return self._outline
 
     def outline_tree(self, scale: float = 1.0) -> OutlineTree:
-        """A k-d tree of :attr:`outline` with x multiplied by ``scale``, made on first use."""
+        """A k-d tree of :attr:`outline` with x multiplied by ``scale``, made on first use
+        (once: a thread asking while another makes it waits for that one)."""
         tree = self._outline_trees.get(scale)
         if tree is None:
-            tree = self._outline_trees[scale] = self.outline.tree(scale)
+            with self._tree_lock:
+                tree = self._outline_trees.get(scale)
+                if tree is None:
+                    tree = self._outline_trees[scale] = self.outline.tree(scale)
         return tree
 
     def __getstate__(self) -> dict:
@@ -343,7 +385,13 @@ class CellIndex:
         there on first use."""
         state = dict(self.__dict__)
         state["_tree"], state["_outline_trees"] = None, {}
+        state["_geoms"], state["_load_geoms"] = self.geoms, None
+        del state["_tree_lock"]
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._tree_lock = threading.Lock()
 
     @property
     def nbytes(self) -> int:
@@ -357,16 +405,25 @@ class CellIndex:
     def tree(self) -> shapely.STRtree:
         """An STRtree of the cells, made on first use (for GEOS fallbacks and nearest)."""
         if self._tree is None:
+            import shapely
+
             self._tree = shapely.STRtree(self.geoms)
         return self._tree
 
     # ------------------------------------------------------------------------------ helpers
     def _geos_assign(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        import shapely
+
         src, idx = self.tree.query(shapely.points(x, y), predicate="covered_by")
         return _lowest(len(x), src, idx)
 
     def _test_candidates(self, x: np.ndarray, y: np.ndarray, slot: np.ndarray) -> np.ndarray:
-        """Exact crossing-number test of every (point, candidate cell) pair."""
+        """Exact crossing-number test of every (point, candidate cell) pair.
+
+        Only edges whose y-range reaches the point's y take part: an edge wholly above the
+        point, or wholly below it and short of its y, can neither be crossed by its ray nor
+        hold it. They are dropped first (half of a row's edges), so the tests run on the rest.
+        """
         start = self.cand_ptr[slot]
         counts = self.cand_ptr[slot + 1] - start
         pair_pt = np.repeat(np.arange(len(x)), counts)
@@ -376,10 +433,13 @@ class CellIndex:
         e_pair = np.repeat(np.arange(len(pair_pt)), e_count)
         e = _expand(self.cand_edge_start[cand], e_count)
         ed = self.edges
-        qx, qy = x[pair_pt][e_pair], y[pair_pt][e_pair]
-        ax, ay, by = ed.ax[e], ed.ay[e], ed.by[e]
-        dx, dy = ed.dx[e], ed.dy[e]
+        qy = y[pair_pt[e_pair]]
+        ay, by = ed.ay[e], ed.by[e]
         spans = (ay > qy) != (by > qy)
+        keep = np.flatnonzero(spans | (ay == qy) | (by == qy))
+        e, e_pair, qy, ay, by, spans = (v[keep] for v in (e, e_pair, qy, ay, by, spans))
+        qx, ax = x[pair_pt[e_pair]], ed.ax[e]
+        dx, dy = ed.bx[e] - ax, by - ay
         left = dx * (qy - ay)
         right = dy * (qx - ax)
         det = left - right
@@ -397,6 +457,8 @@ class CellIndex:
                                & (uy >= np.minimum(ay, by)) & (uy <= np.maximum(ay, by)))
             d = np.unique(e_pair[u[near]])
             if len(d):
+                import shapely
+
                 covers[d] = shapely.covers(self.geoms[pair_cell[d]],
                                            shapely.points(x[pair_pt[d]], y[pair_pt[d]]))
         return _lowest(len(x), pair_pt[covers], pair_cell[covers])

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import shapely
-from pyproj import CRS, Transformer
 
 from gridsvc.domain.assign.layers import Layer
 from gridsvc.domain.geo.coords import InputCRS, looks_swapped, to_cgcs2000
+from gridsvc.domain.geo.lazy_crs import as_pyproj
 from gridsvc.domain.io.arrow_io import arrow_array, row_label, row_problems, take
 from gridsvc.domain.io.points_io import Points
 from gridsvc.errors import InvalidInput, Problem
+
+if TYPE_CHECKING:  # pyproj loads only when points need converting
+    from pyproj import CRS
 
 #: When more than this share of the points is outside every cell, look for swapped lat/lon.
 SWAP_SHARE = 0.5
@@ -92,12 +95,18 @@ def converter(source: InputCRS, target: CRS) -> Convert:
 
     GCJ-02 and BD-09 are not CRSs pyproj knows: they go to CGCS2000 first. A source equal to the
     target (axis order aside: x is always the longitude here) is not transformed at all, which
-    saves the time of a million-point PROJ call.
+    saves the time of a million-point PROJ call; so is a source that states the target's own
+    CRS document (:func:`gridsvc.domain.geo.coords.stated_input_crs`), without asking pyproj.
     """
+    if source.stated is not None and source.stated.same_document(target):
+        return lambda x, y: (x, y)
     if source.is_offset:
         onward = converter(InputCRS("EPSG:4490", geographic=True), target)
         return lambda x, y: onward(*to_cgcs2000(x, y, source))
+    from pyproj import CRS, Transformer
+
     crs = CRS.from_user_input(source.name)
+    target = as_pyproj(target)
     if crs.equals(target, ignore_axis_order=True):
         return lambda x, y: (x, y)
     transformer = Transformer.from_crs(crs, target, always_xy=True)
@@ -112,9 +121,20 @@ def converter(source: InputCRS, target: CRS) -> Convert:
 
 def bounds_of(targets: Sequence[Target]) -> Bounds:
     """The bounding box of every target's cells."""
-    boxes = np.array([shapely.total_bounds(t.layer.index.geoms) for t in targets])
+    boxes = np.array([t.layer.index.bounds for t in targets])
     return (float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()),
             float(boxes[:, 3].max()))
+
+
+def beyond_bounds(x: np.ndarray, y: np.ndarray, bounds: Bounds) -> bool:
+    """Whether some point lies outside ``bounds`` (so surely outside every cell).
+
+    >>> beyond_bounds(np.array([0.5, 2.0]), np.array([0.5, 0.5]), (0.0, 0.0, 1.0, 1.0))
+    True
+    """
+    xmin, ymin, xmax, ymax = bounds
+    with np.errstate(invalid="ignore"):  # NaN is no point
+        return bool(((x < xmin) | (x > xmax) | (y < ymin) | (y > ymax)).any())
 
 
 def assign_part(points: Points, targets: Sequence[Target], source: InputCRS, target_crs: CRS,

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
-from pyproj import CRS, Geod
 
 from gridsvc.domain.assign.index import CellIndex
 from gridsvc.domain.assign.nearest import closest_points, nearest_edges
+from gridsvc.domain.geo.lazy_crs import linear_unit
 
-_GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid; WGS84's differs by 0.1 mm
+if TYPE_CHECKING:  # pyproj and shapely load when used: assigning needs neither
+    import shapely
+    from pyproj import CRS, Geod
+
+    from gridsvc.domain.geo.lazy_crs import LazyCRS
+
+
+@cache
+def _geod() -> Geod:
+    """CGCS2000's ellipsoid (WGS84's differs by 0.1 mm)."""
+    from pyproj import Geod
+
+    return Geod(ellps="GRS80")
 
 
 @dataclass
@@ -32,7 +44,7 @@ class Layer:
     """
 
     kind: str
-    crs: CRS
+    crs: CRS | LazyCRS
     index: CellIndex
     #: The folder the layer was opened from (:func:`gridsvc.domain.assign.store.load`), if any:
     #: a pickled layer then travels as this path and is opened (once per process) where it
@@ -54,6 +66,8 @@ class Layer:
     def build(cls, kind: str, ids: Sequence[str], geoms: Sequence[shapely.Geometry],
               crs: CRS | str | int, one_off: bool = False) -> Layer:
         """Index cells; ``one_off`` as in :meth:`CellIndex.build`."""
+        from pyproj import CRS
+
         return cls(kind, CRS.from_user_input(crs), CellIndex.build(ids, geoms, one_off=one_off))
 
     @property
@@ -78,7 +92,7 @@ class Layer:
         """
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if not self.crs.is_geographic:
-            unit = self.crs.axis_info[0].unit_conversion_factor if self.crs.axis_info else 1.0
+            unit = linear_unit(self.crs)
             best, dist = self.index.nearest(x, y)
             return best, dist * unit
         best = np.asarray(self.index.assign(x, y), dtype=np.int64).copy()
@@ -92,15 +106,26 @@ class Layer:
             qx, qy = closest_points(self.index.outline, edge, ox, oy, scale)
             found = edge >= 0
             metres = np.full(len(out), np.nan)
-            metres[found] = _GEOD.inv(ox[found], oy[found], qx[found], qy[found])[2]
+            metres[found] = _geod().inv(ox[found], oy[found], qx[found], qy[found])[2]
             dist[out] = metres
         return best, dist
+
+    def prepare_nearest(self) -> None:
+        """Make now what :meth:`nearest` needs: the outline's k-d tree and, in degrees, the
+        ellipsoid (pyproj loaded: a tenth of a second). Called in a thread beside the
+        assignment once points are known to lie outside the cells, it is ready when the first
+        part needs it."""
+        if self.crs.is_geographic:
+            _geod()
+            self.index.outline_tree(self._scale)
+        else:
+            self.index.outline_tree()
 
     @cached_property
     def _scale(self) -> float:
         """The cosine of the layer's middle latitude: longitudes times it make an
         equirectangular view in which planar distances rank cells."""
-        _, ymin, _, ymax = shapely.total_bounds(self.index.geoms)
+        _, ymin, _, ymax = self.index.bounds
         return float(np.cos(np.radians((ymin + ymax) / 2)))
 
 
@@ -122,6 +147,8 @@ class LayerSet:
     @cached_property
     def service_bounds(self) -> tuple[float, float, float, float] | None:
         """The bounding box of the top cells (towns, stations): the service area, if any."""
+        import shapely
+
         geoms = [lay.index.geoms for kind, lay in self.layers.items()
                  if kind in ("town", "station")]
         return tuple(shapely.total_bounds(np.concatenate(geoms))) if geoms else None

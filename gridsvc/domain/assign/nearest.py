@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # scipy.spatial takes 0.16 s to import: only points outside need it
-    from scipy.spatial import cKDTree
+if TYPE_CHECKING:
+    from pykdtree.kdtree import KDTree
 
 
 @dataclass
@@ -101,7 +101,7 @@ class OutlineEdges:
 
 @dataclass
 class OutlineTree:
-    """A k-d tree (``scipy.spatial.cKDTree``) of the midpoints of the outline's edges cut into
+    """A k-d tree (``pykdtree``) of the midpoints of the outline's edges cut into
 pieces of at most ``2 * half`` (twice the median edge length), with the edge of each piece.
 
     Why pieces: a piece whose midpoint is at distance r from a point is at least r - half from
@@ -111,14 +111,17 @@ pieces of at most ``2 * half`` (twice the median edge length), with the edge of 
     search takes well under one.
     """
 
-    kd: cKDTree
+    kd: KDTree
     edge: np.ndarray
     half: float
     scale: float
 
     @classmethod
     def build(cls, edges: OutlineEdges, scale: float = 1.0) -> OutlineTree:
-        from scipy.spatial import cKDTree
+        # pykdtree, not scipy's cKDTree: the same distances, bit for bit, as fast, but it
+        # imports in a millisecond where scipy.spatial takes a quarter of a second of CPU,
+        # a third of a million-point run with points outside.
+        from pykdtree.kdtree import KDTree
 
         ax, bx = edges.ax * scale, edges.bx * scale
         length = np.hypot(bx - ax, edges.by - edges.ay)
@@ -134,7 +137,7 @@ pieces of at most ``2 * half`` (twice the median edge length), with the edge of 
         half = float((length / pieces).max()) / 2 if len(length) else 0.0
         # A hair more, so that rounding in the midpoints never drops a piece at the bound.
         half = half * (1 + 1e-9) + 1e-9 * float(np.abs(np.r_[mx, my]).max(initial=0.0))
-        return cls(cKDTree(np.stack([mx, my], axis=1)), which, half, scale)
+        return cls(KDTree(np.stack([mx, my], axis=1)), which, half, scale)
 
 
 def segment_distance(px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray,
@@ -202,7 +205,7 @@ def nearest_edges(edges: OutlineEdges, tree: OutlineTree, x: np.ndarray, y: np.n
     while len(todo) and n_pieces:
         k = min(k, n_pieces)
         px, py = x[todo] * tree.scale, y[todo]
-        mid_d, piece = tree.kd.query(np.stack([px, py], axis=1), k=k, workers=-1)
+        mid_d, piece = tree.kd.query(np.stack([px, py], axis=1), k=k)
         mid_d, piece = mid_d.reshape(len(todo), k), piece.reshape(len(todo), k)
         e = tree.edge[piece]
         d = segment_distance(px[:, None], py[:, None], edges.ax[e] * tree.scale, edges.ay[e],

@@ -21,12 +21,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import shapely
-from pyproj import CRS
 
 from gridsvc.domain.assign.index import CellIndex, _Edges
 from gridsvc.domain.assign.layers import Layer
 from gridsvc.domain.assign.nearest import OutlineEdges
+from gridsvc.domain.geo.lazy_crs import LazyCRS
 
 #: Bumped whenever the layout or the meaning of a saved array changes: older folders are
 #: then simply not found.
@@ -53,6 +52,8 @@ def save(folder: Path, layer: Layer, values: pa.Array, merged: int = 0) -> None:
     arrays: dict[str, np.ndarray] = {name: getattr(index, name) for name in _INDEX_ARRAYS}
     arrays |= {f"edges_{n}": getattr(index.edges, n) for n in _EDGE_ARRAYS}
     arrays |= {f"outline_{n}": getattr(index.outline, n) for n in _OUTLINE_ARRAYS}
+    import shapely
+
     for name, array in arrays.items():
         np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
     cells = pa.table({"id": pa.array(index.ids.tolist(), pa.string()), "value": values,
@@ -62,7 +63,7 @@ def save(folder: Path, layer: Layer, values: pa.Array, merged: int = 0) -> None:
         writer.write_table(cells)
     meta = {"format": FORMAT, "kind": layer.kind, "crs": layer.crs.to_json_dict(),
             "x0": index.x0, "y0": index.y0, "size": index.size, "nx": index.nx,
-            "ny": index.ny, "merged": merged}
+            "ny": index.ny, "merged": merged, "bounds": list(index.bounds)}
     (folder / "index.json").write_text(json.dumps(meta))
 
 
@@ -79,18 +80,29 @@ def load(folder: Path) -> tuple[Layer, pa.Array, int]:
         raise ValueError(f"{folder} holds index format {meta.get('format')}, not {FORMAT}")
 
     def array(name: str) -> np.ndarray:
-        return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        # A plain ndarray over the mapped file: np.memmap's own indexing goes through Python
+        # and its results are memmaps too, which costs on every lookup.
+        return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False))
 
     with pa.memory_map(str(folder / "cells.arrow")) as source:
         cells = pa.ipc.open_file(source).read_all()
     ids = np.array(cells.column("id").to_pylist(), dtype=object)
-    geoms = shapely.from_wkb(np.array(cells.column("wkb").to_pylist(), dtype=object))
+    wkb = cells.column("wkb")
+
+    def geoms() -> np.ndarray:  # shapely and GEOS only for the points that need them
+        import shapely
+
+        return shapely.from_wkb(np.array(wkb.to_pylist(), dtype=object))
+
     edges = _Edges(*(array(f"edges_{n}") for n in _EDGE_ARRAYS))
-    index = CellIndex(ids, geoms, float(meta["x0"]), float(meta["y0"]), float(meta["size"]),
+    bounds = meta.get("bounds")
+    index = CellIndex(ids, None, float(meta["x0"]), float(meta["y0"]), float(meta["size"]),
                       int(meta["nx"]), int(meta["ny"]),
-                      *(array(name) for name in _INDEX_ARRAYS), edges)
+                      *(array(name) for name in _INDEX_ARRAYS), edges, _load_geoms=geoms,
+                      _bounds=tuple(float(v) for v in bounds) if bounds else None)
     index._outline = OutlineEdges(*(array(f"outline_{n}") for n in _OUTLINE_ARRAYS))
-    layer = Layer(meta["kind"], CRS.from_json_dict(meta["crs"]), index, source=folder)
+    # The CRS document as saved (pyproj's own): read by pyproj only if something asks.
+    layer = Layer(meta["kind"], LazyCRS(meta["crs"]), index, source=folder)
     return layer, cells.column("value").combine_chunks(), int(meta["merged"])
 
 

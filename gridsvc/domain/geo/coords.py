@@ -29,15 +29,15 @@ out, in ``always_xy`` order (x = longitude or easting, y = latitude or northing)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+
+if TYPE_CHECKING:  # pyproj and shapely load when used: a cached file-mode run needs neither
+    from pyproj import CRS, Transformer
 
 from gridsvc.errors import InvalidInput, Problem
 
@@ -93,6 +93,9 @@ class InputCRS:
 
     name: str
     geographic: bool
+    #: The CRS as the input file stated it, when that is a :class:`~gridsvc.domain.geo.
+    #: lazy_crs.LazyCRS` whose document is the cells' own (see :func:`stated_input_crs`).
+    stated: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_offset(self) -> bool:
@@ -148,6 +151,9 @@ def parse_input_crs(value: str | int) -> InputCRS:
         raise _unknown(text)
     if (alias := _ALIASES.get(text.lower())) is not None:
         return InputCRS(alias, geographic=True)
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
     try:
         # ASCII only: "³" and "٣" pass str.isdigit() but are no EPSG code (int() fails on
         # the first); as text, pyproj rejects them like any other unknown name.
@@ -170,10 +176,31 @@ def declared_crs(crs: CRS) -> InputCRS:
 
     Examples
     --------
+    >>> from pyproj import CRS
     >>> declared_crs(CRS.from_epsg(4549))
     InputCRS(name='EPSG:4549', geographic=False)
     """
     return InputCRS(crs.to_string(), geographic=crs.is_geographic)
+
+
+def stated_input_crs(stated: Any) -> InputCRS:
+    """The input CRS of points whose file states the very CRS document of the cells (a
+    :class:`~gridsvc.domain.geo.lazy_crs.LazyCRS`): no conversion is needed, nor pyproj. The
+    name is the document's own id (``"EPSG:4549"``), or the document itself as JSON.
+
+    >>> from gridsvc.domain.geo.lazy_crs import LazyCRS
+    >>> stated_input_crs(LazyCRS({"type": "ProjectedCRS", "id": {"authority": "EPSG",
+    ...                                                          "code": 4549}}))
+    InputCRS(name='EPSG:4549', geographic=False)
+    """
+    ident = stated.document.get("id")
+    if isinstance(ident, dict) and {"authority", "code"} <= ident.keys():
+        name = f"{ident['authority']}:{ident['code']}"
+    else:
+        import json
+
+        name = json.dumps(stated.document)
+    return InputCRS(name, geographic=stated.is_geographic, stated=stated)
 
 
 # -- conversion to CGCS2000 -----------------------------------------------------------------------
@@ -246,6 +273,8 @@ def geometries_to_cgcs2000(geoms: Any, crs: InputCRS | str | int) -> Any:
     parsed = crs if isinstance(crs, InputCRS) else parse_input_crs(crs)
     if parsed.name in SAME_AS_CGCS2000:
         return geoms
+    import shapely
+
     return shapely.transform(geoms, lambda xy: np.column_stack(
         to_cgcs2000(xy[:, 0], xy[:, 1], parsed)))
 
@@ -260,6 +289,8 @@ def _transformer(name: str) -> Transformer:
     """A Transformer from ``name`` to EPSG:4490, built once per name: building one costs
     milliseconds (a database search), using it microseconds. Transformers are thread-safe
     since pyproj 3.1, so one cached instance serves every request thread."""
+    from pyproj import Transformer
+
     return Transformer.from_crs(name, TARGET_EPSG, always_xy=True)
 
 

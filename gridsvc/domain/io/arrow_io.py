@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
+from gridsvc.domain.geo.lazy_crs import LazyCRS
 from gridsvc.errors import InvalidInput, Problem
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 ROW_NOTE = "rows are counted from 1 at the first data row, the header not counted"
 #: Problems listed one by one before the rest are summed up (a million bad rows need one line).
@@ -112,8 +114,54 @@ def arrow_array(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array
 
 
 def take(values: pa.Array, index: np.ndarray) -> pa.Array:
-    """``values[index]``, null where ``index`` is negative (no cell)."""
-    return values.take(arrow_array(np.maximum(index, 0).astype(np.int64), index >= 0))
+    """``values[index]``, null where ``index`` is negative (no cell).
+
+    Ids of one width (codes such as ``"G0012"``, the usual case) and integers are gathered
+    with numpy; other values with Arrow's ``take`` (whose module, ``pyarrow.compute``, takes
+    longer to import than a million ids take to gather).
+
+    Examples
+    --------
+    >>> ids = pa.array(["a1", "b2", "c3"])
+    >>> take(ids, np.array([2, -1, 0])).to_pylist()
+    ['c3', None, 'a1']
+    >>> take(pa.array(["a", "bb"]), np.array([1, 0, -1])).to_pylist()
+    ['bb', 'a', None]
+    """
+    valid = index >= 0
+    if not valid.any():
+        return pa.nulls(len(index), values.type)
+    if values.null_count == 0:
+        if values.type in (pa.int64(), pa.float64()):
+            kind = np.int64 if values.type == pa.int64() else np.float64
+            numbers = np.frombuffer(values.buffers()[1], dtype=kind)
+            numbers = numbers[values.offset:values.offset + len(values)]
+            return arrow_array(numbers[np.where(valid, index, 0)], valid)
+        if values.type in (pa.string(), pa.large_string()):
+            gathered = _take_one_width(values, index, valid)
+            if gathered is not None:
+                return gathered
+    return values.take(arrow_array(np.maximum(index, 0).astype(np.int64), valid))
+
+
+def _take_one_width(values: pa.Array, index: np.ndarray, valid: np.ndarray) -> pa.Array | None:
+    """:func:`take` of strings that all have the same number of bytes; None if they do not."""
+    kind = np.int64 if values.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(values.buffers()[1], dtype=kind)
+    offsets = offsets[values.offset:values.offset + len(values) + 1]
+    width = int(offsets[1] - offsets[0]) if len(values) else 0
+    if width == 0 or int(offsets[-1] - offsets[0]) != width * len(values) or not (
+            np.diff(offsets) == width).all() or width * len(index) >= np.iinfo(kind).max:
+        return None
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    rows = np.take(data.reshape(len(values), width), index[valid], axis=0)  # 5x data[...]
+    out_offsets = np.zeros(len(index) + 1, dtype=kind)
+    np.cumsum(valid * kind(width), out=out_offsets[1:])
+    nulls = int(len(index) - rows.shape[0])
+    bitmap = None if nulls == 0 else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(values.type, len(index), [
+        bitmap, pa.py_buffer(out_offsets), pa.py_buffer(np.ascontiguousarray(rows))],
+        null_count=nulls)
 
 
 def read_parquet_file(path: Path) -> pa.Table:
@@ -131,14 +179,21 @@ def geo_metadata(table: pa.Table) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
-def geoparquet_crs(column_meta: dict[str, Any], path: Path) -> CRS | None:
+def geoparquet_crs(column_meta: dict[str, Any], path: Path, lazy: bool = False
+                   ) -> CRS | LazyCRS | None:
     """The CRS of a GeoParquet column: a missing ``crs`` means OGC:CRS84 (lon/lat WGS84), by
-    the specification; ``null`` means unknown (None)."""
-    if "crs" not in column_meta:
-        return CRS.from_user_input("OGC:CRS84")
-    value = column_meta["crs"]
+    the specification; ``null`` means unknown (None). ``lazy``: a PROJJSON document comes
+    back as a :class:`LazyCRS`, unread by pyproj (check it with :func:`checked_crs`)."""
+    value = column_meta.get("crs", ...)
     if value is None:
         return None
+    if lazy and isinstance(value, dict):
+        return LazyCRS(value)
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    if value is ...:
+        return CRS.from_user_input("OGC:CRS84")
     try:
         return CRS.from_json_dict(value) if isinstance(value, dict) else CRS.from_user_input(
             value)
@@ -158,7 +213,27 @@ def read_ogr(path: Path) -> tuple[dict[str, Any], pa.Table]:
     return meta, table
 
 
+def checked_crs(crs: LazyCRS, path: Path) -> CRS:
+    """The pyproj CRS of a lazily read GeoParquet CRS, with :func:`geoparquet_crs`'s error.
+
+    Raises
+    ------
+    InvalidInput
+        When pyproj cannot read the document.
+    """
+    from pyproj.exceptions import CRSError
+
+    try:
+        return crs.crs
+    except CRSError as exc:
+        raise InvalidInput([Problem(f"{path.name}: unreadable CRS in the geo metadata: {exc}",
+                                    field="crs")]) from None
+
+
 def ogr_crs(path: Path, value: str | None) -> CRS | None:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
     if not value:
         return None
     try:

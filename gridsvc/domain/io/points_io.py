@@ -22,12 +22,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import shapely
-from pyproj import CRS
 
 from gridsvc.domain.io.arrow_io import (
     GEOMETRY,
@@ -43,6 +41,11 @@ from gridsvc.domain.io.arrow_io import (
     valid_mask,
 )
 from gridsvc.errors import InvalidInput, Problem
+
+if TYPE_CHECKING:  # shapely and pyproj load where used: GeoParquet points need neither
+    from pyproj import CRS
+
+    from gridsvc.domain.geo.lazy_crs import LazyCRS
 
 #: Column names taken for longitude and latitude when none is given (case ignored), by priority.
 X_NAMES = ("lon", "lng", "longitude", "x")
@@ -82,7 +85,7 @@ class Points:
     table: pa.Table
     x: np.ndarray
     y: np.ndarray
-    crs: CRS | None
+    crs: CRS | LazyCRS | None
     x_field: str
     y_field: str
     geometry: str | None = None
@@ -129,7 +132,8 @@ def output_format(path: Path) -> str:
     return fmt
 
 
-def read_points(path: Path, x: str | None = None, y: str | None = None) -> Points:
+def read_points(path: Path, x: str | None = None, y: str | None = None, *,
+                lazy_crs: bool = False) -> Points:
     """Read rows with points from a CSV, GeoJSON or (Geo)Parquet file.
 
     Parameters
@@ -140,6 +144,10 @@ def read_points(path: Path, x: str | None = None, y: str | None = None) -> Point
         Columns with the coordinates: required in meaning for CSV and Parquet without geometry
         (by default the first column named lon, lng, longitude or x, and lat, latitude or y, case
         ignored); with a geometry column they must not be given.
+    lazy_crs
+        A GeoParquet file's CRS document comes as a :class:`~gridsvc.domain.geo.lazy_crs.
+        LazyCRS`, not yet read by pyproj (nor checked: see :func:`~gridsvc.domain.io.
+        arrow_io.checked_crs`).
 
     Returns
     -------
@@ -160,7 +168,7 @@ def read_points(path: Path, x: str | None = None, y: str | None = None) -> Point
         return _columns_points(_read_csv(path), x, y)
     if fmt == "geojson":
         return _read_geojson(path, x, y)
-    return _read_parquet(path, x, y)
+    return _read_parquet(path, x, y, lazy_crs)
 
 
 def _no_xy_with_geometry(path: Path, x: str | None, y: str | None) -> None:
@@ -286,12 +294,13 @@ def _read_geojson(path: Path, x: str | None, y: str | None) -> Points:
                   geometry=GEOMETRY)
 
 
-def _read_parquet(path: Path, x: str | None, y: str | None) -> Points:
+def _read_parquet(path: Path, x: str | None, y: str | None, lazy_crs: bool = False
+                  ) -> Points:
     try:
         table = read_parquet_file(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise read_failed(path, exc) from None
-    return _parquet_points(table, path, x, y)
+    return _parquet_points(table, path, x, y, lazy_crs)
 
 
 def read_parquet_part(path: Path, row_groups: Sequence[int], x: str | None = None,
@@ -314,7 +323,8 @@ def read_parquet_part(path: Path, row_groups: Sequence[int], x: str | None = Non
     return _parquet_points(table, path, x, y)
 
 
-def _parquet_points(table: pa.Table, path: Path, x: str | None, y: str | None) -> Points:
+def _parquet_points(table: pa.Table, path: Path, x: str | None, y: str | None,
+                    lazy_crs: bool = False) -> Points:
     geo = geo_metadata(table)
     if geo is None:  # plain Parquet: coordinates in columns, as in a CSV
         return _columns_points(table, x, y)
@@ -332,7 +342,7 @@ def _parquet_points(table: pa.Table, path: Path, x: str | None, y: str | None) -
     else:
         raise InvalidInput([Problem(f"geometry encoding {encoding!r} is not points",
                                     field=name)])
-    return Points(table, xs, ys, geoparquet_crs(column_meta, path), name, name,
+    return Points(table, xs, ys, geoparquet_crs(column_meta, path, lazy_crs), name, name,
                   geometry=name, geo=geo)
 
 def _binary_chunks(column: pa.ChunkedArray) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
@@ -380,9 +390,11 @@ def _decode_points(column: pa.ChunkedArray, name: str = GEOMETRY
 
 
 def _shapely_points(chunk: pa.Array, name: str, start: int) -> tuple[np.ndarray, np.ndarray]:
+    import shapely
+
     geoms = shapely.from_wkb(np.array(chunk.to_pylist(), dtype=object), on_invalid="ignore")
     kinds = shapely.get_type_id(geoms)  # -1 for None
-    known = ~shapely.ismissing_file(geoms)
+    known = ~shapely.is_missing(geoms)
     bad_wkb = np.flatnonzero(~known & valid_mask(chunk))
     not_point = np.flatnonzero(known & (kinds != 0))
     problems = row_problems(bad_wkb + start, lambda i: "unreadable WKB geometry", name)
@@ -414,6 +426,7 @@ def point_wkb(x: np.ndarray, y: np.ndarray) -> pa.Array:
 
     Examples
     --------
+    >>> import shapely
     >>> arr = point_wkb(np.array([1.0, np.nan]), np.array([2.0, 3.0]))
     >>> shapely.from_wkb(arr[0].as_py()).wkt, arr[1].is_valid
     ('POINT (1 2)', False)
@@ -505,6 +518,8 @@ def output_table(fmt: str, points: Points, new: dict[str, pa.Array], *, crs: CRS
         else:
             geo = geo_point_metadata(crs, name)
     elif points.geometry is not None:
+        import shapely
+
         i = table.column_names.index(name)
         wkt = shapely.to_wkt(shapely.from_wkb(
             np.array(table.column(i).to_pylist(), dtype=object)))
@@ -557,7 +572,14 @@ class PointsWriter:
             else:
                 import pyarrow.parquet as pq
 
-                self._writer = pq.ParquetWriter(self._tmp, table.schema)
+                # Geometries (WKB) are all different: a dictionary never pays and min/max
+                # statistics of WKB bytes say nothing, yet both cost a quarter of the write.
+                geo = geo_metadata(table)
+                plain = set(geo.get("columns", {})) if geo else set()
+                others = [n for n in table.schema.names if n not in plain]
+                self._writer = pq.ParquetWriter(
+                    self._tmp, table.schema, use_dictionary=others if plain else True,
+                    write_statistics=others if plain else True)
         self._writer.write_table(table)
 
     def __exit__(self, *exc: Any) -> None:
