@@ -122,6 +122,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.mount("/static/maps", StaticFiles(directory=STATIC_DIR, check_dir=False),
               name="static-maps")
     app.mount("/static/events", StaticFiles(directory=phone.EVENTS_STATIC), name="static-events")
+    app.mount("/static/phone", StaticFiles(directory=phone.PHONE_STATIC), name="static-phone")
     app.include_router(maps.router)
     app.include_router(maps.pages)
     app.add_api_route("/docs", _docs, include_in_schema=False, response_class=HTMLResponse)

@@ -55,6 +55,7 @@ PAGE = """<!doctype html>
 <section><h2>我的事件 · My events</h2><ul id="mine">{mine}</ul>
 <input id="more-photo" type="file" accept="image/*" capture="environment" hidden></section>
 <script>window.gridsvcReport = {config};</script>
+<script src="/static/phone/outbox.js"></script>
 <script src="/static/events/report.js"></script>
 </body></html>
 """

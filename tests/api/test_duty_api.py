@@ -235,6 +235,11 @@ def test_duty_pages_and_the_phone_page(client, auth):
     assert fields.status_code == 200 and _has(fields.text, "建议责任田")
     phone = client.get("/patrol/check-in", headers=auth("viewer"))
     assert phone.status_code == 200 and "navigator.geolocation" in phone.text
+    # The offline queue and the look are the phone pages' shared files, served with no token
+    # (code and styles, no data), so a page opened by a signed-in phone can always load them.
+    for shared in ("/static/phone/outbox.js", "/static/phone/phone.css"):
+        assert f'"{shared}"' in phone.text
+        assert client.get(shared).status_code == 200
     assert client.get("/maps/duty", headers={"Accept": "text/html"},
                       follow_redirects=False).status_code == 303
 

@@ -21,6 +21,9 @@ router = APIRouter(tags=["phone"])
 
 #: The events pages' own scripts and styles (no data in them: served without a token).
 EVENTS_STATIC = Path(__file__).resolve().parent.parent / "static" / "events"
+#: What the phone pages share (the outbox script, the check-in and visit pages' stylesheet):
+#: code and looks, no data, so served without a token like the events pages' own files.
+PHONE_STATIC = Path(__file__).resolve().parent.parent / "static" / "phone"
 
 
 @router.get("/m/report", response_class=HTMLResponse, dependencies=[Depends(viewer)],

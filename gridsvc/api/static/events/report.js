@@ -1,33 +1,16 @@
-// The grid worker's report page: an outbox in localStorage that survives a lost signal, a
-// closed tab and a reload. Each report gets its idempotency key once, when it is made; every
-// send of it (the first, a retry after a timeout, a resend after a lost answer) carries the
-// same key, so the server files it exactly once.
+// The grid worker's report page. Its reports wait in the shared phone outbox
+// (/static/phone/outbox.js: localStorage, an idempotency key made once per report, retries
+// with backoff), so a report made with no signal, a closed tab or a reload is filed exactly
+// once; this file makes the reports, sends one (the event, then its photo) and draws the page.
 (function () {
   'use strict';
   var cfg = window.gridsvcReport;
-  var OUTBOX = 'gridsvc.outbox.v1';
-  var MAX_WAIT_MS = 60000;
   var place = null;
   var photo = null;
-  var sending = false;
-  var timer = null;
 
   function $(id) { return document.getElementById(id); }
 
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
-    var b = new Uint8Array(16);
-    crypto.getRandomValues(b);
-    return Array.from(b, function (x) { return ('0' + x.toString(16)).slice(-2); }).join('');
-  }
-
-  function load() {
-    try { return JSON.parse(localStorage.getItem(OUTBOX) || '[]'); } catch (e) { return []; }
-  }
-  function save(items) { localStorage.setItem(OUTBOX, JSON.stringify(items)); render(); }
-
-  function render() {
-    var items = load();
+  function render(items) {
     $('outbox-count').textContent = items.length;
     var ul = $('outbox');
     ul.textContent = '';
@@ -44,7 +27,7 @@
         drop.type = 'button';
         drop.textContent = '删除 drop';
         drop.addEventListener('click', function () {
-          save(load().filter(function (x) { return x.key !== it.key; }));
+          box.remove(it.key);
         });
         li.appendChild(drop);
       }
@@ -52,16 +35,6 @@
     });
     $('net').textContent = navigator.onLine ? '' : '离线：上报会在有信号时自动发送 · offline: ' +
       'reports are sent when the signal returns';
-  }
-
-  function schedule(items) {
-    clearTimeout(timer);
-    var waiting = items.filter(function (it) {
-      return !it.error && (it.user || '') === cfg.user;
-    });
-    if (!waiting.length) { return; }
-    var next = Math.min.apply(null, waiting.map(function (it) { return it.next || 0; }));
-    timer = setTimeout(flush, Math.max(0, next - Date.now()));
   }
 
   function dataUrlBlob(url) {
@@ -98,48 +71,21 @@
     return 'HTTP ' + r.status + ' ' + detail;
   }
 
-  // Send every waiting report, oldest first. A network failure or a server error (5xx, 408,
-  // 429) keeps the report and waits longer each time (1 s, 2 s, 4 s ... at most a minute,
-  // with jitter); any other 4xx is a report the server will never take: it stays, marked,
-  // until the person drops it.
-  async function flush() {
-    if (sending) { return; }
-    sending = true;
-    render();
-    try {
-      for (var it of load()) {
-        // Another person's report (a shared phone): it waits until they sign in again.
-        if (it.error || (it.next || 0) > Date.now() || (it.user || '') !== cfg.user) {
-          continue;
-        }
-        var outcome;
-        try {
-          outcome = await step(it);
-          if (outcome === 'step') { outcome = await step(it); }
-        } catch (e) {
-          outcome = 'retry';
-        }
-        var items = load();
-        var mine = items.find(function (x) { return x.key === it.key; });
-        if (!mine) { continue; }
-        mine.event_id = it.event_id;
-        if (outcome === 'sent') {
-          items = items.filter(function (x) { return x.key !== it.key; });
-        } else if (outcome === 'retry' || outcome === 'step') {
-          mine.tries += 1;
-          var wait = Math.min(MAX_WAIT_MS, 1000 * Math.pow(2, mine.tries - 1));
-          mine.next = Date.now() + wait * (0.75 + Math.random() / 2);
-        } else {
-          mine.error = outcome;
-        }
-        save(items);
-        if (outcome === 'sent' || mine.event_id) { refreshMine(); }
-      }
-    } finally {
-      sending = false;
-      schedule(load());
-    }
+  // One report to the outbox: the event, then at once its photo if it has one. A network
+  // failure or a server error (5xx, 408, 429) is retried by the outbox with backoff (an event
+  // already filed keeps its id, so only the photo goes again); any other 4xx is a report the
+  // server will never take: it stays, marked, until the person drops it.
+  async function send(it) {
+    var outcome = await step(it);
+    if (outcome === 'step') { refreshMine(); outcome = await step(it); }
+    if (outcome === 'sent') { refreshMine(); return 'done'; }
+    if (outcome === 'retry' || outcome === 'step') { return 'retry'; }
+    return {error: outcome};
   }
+  // Another person's report (a shared phone) waits until they sign in again.
+  var box = window.gridsvc.outbox({
+    name: 'gridsvc.outbox.v1', send: send, onchange: render,
+    eligible: function (it) { return (it.user || '') === cfg.user; }});
 
   async function refreshMine() {
     try {
@@ -212,16 +158,12 @@
                 description: $('description').value.trim(), parties: $('parties').value.trim()};
     if (place) { body.lon = place.lon; body.lat = place.lat; body.crs = '4326'; }
     else { body.house = house; }
-    var items = load();
-    items.push({key: newKey(), body: body, photo: photo, tries: 0, next: 0, user: cfg.user,
-                made: new Date().toISOString()});
-    save(items);
+    box.add({body: body, photo: photo, user: cfg.user, made: new Date().toISOString()});
     $('report').reset();
     $('preview').hidden = true;
     place = null;
     photo = null;
     $('where').textContent = '未定位 · no position yet';
-    flush();
   }
 
   // A later photo of one of my events: queued like a report (its own key), sent when it can.
@@ -237,12 +179,9 @@
     var f = this.files && this.files[0];
     var data = f ? await readPhoto(f) : null;
     if (!data || !photoFor) { return; }
-    var items = load();
-    items.push({key: newKey(), body: null, event_id: photoFor, photo: data, tries: 0, next: 0,
-                user: cfg.user, made: new Date().toISOString()});
-    save(items);
+    box.add({body: null, event_id: photoFor, photo: data, user: cfg.user,
+             made: new Date().toISOString()});
     photoFor = null;
-    flush();
   });
 
   $('locate').addEventListener('click', locate);
@@ -253,19 +192,11 @@
     $('preview').hidden = !photo;
     if (photo) { $('preview').src = photo; }
   });
-  window.addEventListener('online', function () {
-    // The network is back: every waiting report may go now, whatever its backoff said.
-    save(load().map(function (it) { it.next = 0; return it; }));
-    flush();
-  });
-  window.addEventListener('offline', render);
-  document.addEventListener('visibilitychange', function () {
-    if (document.visibilityState === 'visible') { flush(); }
-  });
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/m/sw.js', {scope: '/m/'}).catch(function () {});
   }
-  render();
-  flush();
-  window.gridsvc = {ready: performance.now(), flush: flush, outbox: load, layers: {}};
+  render(box.items());
+  box.flush();
+  Object.assign(window.gridsvc, {ready: performance.now(), flush: box.flush, items: box.items,
+                                 layers: {}});
 })();

@@ -1,9 +1,12 @@
 // The report page's service worker: the page and its files open from the phone's cache when
 // there is no signal (network first, so an online phone always gets the current page), and
-// the outbox in report.js does the rest. Only GETs of the page and its own files are touched.
+// the outbox (/static/phone/outbox.js) does the rest. Only GETs of the page and its own files
+// are touched.
 'use strict';
-var CACHE = 'gridsvc-m-v1';
-var SHELL = ['/m/report', '/static/events/report.js', '/static/events/report.css'];
+// v2: the outbox moved to /static/phone/outbox.js, which the page cannot work without.
+var CACHE = 'gridsvc-m-v2';
+var SHELL = ['/m/report', '/static/phone/outbox.js', '/static/events/report.js',
+             '/static/events/report.css'];
 
 self.addEventListener('install', function (e) {
   e.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); }));
