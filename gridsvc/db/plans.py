@@ -314,3 +314,10 @@ def lock_timeline(conn: Connection) -> None:
     """Serialise changes of the plans in effect (activate, retire, restore, sync) until the
     transaction ends, so two activations cannot both replace the same plan."""
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('gridsvc.plan.timeline'))"))
+
+
+def lock_tables(conn: Connection, tables: tuple[str, ...]) -> None:
+    """Lock ``tables`` (names from the code, never from input) in EXCLUSIVE mode until the
+    transaction ends: readers go on, writers wait, so no row moves while an activation
+    re-points them."""
+    conn.execute(text(f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE"))

@@ -218,3 +218,32 @@ def own_reports(conn: Connection, role: str, since: datetime, until: datetime
         WHERE p.role = :role AND e.created_at >= :since AND e.created_at < :until
         GROUP BY 1"""), {"role": role, "since": since, "until": until})
     return {r.key: r.n for r in rows}
+
+
+def check_in_days(conn: Connection, first: date, last: date, zone: str
+                  ) -> tuple[date | None, date | None]:
+    """The first and last local day (in ``zone``) between ``first`` and ``last`` with a patrol
+    check-in; ``(None, None)`` when there is none."""
+    lo, hi = conn.execute(text(
+        "SELECT min((at AT TIME ZONE :z)::date), max((at AT TIME ZONE :z)::date) "
+        "FROM patrol_check_in WHERE (at AT TIME ZONE :z)::date BETWEEN :f AND :l"),
+        {"z": zone, "f": first, "l": last}).one()
+    return lo, hi
+
+
+def people_with_check_ins(conn: Connection, role: str, zone: str, first: date, last: date
+                          ) -> list[dict[str, Any]]:
+    """Every person of ``role`` with the cells they are linked to (beats for officers, grids
+    for the others; empty when none) and their check-ins between the local days ``first``
+    and ``last``."""
+    rows = conn.execute(text("""
+        SELECT p.pk, p.business_id AS id, p.name,
+               array_remove(array_agg(DISTINCT pa.area_id)
+                            FILTER (WHERE pa.kind = :kind), NULL) AS cells,
+               (SELECT count(*) FROM patrol_check_in c WHERE c.person_pk = p.pk
+                  AND (c.at AT TIME ZONE :z)::date BETWEEN :f AND :l) AS check_ins
+        FROM person p LEFT JOIN person_area pa ON pa.person_pk = p.pk
+        WHERE p.role = :role GROUP BY p.pk ORDER BY p.business_id"""),
+        {"kind": "beat" if role == "officer" else "grid", "role": role, "z": zone,
+         "f": first, "l": last}).mappings().all()
+    return [dict(r) for r in rows]

@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gridsvc.db import prints
 from gridsvc.db import visits as visit_repo
@@ -106,10 +106,7 @@ def _visits(engine: Engine, level: str, first: date, last: date, zone: str
 
 def _days_with_patrols(engine: Engine, first: date, last: date, zone: str) -> list[date]:
     with engine.connect() as conn:
-        lo, hi = conn.execute(text(
-            "SELECT min((at AT TIME ZONE :z)::date), max((at AT TIME ZONE :z)::date) "
-            "FROM patrol_check_in WHERE (at AT TIME ZONE :z)::date BETWEEN :f AND :l"),
-            {"z": zone, "f": first, "l": last}).one()
+        lo, hi = prints.check_in_days(conn, first, last, zone)
     if lo is None:
         return []
     return [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
@@ -134,17 +131,7 @@ def _patrols(engine: Engine, duty: DutySettings, days: list[date]
 def _people(engine: Engine, role: str, zone: str, first: date, last: date
             ) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(text("""
-            SELECT p.pk, p.business_id AS id, p.name,
-                   array_remove(array_agg(DISTINCT pa.area_id)
-                                FILTER (WHERE pa.kind = :kind), NULL) AS cells,
-                   (SELECT count(*) FROM patrol_check_in c WHERE c.person_pk = p.pk
-                      AND (c.at AT TIME ZONE :z)::date BETWEEN :f AND :l) AS check_ins
-            FROM person p LEFT JOIN person_area pa ON pa.person_pk = p.pk
-            WHERE p.role = :role GROUP BY p.pk ORDER BY p.business_id"""),
-            {"kind": "beat" if role == "officer" else "grid", "role": role, "z": zone,
-             "f": first, "l": last}).mappings().all()
-    return [dict(r) for r in rows]
+        return prints.people_with_check_ins(conn, role, zone, first, last)
 
 
 def assessment(engine: Engine, level: str, period: str, *, assess: AssessSettings,

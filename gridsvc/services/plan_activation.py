@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from gridsvc.db import areas as area_repo
 from gridsvc.db import audit, objects
@@ -57,7 +57,7 @@ def sync_objects(conn: Connection, target: int) -> dict[str, list[str]]:
     re-labelled in one UPDATE. Rows never assigned go through the SQL path
     (:func:`gridsvc.db.objects.assign_cells`, which agrees with the in-memory one).
     """
-    conn.execute(text(f"LOCK TABLE {', '.join(MOVING)} IN EXCLUSIVE MODE"))
+    repo.lock_tables(conn, MOVING)
     moved: dict[str, list[str]] = {t: [] for t in MOVING}
     sources = {p for t in MOVING for p in repo.source_plans(conn, t)} - {target}
     for source in sorted(sources, key=lambda p: -1 if p is None else p):

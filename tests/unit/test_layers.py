@@ -73,6 +73,17 @@ def test_each_layer_imports_only_what_it_may(layer: str) -> None:
     assert not wrong, f"{layer}/ may import only {sorted(ALLOWED[layer])}:\n" + "\n".join(wrong)
 
 
+def test_sql_is_written_only_in_db() -> None:
+    """SQL only in ``db/``: no other package builds a statement from text."""
+    wrong = [f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+             for layer in sorted(set(ALLOWED) - {"db"})
+             for path in sorted((PACKAGE / layer).rglob("*.py"))
+             for line, name in _imports(path)
+             if name in ("sqlalchemy.text", "sqlalchemy.sql.text",
+                         "sqlalchemy.sql.expression.text")]
+    assert not wrong, "SQL belongs in gridsvc/db/:\n" + "\n".join(wrong)
+
+
 def test_the_rules_cover_every_package() -> None:
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     assert packages == set(ALLOWED)
