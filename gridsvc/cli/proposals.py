@@ -22,6 +22,10 @@ def propose(
     kind: str | None = typer.Option(None, "--kind",
                                     help="grid or beat (default: grid for a village, else beat)"),
     seed: int = typer.Option(0, "--seed", help="seed of the search (same seed, same proposal)"),
+    budget: float | None = typer.Option(
+        None, "--budget", min=0.001,
+        help="stop searching after this many seconds and take the best proposal found "
+             "(default: search every start, as long as it takes)"),
     commit: bool = typer.Option(False, "--commit",
                                 help="write the draft plan (default: only show the proposal)"),
 ) -> None:
@@ -42,7 +46,8 @@ def propose(
     parent_kind, parent_id = given[0]
     kind = kind or ("grid" if parent_kind == "village" else "beat")
     out = proposals.propose(engine(), parent_kind=parent_kind, parent_id=parent_id, n=n,
-                            kind=kind, seed=seed, commit=commit, actor=actor())
+                            kind=kind, seed=seed, commit=commit, actor=actor(),
+                            budget_s=budget)
     table = Table()
     for column in ("id", "code", "name", "households", "residents", "deviation", "blocks"):
         table.add_column(column, no_wrap=column in ("id", "code"))
@@ -60,6 +65,8 @@ def propose(
         typer.echo(f"NOT balanced: largest deviation {out['max_deviation']:.1%}")
         for reason in out["reasons"]:
             typer.echo(f"  - {reason}")
+    if out.get("stopped_early"):
+        typer.echo(f"stopped at the --budget of {budget:g} s: the best proposal found so far")
     typer.echo(f"boundaries {out['boundary_m']:.0f} m, of which {out['along_roads_m']:.0f} m "
                f"along roads; replaces {', '.join(out['replaced']) or 'nothing'}"
                + (f"; clips {', '.join(out['clipped'])}" if out["clipped"] else ""))

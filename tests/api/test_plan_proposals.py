@@ -90,20 +90,16 @@ def test_n_out_of_range_is_422_naming_n_and_the_openapi_says_the_range(demo):
         1, 200)
 
 
-def test_a_large_n_answers_within_the_budget(demo):
+def test_a_large_n_answers(demo):
     """100 grids of a 199-block village took 199 s (SKATER's cut search); now the search
-    leaves SKATER out at that size and stops at the budget, answering the best it found."""
-    import time
-
+    leaves SKATER out at that size and stops at the budget, answering the best it found (its
+    time is measured by ``bench/proposals.py --large-n``, not here)."""
     client, headers, _ = demo
-    started = time.monotonic()
     r = client.post(URL, json={"parent_kind": "village", "parent_id": "V102001", "n": 100,
                                "commit": False}, headers=headers["planner"])
-    took = time.monotonic() - started
     assert r.status_code == 200, r.text
     out = r.json()
     assert len(out["cells"]) == 100 and sum(c["households"] for c in out["cells"]) > 0
-    assert took < 15 + 30, took  # the default budget, and the reading and blocks around it
 
 
 def test_a_spent_budget_answers_the_best_found_and_says_so(settings, demo_copy):

@@ -57,3 +57,11 @@ def test_propose_bad_input_exits_2(demo_copy_url):
     assert too_many.returncode == 2 and "'n'" in too_many.stderr
     unknown = run_cli("plans", "propose", "--village", "NOPE", "--n", "2", env=env)
     assert unknown.returncode == 1 and "NOPE" in unknown.stderr
+
+
+def test_propose_with_a_budget_takes_the_best_found(demo_copy_url):
+    done = run_cli("plans", "propose", "--town", "T203", "--n", "26", "--kind", "grid",
+                   "--budget", "0.001", env={"GRIDSVC_DATABASE_URL": demo_copy_url},
+                   check=True)
+    assert "stopped at the --budget of 0.001 s" in done.stdout
+    assert "dry run" in done.stdout
