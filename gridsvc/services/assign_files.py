@@ -23,6 +23,7 @@ import re
 import shutil
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -423,17 +424,19 @@ def plan_targets(engine: Engine, layers: Sequence[str] | None, as_of: date | Non
 Kernel = Callable[[Any, Points, int], Any]
 
 
-class Runner:
+class Runner(ABC):
     """Runs the parts of an input through a kernel (``kernel(job, points, first_row)``, by
     default :func:`run_part`), yielding its results in input order."""
 
+    @abstractmethod
     def open(self, path: Path, x: str | None, y: str | None) -> Points:
-        """The input's first rows (all of them, here): its columns, CRS and geometry."""
-        raise NotImplementedError
+        """The input's first rows (or all of them): its columns, CRS and geometry."""
 
+    @abstractmethod
     def run(self, job: Any, head: Points, path: Path, kernel: Kernel = run_part
             ) -> Iterator[Any]:
-        raise NotImplementedError
+        """The kernel's result of each part of ``path``, in input order (``head`` is what
+        :meth:`open` gave)."""
 
     @property
     def parts(self) -> int:

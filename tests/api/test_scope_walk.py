@@ -35,7 +35,7 @@ ACCOUNTS = ["gw001", "off08", "leader-s01", "command", "planner"]
 LEAKS = {"house": ["business_id"], "incident": ["business_id"],
          "patrol_point": ["business_id"], "camera": ["business_id"],
          "compound_entrance": ["business_id"], "compound": ["business_id"],
-         "person": ["business_id", "name", "phone"]}
+         "event": ["business_id"], "person": ["business_id", "name", "phone"]}
 TOKEN = re.compile(r"[A-Za-z0-9_\-]+|[\u4e00-\u9fff]+")
 NO_SUCH = "no-such-id-0"
 
