@@ -300,6 +300,16 @@ def print_bulk(res: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------ HTTP
+def _demo_token(exe: str, env: dict[str, str], data_dir: Path, role: str) -> str:
+    """Load the demo town into the private cluster of ``data_dir`` and make a service token of
+    ``role`` for the load generator."""
+    subprocess.run([exe, "demo", "load"], env=env, cwd=data_dir, check=True,
+                   capture_output=True, text=True)
+    return subprocess.run([exe, "token", "create", "--role", role, "--name", "bench"],
+                          env=env, cwd=data_dir, check=True, capture_output=True,
+                          text=True).stdout.strip().splitlines()[-1]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -373,11 +383,7 @@ def http(rates: list[float], duration: float, warmup: float, connections: int, s
     procs: list[subprocess.Popen] = []
     pg = EmbeddedPostgres(data_dir)
     try:
-        subprocess.run([exe, "demo", "load"], env=env, cwd=data_dir, check=True,
-                       capture_output=True, text=True)
-        token = subprocess.run([exe, "token", "create", "--role", "dispatcher", "--name",
-                                "bench"], env=env, cwd=data_dir, check=True,
-                               capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        token = _demo_token(exe, env, data_dir, "dispatcher")
         postmaster = int((pg.pgdata / "postmaster.pid").read_text().split()[0])
         if pin:
             _pin_tree(postmaster, SERVER_CPU)

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
@@ -57,11 +56,7 @@ def main() -> None:
     env = {**os.environ, "GRIDSVC_DATA_DIR": str(data_dir), "GRIDSVC_DATABASE_URL": ""}
     server = None
     try:
-        subprocess.run([exe, "demo", "load"], env=env, cwd=data_dir, check=True,
-                       capture_output=True)
-        token = subprocess.run([exe, "token", "create", "--role", "dispatcher", "--name",
-                                "bench"], env=env, cwd=data_dir, check=True,
-                               capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        token = common._demo_token(exe, env, data_dir, "dispatcher")
         auth = {"Authorization": f"Bearer {token}"}
         port = common._free_port()
         server = common._start([exe, "serve", "--port", str(port)], env,

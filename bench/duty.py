@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
@@ -52,11 +51,7 @@ def http(rate: float, duration: float, seed: int) -> None:
     env = {**os.environ, "GRIDSVC_DATA_DIR": str(data_dir), "GRIDSVC_DATABASE_URL": ""}
     server = None
     try:
-        subprocess.run([exe, "demo", "load"], env=env, cwd=data_dir, check=True,
-                       capture_output=True)
-        token = subprocess.run([exe, "token", "create", "--role", "viewer", "--name", "bench"],
-                               env=env, cwd=data_dir, check=True, capture_output=True,
-                               text=True).stdout.strip().splitlines()[-1]
+        token = common._demo_token(exe, env, data_dir, "viewer")
         auth = {"Authorization": f"Bearer {token}"}
         port = common._free_port()
         server = common._start([exe, "serve", "--port", str(port)], env,

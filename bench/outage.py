@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 import urllib.error
@@ -210,11 +209,7 @@ def main() -> None:
            "GRIDSVC_MAP_PREWARM": "false"}
     server = None
     try:
-        subprocess.run([exe, "demo", "load"], env=env, cwd=data_dir, check=True,
-                       capture_output=True)
-        token = subprocess.run([exe, "token", "create", "--role", "dispatcher", "--name",
-                                "bench"], env=env, cwd=data_dir, check=True,
-                               capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        token = common._demo_token(exe, env, data_dir, "dispatcher")
         auth = {"Authorization": f"Bearer {token}"}
         port = common._free_port()
         server = common._start([exe, "serve", "--port", str(port)], env,
